@@ -159,6 +159,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--shots", action="store_true", help="also detect cuts (decodes the whole clip)")
     p.add_argument("--size", type=int, default=None, help="show the working size for this long side")
+
+    p = sub.add_parser("metrics", help="temporal consistency (warping error) and style measures of a result")
+    p.add_argument("input", help="the source clip")
+    p.add_argument("stylised", help="the stylised clip")
+    p.add_argument("--style", default=None, metavar="IMG", help="also measure style/content feature distances")
+    p.add_argument("--model", choices=MODELS, default="vgg16-hed", help="backbone for feature distances")
+    p.add_argument("--offsets", type=_int_list, default=(1, 2, 4), metavar="K[,K...]",
+                   help="frame offsets of the warping error (1 = short-term)")
+    p.add_argument("--flow", choices=FLOW_METHODS, default="dis-medium")
+    p.add_argument("--every", type=int, default=1, help="feature distances on every N-th frame")
+    p.add_argument("--max-frames", type=int, default=None)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--plot", default=None, metavar="FILE.png", help="plot warping error over time")
     return parser
 
 
@@ -198,7 +211,35 @@ def _cmd_stylize(ns: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"stylize": _cmd_stylize, "probe": _cmd_probe}
+def _cmd_metrics(ns: argparse.Namespace) -> int:
+    from .metrics import measure_clips, plot_warping_error
+
+    if ns.every < 1:
+        raise UsageError(f"invalid --every {ns.every}: must be >= 1")
+    if ns.plot:
+        from .media import check_output
+
+        check_output(ns.plot)
+    report = measure_clips(ns.input, ns.stylised, offsets=ns.offsets, method=ns.flow, style=ns.style,
+                           model=ns.model, every=ns.every, max_frames=ns.max_frames)
+    if ns.plot:
+        plot_warping_error(report, ns.plot)
+    if ns.json:
+        _print_json(report)
+        return 0
+    lines = [f"{report['stylised']} against {report['input']} at {report['size'][0]}x{report['size'][1]}",
+             f"shots start at frames: {', '.join(map(str, report['shots']))}"]
+    for k, values in report["warping_error"].items():
+        floor = report["input_warping_error"][k]["mean"]
+        lines.append(f"warping error k={k}: {values['mean']:.6f}   (input floor {floor:.6f})")
+    if "style_distance" in report:
+        lines.append(f"style distance ({report['model']}): {report['style_distance']['mean']:.4f}")
+        lines.append(f"content distance ({report['model']}): {report['content_distance']['mean']:.4f}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+COMMANDS = {"stylize": _cmd_stylize, "probe": _cmd_probe, "metrics": _cmd_metrics}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

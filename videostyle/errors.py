@@ -104,3 +104,9 @@ class FrameStoreError(VideostyleError):
 
 class JobFailedError(VideostyleError):
     """One or more batch jobs failed."""
+
+
+class RunInterrupted(VideostyleError):
+    """The run was interrupted (SIGINT/SIGTERM); finished frames are kept and a rerun resumes (exit code 130)."""
+
+    exit_code = 130

@@ -1,0 +1,190 @@
+"""Temporal-consistency and style measures for any pair of clips (source, stylised).
+
+Warping error (Lai et al., "Learning Blind Video Temporal Consistency", ECCV 2018): flow is computed on the
+*input* frames; for each pair (t−k, t) the stylised frame t−k is warped onto t with the backward flow t→t−k and
+compared with stylised frame t on the pixels the forward–backward check marks reliable::
+
+    E_k(t) = Σ_x M(x) · ‖V_t(x) − warp(V_{t−k})(x)‖² / Σ_x M(x)      (RGB in [0, 1], ‖·‖² summed over channels)
+
+and the clip's value is the mean over t. Pairs that straddle a cut of the input are skipped. The same measure on
+the input itself is reported as the floor a perfectly stable stylisation would approach.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import flow as flowlib
+from ._fs import atomic_write
+from .errors import InputError
+
+
+def pair_warping_error(current: np.ndarray, previous: np.ndarray, flow_bwd: np.ndarray, mask: np.ndarray) -> float:
+    """Masked mean squared RGB difference between ``current`` and ``previous`` warped by ``flow_bwd``.
+
+    Images are uint8 (scaled to [0, 1]) or float in [0, 1]; ``mask`` is H×W in [0, 1]. Returns NaN when the mask
+    is empty.
+    """
+    cur = _unit(current)
+    warped = _unit(flowlib.warp(previous, flow_bwd))
+    weight = float(mask.sum())
+    if weight <= 0:
+        return float("nan")
+    sq = ((cur - warped) ** 2).sum(axis=-1)
+    return float((sq * mask).sum() / weight)
+
+
+def _unit(image: np.ndarray) -> np.ndarray:
+    if image.dtype == np.uint8:
+        return image.astype(np.float64) / 255.0
+    return image.astype(np.float64)
+
+
+@dataclass
+class WarpingError:
+    """Per-offset warping error of a clip: per-frame values (NaN where no pair) and their mean."""
+
+    per_frame: dict[int, list[float]] = field(default_factory=dict)
+
+    def mean(self, k: int) -> float:
+        values = [v for v in self.per_frame.get(k, []) if not np.isnan(v)]
+        return float(np.mean(values)) if values else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            str(k): {"mean": self.mean(k), "per_frame": [None if np.isnan(v) else v for v in vals]}
+            for k, vals in self.per_frame.items()
+        }
+
+
+def warping_errors(inputs: Iterable[np.ndarray], outputs: Iterable[np.ndarray] | None, *,
+                   offsets: Sequence[int] = (1,), method: str = "dis-medium",
+                   shot_starts: Sequence[int] = ()) -> tuple[WarpingError, WarpingError]:
+    """Warping error of ``outputs`` (stylised) and of ``inputs`` themselves (the floor), streaming both.
+
+    ``inputs`` and ``outputs`` yield frames of equal size in the same order; ``outputs=None`` measures only the
+    input. Frame t is paired with t−k for each k in ``offsets`` when both lie in the same shot.
+    """
+    estimator = flowlib.FlowEstimator(method)
+    offsets = sorted(set(int(k) for k in offsets))
+    starts = set(shot_starts)
+    history_in: collections.deque[np.ndarray] = collections.deque(maxlen=max(offsets))
+    history_out: collections.deque[np.ndarray] = collections.deque(maxlen=max(offsets))
+    result, floor = WarpingError({k: [] for k in offsets}), WarpingError({k: [] for k in offsets})
+    out_iter = iter(outputs) if outputs is not None else None
+    for t, frame_in in enumerate(inputs):
+        frame_out = None
+        if out_iter is not None:
+            frame_out = next(out_iter, None)
+            if frame_out is None:
+                raise InputError(f"the stylised clip has fewer frames than the input (ends at frame {t})")
+            if frame_out.shape != frame_in.shape:
+                raise InputError(f"frame {t}: stylised frame is {frame_out.shape}, input is {frame_in.shape}")
+        if t in starts:
+            history_in.clear()
+            history_out.clear()
+        for k in offsets:
+            if k <= len(history_in):
+                prev_in = history_in[-k]
+                bwd, _fwd, mask = estimator.pair(frame_in, prev_in)
+                floor.per_frame[k].append(pair_warping_error(frame_in, prev_in, bwd, mask))
+                if frame_out is not None:
+                    result.per_frame[k].append(pair_warping_error(frame_out, history_out[-k], bwd, mask))
+            else:
+                floor.per_frame[k].append(float("nan"))
+                result.per_frame[k].append(float("nan"))
+        history_in.append(frame_in)
+        if frame_out is not None:
+            history_out.append(frame_out)
+    return result, floor
+
+
+def measure_clips(input_path: str, stylised_path: str, *, offsets: Sequence[int] = (1, 2, 4),
+                  method: str = "dis-medium", style: str | None = None, model: str | None = "vgg16-hed",
+                  every: int = 1, detect_cuts: bool = True, max_frames: int | None = None) -> dict[str, Any]:
+    """Metrics of a stylised clip against its source (both decoded at the stylised clip's size)."""
+    from . import media
+    from .video.shots import detect_shots
+
+    info = media.probe(stylised_path)
+    if info.video is None:  # pragma: no cover - probe raises first
+        raise InputError("no video stream", path=stylised_path)
+    size = max(info.video.display_width, info.video.display_height)
+    starts = detect_shots(input_path, size=size, max_frames=max_frames) if detect_cuts else [0]
+    with media.open_reader(input_path, size=size, max_frames=max_frames) as src, \
+            media.open_reader(stylised_path, max_frames=max_frames) as out:
+        if src.size != out.size:
+            raise InputError(f"the input decodes at {src.size[0]}x{src.size[1]} for the stylised clip's "
+                             f"{out.size[0]}x{out.size[1]}; aspect ratios differ", path=stylised_path)
+        result, floor = warping_errors((f.image for f in src), (f.image for f in out), offsets=offsets,
+                                       method=method, shot_starts=starts)
+    report: dict[str, Any] = {
+        "input": input_path,
+        "stylised": stylised_path,
+        "size": list(src.size),
+        "flow": method,
+        "shots": starts,
+        "warping_error": result.to_dict(),
+        "input_warping_error": floor.to_dict(),
+    }
+    if style is not None:
+        report.update(_feature_distances(input_path, stylised_path, style, model, size, every, max_frames))
+    return report
+
+
+def _feature_distances(input_path: str, stylised_path: str, style: str, model: str | None, size: int,
+                       every: int, max_frames: int | None) -> dict[str, Any]:
+    from . import media
+    from .config import StyleConfig
+    from .style import Stylizer, content_distance, load_style_image, style_distance
+
+    style_image = load_style_image(style)
+    stylizer = Stylizer([style_image], StyleConfig(model=model))
+    styles, contents = [], []
+    with media.open_reader(input_path, size=size, max_frames=max_frames) as src, \
+            media.open_reader(stylised_path, max_frames=max_frames) as out:
+        for t, (a, b) in enumerate(zip(src, out)):
+            if t % max(1, every):
+                continue
+            styles.append(style_distance(b.image, style_image, stylizer.backbone))
+            contents.append(content_distance(b.image, a.image, stylizer.backbone))
+    return {
+        "model": stylizer.backbone_name,
+        "style_distance": {"mean": float(np.mean(styles)), "per_frame": styles},
+        "content_distance": {"mean": float(np.mean(contents)), "per_frame": contents},
+    }
+
+
+def plot_warping_error(report: dict[str, Any], path: str) -> None:
+    """Plot per-frame warping error (stylised and input floor) for each offset into a PNG (needs matplotlib)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        from .errors import UsageError
+
+        raise UsageError("--plot needs matplotlib (pip install 'videostyle[plot]')") from None
+    fig, ax = plt.subplots(figsize=(7, 3.2), dpi=110)
+    for k, values in report["warping_error"].items():
+        series = [np.nan if v is None else v for v in values["per_frame"]]
+        ax.plot(series, label=f"stylised, k={k}")
+        floor = [np.nan if v is None else v for v in report["input_warping_error"][k]["per_frame"]]
+        ax.plot(floor, linestyle=":", label=f"input, k={k}")
+    for s in report.get("shots", [])[1:]:
+        ax.axvline(s, color="grey", linewidth=0.8)
+    ax.set_xlabel("frame")
+    ax.set_ylabel("warping error (RGB in [0,1])")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    atomic_write(path, buf.getvalue())

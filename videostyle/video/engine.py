@@ -1,0 +1,423 @@
+"""The per-shot loop: warped initialisation, temporal terms, cuts, the frame store and resume.
+
+One way through a clip (Ruder, Dosovitskiy & Brox, GCPR 2016):
+
+* a background thread decodes frames, finds cuts and computes backward/forward flow and reliability masks ahead of
+  the optimiser (:func:`_prepare`);
+* the first frame of each shot is optimised from the content with ``first_iterations``;
+* every later frame starts from the previous stylised frame warped by the backward flow (unreliable pixels filled
+  from the content) and is optimised with the masked temporal loss under the ``iterations`` budget;
+* each finished frame goes to the :class:`~videostyle.video.store.FrameStore`; a rerun resumes after the last
+  finished frame with that frame as the previous result;
+* once every frame is stored, the clip is encoded from the store with the source's audio and timing.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import flow as flowlib
+from .. import media
+from ..config import StylizeConfig, config_hash, to_dict
+from ..errors import NoFramesError, OutputExistsError, OutputNotWritableError, RunInterrupted, UsageError
+from .shots import CutDetector, annotate_shots
+from .._fs import atomic_write
+from .store import FrameStore
+
+
+@dataclass
+class StageTimes:
+    """Seconds spent per stage. decode and flow run in the background thread, overlapping with optimise."""
+
+    decode: float = 0.0
+    shots: float = 0.0
+    flow: float = 0.0
+    optimise: float = 0.0
+    store: float = 0.0
+    waiting: float = 0.0  # main thread blocked on the background stages
+    encode: float = 0.0
+    preview: float = 0.0
+    setup: float = 0.0
+    total: float = 0.0
+
+
+@dataclass
+class WorkItem:
+    """One decoded frame with everything the optimiser needs from the background stages."""
+
+    frame: media.Frame
+    shot_start: bool
+    #: offset k -> (backward flow t→t−k, reliability mask); empty for shot starts, resumed frames, temporal off.
+    flows: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+
+def _file_digest(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+def _run_settings(config: StylizeConfig) -> dict[str, Any]:
+    """Everything that changes the stylised frames (and nothing that only changes the encoding)."""
+    src = Path(config.input)
+    stat = src.stat()
+    return {
+        "input": {"path": str(src.resolve()), "bytes": stat.st_size if src.is_file() else None,
+                  "mtime_ns": stat.st_mtime_ns},
+        "styles": [_file_digest(p) for p in config.styles],
+        "style": to_dict(config.style),
+        "video": to_dict(config.video),
+        "range": to_dict(config.range),
+    }
+
+
+def _prepare(reader: media.FrameReader, config: StylizeConfig, resume: int, times: StageTimes) -> Iterator[WorkItem]:
+    """Decode, find cuts and compute flows; runs in the background thread."""
+    video = config.video
+    offsets = sorted(set(video.long_term))
+    temporal_on = video.temporal_weight > 0
+    estimator = flowlib.FlowEstimator(video.flow) if temporal_on else None
+    detector = CutDetector(video.cut_detector, video.cut_threshold, fps=reader.fps or 24.0)
+
+    def decoded() -> Iterator[media.Frame]:
+        it = iter(reader)
+        while True:
+            t0 = time.perf_counter()
+            try:
+                frame = next(it)
+            except StopIteration:
+                return
+            finally:
+                times.decode += time.perf_counter() - t0
+            yield frame
+
+    history: collections.deque[np.ndarray] = collections.deque(maxlen=max(offsets))
+    for annotated in annotate_shots(decoded(), lambda f: f.image, detector):
+        frame = annotated.item
+        if annotated.shot_start:
+            history.clear()
+        flows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        if estimator is not None and annotated.index >= resume:
+            t0 = time.perf_counter()
+            for k in offsets:
+                if k <= len(history):
+                    bwd, _fwd, mask = estimator.pair(frame.image, history[-k])
+                    flows[k] = (bwd, mask)
+            times.flow += time.perf_counter() - t0
+        history.append(frame.image)
+        times.shots = detector.seconds
+        yield WorkItem(frame, annotated.shot_start, flows)
+
+
+def _initial_and_temporal(item: WorkItem, content: np.ndarray, previous: collections.deque[np.ndarray],
+                          config: StylizeConfig) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, float]]]:
+    """Warped initialisation and temporal targets for a warm frame (Ruder et al., closest-first long-term masks)."""
+    offsets = sorted(item.flows)
+    warped = [flowlib.warp(previous[-k], item.flows[k][0]).astype(np.float32) / 255.0 for k in offsets]
+    masks = [item.flows[k][1] for k in offsets]
+    held = flowlib.closest_first(masks) if len(masks) > 1 else masks
+    reliable = masks[0][..., None]
+    source = content.astype(np.float32) / 255.0
+    if config.video.fill == "blend":
+        fill = 0.5 * (source + warped[0])
+    else:
+        fill = source
+    init = reliable * warped[0] + (1.0 - reliable) * fill
+    weight = config.video.temporal_weight
+    temporal = [(w, m, weight) for w, m in zip(warped, held)]
+    return init.astype(np.float32), temporal
+
+
+class _Progress:
+    """tqdm on stderr (frames, s/frame, ETA, shot, loss); nothing when quiet."""
+
+    def __init__(self, total: int | None, quiet: bool, initial: int = 0) -> None:
+        self.bar = None
+        if not quiet:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=initial, unit="frame", file=sys.stderr, dynamic_ncols=True,
+                            desc="stylise", smoothing=0.1)
+
+    def update(self, n: int, **postfix: Any) -> None:
+        if self.bar is not None:
+            if postfix:
+                self.bar.set_postfix(postfix, refresh=False)
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _check_paths(config: StylizeConfig) -> None:
+    """Validate inputs and outputs before any work starts."""
+    media.probe(config.input)
+    for path in config.styles:
+        from ..style import load_style_image
+
+        load_style_image(path)
+    outputs = [("output", config.output)] + [(n, p) for n, p in (("preview", config.preview),
+                                                                    ("report", config.report)) if p]
+    src = os.path.realpath(config.input)
+    for name, path in outputs:
+        if os.path.realpath(path) == src:
+            raise UsageError(f"{name} {path} is the input file; choose another output path")
+    media.check_output(config.output, codec=config.encode.codec)
+    if config.preview:
+        media.check_output(config.preview)
+    if config.report:
+        parent = Path(config.report).resolve().parent
+        if not parent.is_dir() or not os.access(parent, os.W_OK):
+            raise OutputNotWritableError("report directory does not exist or is not writable", path=config.report)
+    if os.path.exists(config.output) and not config.force:
+        raise OutputExistsError("output already exists (use --force to overwrite)", path=config.output)
+
+
+@dataclass
+class RunState:
+    """What one run of the frame loop produced (frames in order, shots) and how long its stages took."""
+
+    frames: list[dict[str, Any]]
+    shots: list[int]
+    size: tuple[int, int]
+    fps: float | None
+    time_base: Any
+    start_pts: float | None
+    info: media.MediaInfo
+    model: str
+    device: str
+    times: StageTimes
+    work_dir: Path
+
+
+def open_store(config: StylizeConfig, *, force: bool | None = None) -> FrameStore:
+    """The frame store of a job (validates nothing else); ``force`` defaults to ``config.force``."""
+    settings = _run_settings(config)
+    work_dir = Path(config.work_dir) if config.work_dir else config.default_work_dir()
+    return FrameStore(work_dir, config_hash(settings), settings, force=config.force if force is None else force)
+
+
+def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | None = None,
+               backbone: Any = None, force_store: bool | None = None) -> RunState:
+    """Stylise the frames of ``config`` into its frame store, resuming from what is already there.
+
+    ``frame_range=(first, stop)`` restricts the work to frames ``first <= index < stop`` (``stop=None``: to the
+    end); ``first`` must begin a shot (shots are independent, so they can run in parallel into one store).
+    Frames outside the range are decoded (for cut detection) but not stylised or returned.
+    """
+    from ..style import Stylizer, load_style_image
+
+    times = StageTimes()
+    t_start = time.perf_counter()
+    store = open_store(config, force=force_store)
+    styles = [load_style_image(p) for p in config.styles]
+    stylizer = Stylizer(styles, config.style, backbone=backbone)
+    times.setup = time.perf_counter() - t_start
+
+    video, rng = config.video, config.range
+    first, stop = frame_range if frame_range is not None else (0, None)
+    frames_meta: list[dict[str, Any]] = []
+    shots: list[int] = []
+    resume = first
+    while (stop is None or resume < stop) and store.record(resume) is not None:
+        resume += 1
+    previous: collections.deque[np.ndarray] = collections.deque(maxlen=max(video.long_term))
+
+    with media.open_reader(config.input, start=rng.start, duration=rng.duration, max_frames=rng.max_frames,
+                           size=video.size) as reader:
+        info = reader.info
+        total = info.video.frames if info.video is not None else None
+        if total is not None and rng.max_frames is not None:
+            total = min(total, rng.max_frames)
+        if total is not None and frame_range is not None:
+            total = max(0, (total if stop is None else min(total, stop)) - first)
+        progress = _Progress(total, config.quiet)
+        prefetch = flowlib.Prefetcher(_prepare(reader, config, resume, times), lambda item: item, depth=4)
+        try:
+            it = iter(prefetch)
+            while True:
+                t_wait = time.perf_counter()
+                try:
+                    item = next(it)
+                except StopIteration:
+                    break
+                times.waiting += time.perf_counter() - t_wait
+                idx = item.frame.index
+                if stop is not None and idx >= stop:
+                    break
+                if item.shot_start:
+                    previous.clear()
+                if idx < first:
+                    continue
+                if idx == first and not item.shot_start:
+                    raise UsageError(f"frame range starts at frame {first}, which does not begin a shot")
+                if item.shot_start:
+                    shots.append(idx)
+                rec = store.record(idx) if idx < resume else None
+                if rec is not None:
+                    t0 = time.perf_counter()
+                    image = store.get(idx)
+                    times.store += time.perf_counter() - t0
+                    frames_meta.append(dict(rec, resumed=True))
+                    previous.append(image)
+                    progress.update(1)
+                    continue
+                result, record = _stylize_frame(stylizer, item, previous, config, times)
+                t0 = time.perf_counter()
+                store.put(idx, result.image, record)
+                times.store += time.perf_counter() - t0
+                frames_meta.append(dict(record, index=idx, resumed=False))
+                previous.append(result.image)
+                progress.update(1, shot=len(shots), it=result.iterations,
+                                loss=f"{result.loss.get('total', float('nan')):.3g}")
+        except KeyboardInterrupt:
+            done = sum(1 for f in frames_meta)
+            raise RunInterrupted(
+                f"interrupted after {done} finished frames; they are kept in {store.root} and rerunning the same "
+                "command resumes from there") from None
+        finally:
+            prefetch.close()
+            progress.close()
+        state = RunState(frames=frames_meta, shots=shots, size=reader.size, fps=reader.fps,
+                         time_base=reader.time_base, start_pts=reader.start_pts, info=info,
+                         model=stylizer.backbone_name, device=str(getattr(stylizer, "device", config.style.device)),
+                         times=times, work_dir=store.root)
+    times.total = time.perf_counter() - t_start
+    return state
+
+
+def _stylize_frame(stylizer: Any, item: WorkItem, previous: collections.deque[np.ndarray],
+                   config: StylizeConfig, times: StageTimes) -> tuple[Any, dict[str, Any]]:
+    """Optimise one frame: cold (content init, first-frame budget) or warm (warped init, temporal terms)."""
+    video = config.video
+    content = item.frame.image
+    cold = item.shot_start or video.temporal_weight == 0 or not item.flows
+    if cold:
+        init, temporal, budget = None, [], video.first_iterations
+    else:
+        init, temporal = _initial_and_temporal(item, content, previous, config)
+        budget = video.iterations
+    t0 = time.perf_counter()
+    result = stylizer.run(content, init=init, iterations=budget, temporal=temporal, seed=video.seed + item.frame.index)
+    times.optimise += time.perf_counter() - t0
+    record = {
+        "pts": item.frame.pts, "pts_ticks": item.frame.pts_ticks, "shot_start": item.shot_start,
+        "warm": not cold, "iterations": int(result.iterations), "stopped_early": bool(result.stopped_early),
+        "loss": {k: float(v) for k, v in result.loss.items()}, "seconds": float(result.seconds),
+    }
+    return result, record
+
+
+def finish(config: StylizeConfig, state: RunState) -> dict[str, Any]:
+    """Encode the stored frames of ``state`` (with audio and timing), write the preview and the report."""
+    if not state.frames:
+        raise NoFramesError("no frames in the selected range", path=config.input)
+    store = open_store(config, force=False)
+    times = state.times
+    t0 = time.perf_counter()
+    _encode(config, store, state)
+    times.encode = time.perf_counter() - t0
+    if config.preview:
+        t0 = time.perf_counter()
+        _write_preview(config, store, state)
+        times.preview = time.perf_counter() - t0
+    times.total += times.encode + times.preview
+    report = _report(config, state)
+    if config.report:
+        atomic_write(Path(config.report), json.dumps(report, indent=2, default=str).encode())
+    return report
+
+
+def stylize(config: StylizeConfig, *, backbone: Any = None) -> dict[str, Any]:
+    """Stylise ``config.input`` into ``config.output``; returns (and optionally writes) the JSON report.
+
+    Validates every input and output before work starts. ``backbone`` injects a feature network (tests use tiny
+    random ones); by default it follows ``config.style``.
+    """
+    t0 = time.perf_counter()
+    _check_paths(config)
+    state = run_frames(config, backbone=backbone)
+    state.times.setup += time.perf_counter() - t0 - state.times.total
+    state.times.total = time.perf_counter() - t0
+    return finish(config, state)
+
+
+def _audio_range(state: RunState) -> tuple[float, float]:
+    frames = state.frames
+    first = frames[0]["pts"] if frames[0]["pts"] is not None else (state.start_pts or 0.0)
+    last = frames[-1]["pts"] if frames[-1]["pts"] is not None else first
+    step = 1.0 / state.fps if state.fps else 0.0
+    return float(first), float(last) + step
+
+
+def _encode(config: StylizeConfig, store: FrameStore, state: RunState) -> None:
+    enc = config.encode
+    audio_from = config.input if enc.audio and state.info.audio else None
+    with media.open_writer(config.output, like=state.info, size=state.size, codec=enc.codec, crf=enc.crf,
+                           preset=enc.preset, audio_from=audio_from, audio_range=_audio_range(state)) as writer:
+        for rec in state.frames:
+            writer.write(store.get(rec["index"]), pts_ticks=rec.get("pts_ticks"), pts=rec.get("pts"))
+
+
+def _write_preview(config: StylizeConfig, store: FrameStore, state: RunState) -> None:
+    """Side by side: source | stylised, at the working size, with the source's timing."""
+    rng = config.range
+    w, h = state.size
+    wanted = {rec["index"]: rec for rec in state.frames}
+    with media.open_reader(config.input, start=rng.start, duration=rng.duration, max_frames=rng.max_frames,
+                           size=config.video.size) as reader, \
+            media.open_writer(config.preview, like=state.info, size=(2 * w, h), audio_from=None) as writer:
+        for frame in reader:
+            rec = wanted.get(frame.index)
+            if rec is None:
+                continue
+            side = np.concatenate([frame.image, store.get(rec["index"])], axis=1)
+            writer.write(side, pts_ticks=rec.get("pts_ticks"), pts=rec.get("pts"))
+
+
+def _report(config: StylizeConfig, state: RunState) -> dict[str, Any]:
+    frames = state.frames
+    computed = [f for f in frames if not f.get("resumed")]
+    first = [f["iterations"] for f in frames if not f.get("warm")]
+    warm = [f["iterations"] for f in frames if f.get("warm")]
+    stages = dataclasses.asdict(state.times)
+    return {
+        "input": config.input,
+        "output": config.output,
+        "styles": list(config.styles),
+        "frames": len(frames),
+        "frames_computed": len(computed),
+        "frames_resumed": len(frames) - len(computed),
+        "shots": state.shots,
+        "model": state.model,
+        "device": state.device,
+        "size": list(state.size),
+        "fps": state.fps,
+        "time_base": str(state.time_base) if state.time_base is not None else None,
+        "iterations": [f["iterations"] for f in frames],
+        "iterations_summary": {
+            "first_frames_median": float(np.median(first)) if first else None,
+            "warm_frames_median": float(np.median(warm)) if warm else None,
+        },
+        "loss": frames[-1].get("loss", {}),
+        "per_frame": frames,
+        "seconds": state.times.total,
+        "stages": stages,
+        "work_dir": str(state.work_dir),
+        "config": to_dict(config),
+    }
