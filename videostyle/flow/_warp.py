@@ -1,0 +1,139 @@
+"""Warping by a flow field, the forward-backward consistency mask and closest-first long-term masks."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from ..errors import FlowError
+from ._checks import check_flow, check_mask, describe
+
+#: ``border`` names accepted by :func:`warp` and the OpenCV border modes they map to.
+BORDERS = {
+    "replicate": cv2.BORDER_REPLICATE,  # samples outside the image take the nearest edge pixel
+    "constant": cv2.BORDER_CONSTANT,  # samples outside the image are 0 (bilinear: fades to 0 over one pixel)
+    "reflect": cv2.BORDER_REFLECT_101,  # mirrored about the edge pixel (…cb|abc|ba…)
+}
+
+#: Image dtypes ``cv2.remap`` interpolates natively (and :func:`warp` accepts).
+WARP_DTYPES = (np.uint8, np.uint16, np.int16, np.float32, np.float64)
+
+# Thresholds of Sundaram et al. (ECCV 2010) as used by Ruder et al. (GCPR 2016).
+_OCC_REL, _OCC_ABS = 0.01, 0.5
+_EDGE_REL, _EDGE_ABS = 0.01, 0.002
+
+
+def _sample_maps(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Absolute sampling coordinates ``grid + flow`` as the two float32 maps ``cv2.remap`` takes."""
+    h, w = flow.shape[:2]
+    map_x = flow[..., 0] + np.arange(w, dtype=np.float32)[None, :]
+    map_y = flow[..., 1] + np.arange(h, dtype=np.float32)[:, None]
+    return map_x, map_y
+
+
+def warp(image: np.ndarray, flow: np.ndarray, border: str = "replicate") -> np.ndarray:
+    """Sample ``image`` at ``x + flow(x)`` (bilinear, ``cv2.remap``).
+
+    With the backward flow of frame t (``compute_flow(frame_t, frame_prev)``), ``warp(prev, flow)`` brings
+    ``prev`` (a frame or its stylisation) onto frame t's pixel grid.
+
+    Args:
+        image: H×W or H×W×C (any C) of dtype uint8, uint16, int16, float32 or float64; same H×W as ``flow``.
+        flow: float32 H×W×2 in pixels.
+        border: what samples outside ``image`` see — ``"replicate"`` (default: the nearest edge pixel),
+            ``"constant"`` (zeros; bilinear samples within one pixel outside blend towards 0) or ``"reflect"``
+            (mirrored, OpenCV's BORDER_REFLECT_101). Whatever the border, such pixels are marked unreliable by
+            :func:`consistency_mask`.
+
+    Returns:
+        An array of ``image``'s shape and dtype. Integer images are rounded (saturated). OpenCV resolves sample
+        positions to 1/32 pixel.
+    """
+    flow = check_flow("flow", flow)
+    if not isinstance(image, np.ndarray) or image.ndim not in (2, 3):
+        got = image.shape if isinstance(image, np.ndarray) else describe(image)
+        raise FlowError(f"image: expected shape (H, W) or (H, W, C), got {got}")
+    if image.shape[:2] != flow.shape[:2]:
+        raise FlowError(f"image and flow differ in size: {image.shape} vs {flow.shape}")
+    if image.dtype not in WARP_DTYPES:
+        names = ", ".join(np.dtype(d).name for d in WARP_DTYPES)
+        raise FlowError(f"image: expected dtype one of {names}, got {image.dtype} (shape {image.shape})")
+    if border not in BORDERS:
+        raise FlowError(f"invalid border {border!r}: expected one of {', '.join(BORDERS)}")
+    map_x, map_y = _sample_maps(flow)
+    out = cv2.remap(
+        np.ascontiguousarray(image), map_x, map_y, cv2.INTER_LINEAR, borderMode=BORDERS[border], borderValue=0
+    )
+    return out.reshape(image.shape)  # cv2 drops a trailing channel axis of size 1
+
+
+def inside_mask(flow: np.ndarray) -> np.ndarray:
+    """Boolean H×W: whether ``x + flow(x)`` falls inside the image (pixel centres 0 … W−1, 0 … H−1)."""
+    h, w = flow.shape[:2]
+    map_x, map_y = _sample_maps(flow)
+    return (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
+
+
+def consistency_mask(flow_bwd: np.ndarray, flow_fwd: np.ndarray, soft: float = 0.0) -> np.ndarray:
+    """Reliability of warping frame t−1 onto frame t with ``flow_bwd``, after Sundaram et al. / Ruder et al.
+
+    With ŵ = ``flow_bwd`` (t→t−1) and w̃ = ``flow_fwd`` (t−1→t) sampled at x + ŵ(x) (``warp(flow_fwd, flow_bwd)``)
+    a pixel is 0 (unreliable) where
+
+    * it is occluded: \\|w̃ + ŵ\\|² > 0.01 (\\|w̃\\|² + \\|ŵ\\|²) + 0.5 (the two flows disagree),
+    * it is on a motion boundary: \\|∇û\\|² + \\|∇v̂\\|² > 0.01 \\|ŵ\\|² + 0.002 (central differences of the
+      backward flow's components), or
+    * x + ŵ(x) falls outside the frame,
+
+    and 1 elsewhere. ``soft`` > 0 blurs that binary mask with a Gaussian of sigma ``soft`` pixels, so the
+    temporal loss fades in around unreliable regions instead of switching, and then sets out-of-frame pixels
+    back to exactly 0. ``soft=0`` (the default) returns the binary mask.
+
+    Returns:
+        float32 H×W in [0, 1].
+    """
+    flow_bwd = check_flow("flow_bwd", flow_bwd)
+    flow_fwd = check_flow("flow_fwd", flow_fwd)
+    if flow_bwd.shape != flow_fwd.shape:
+        raise FlowError(f"flow_bwd and flow_fwd differ in shape: {flow_bwd.shape} vs {flow_fwd.shape}")
+    if not (isinstance(soft, (int, float)) and math.isfinite(soft) and soft >= 0):
+        raise FlowError(f"invalid soft {soft!r}: expected a sigma >= 0 (pixels)")
+
+    fwd_at = warp(flow_fwd, flow_bwd, border="replicate")
+    bwd_sq = np.sum(flow_bwd**2, axis=-1)
+    disagreement = np.sum((fwd_at + flow_bwd) ** 2, axis=-1)
+    occluded = disagreement > _OCC_REL * (np.sum(fwd_at**2, axis=-1) + bwd_sq) + _OCC_ABS
+
+    du_dy, du_dx = np.gradient(flow_bwd[..., 0])
+    dv_dy, dv_dx = np.gradient(flow_bwd[..., 1])
+    boundary = du_dx**2 + du_dy**2 + dv_dx**2 + dv_dy**2 > _EDGE_REL * bwd_sq + _EDGE_ABS
+
+    inside = inside_mask(flow_bwd)
+    mask = (inside & ~occluded & ~boundary).astype(np.float32)
+    if soft > 0:
+        mask = cv2.GaussianBlur(mask, (0, 0), sigmaX=float(soft), borderType=cv2.BORDER_REPLICATE)
+        mask[~inside] = 0.0
+        np.clip(mask, 0.0, 1.0, out=mask)
+    return mask
+
+
+def closest_first(masks: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Long-term masks that give each pixel to the nearest earlier frame in which it is visible.
+
+    ``masks[i]`` is the reliability mask of the pair (t, t−k_i), ordered nearest frame first. Returns
+    ``mask_i * prod_{j<i} (1 − mask_j)`` for each i (inputs clipped to [0, 1]), float32 H×W; for binary masks
+    every pixel is held by at most one frame, and the outputs sum to at most 1 per pixel.
+    """
+    checked = [check_mask(f"masks[{i}]", m) for i, m in enumerate(masks)]
+    if checked and any(m.shape != checked[0].shape for m in checked):
+        raise FlowError(f"masks differ in shape: {[m.shape for m in checked]}")
+    out: list[np.ndarray] = []
+    remaining: np.ndarray | None = None
+    for mask in checked:
+        mask = np.clip(mask, 0.0, 1.0)
+        out.append(mask if remaining is None else mask * remaining)
+        remaining = 1.0 - mask if remaining is None else remaining * (1.0 - mask)
+    return [np.clip(m, 0.0, 1.0).astype(np.float32, copy=False) for m in out]
