@@ -436,5 +436,8 @@ def test_mask_functions_reject_bad_arguments():
         closest_first([np.ones((4, 4, 1))])
     with pytest.raises(FlowError, match="invalid depth 0"):
         Prefetcher([], lambda x: x, depth=0)
-    with pytest.raises(FlowError, match="invalid mask softening sigma"):
+    with pytest.raises(FlowError, match="invalid soft nan"):
         FlowEstimator("dis-fast", soft=float("nan"))
+    with pytest.raises(FlowError, match="invalid soft 'x'"):
+        consistency_mask(flow, flow, soft="x")
+    assert consistency_mask(flow, flow, soft=np.float32(1.5)).dtype == np.float32

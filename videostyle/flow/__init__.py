@@ -10,7 +10,7 @@ To carry the previous stylised frame onto frame t (Ruder et al., GCPR 2016)::
     # temporal loss: mask * (output - warped) ** 2
 """
 
-from ._estimate import FlowEstimator, compute_flow, configure_threads, contrib_available
+from ._estimate import FlowEstimator, check_method, compute_flow, configure_threads, contrib_available
 from ._prefetch import Prefetcher
 from ._warp import BORDERS, closest_first, consistency_mask, inside_mask, warp
 
@@ -18,6 +18,7 @@ __all__ = [
     "BORDERS",
     "FlowEstimator",
     "Prefetcher",
+    "check_method",
     "closest_first",
     "compute_flow",
     "configure_threads",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import threading
 from typing import Any
 
@@ -12,7 +11,7 @@ import numpy as np
 from ..config import FLOW_METHODS
 from ..errors import FlowError
 from ._checks import check_frame, check_same_size
-from ._warp import consistency_mask
+from ._warp import _check_sigma, consistency_mask
 
 _DIS_PRESETS = {
     "dis-ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
@@ -63,7 +62,10 @@ def _engine(method: str) -> Any:
     return cache[method]
 
 def check_method(method: str) -> str:
-    """Return ``method`` if it names a flow backend usable here, else raise :class:`FlowError`."""
+    """Return ``method`` if it names a flow backend usable here, else raise :class:`FlowError`.
+
+    Cheap; lets callers reject e.g. ``tvl1`` without opencv-contrib before any decoding starts.
+    """
     _engine(method)
     return method
 
@@ -130,9 +132,7 @@ class FlowEstimator:
 
     def __init__(self, method: str = "dis-medium", *, soft: float = 0.0, threads: int | None = 1) -> None:
         self.method = check_method(method)
-        self.soft = float(soft)
-        if not (math.isfinite(self.soft) and self.soft >= 0):
-            raise FlowError(f"invalid mask softening sigma {soft!r}: must be >= 0")
+        self.soft = _check_sigma(soft)
         configure_threads(threads)
 
     def flow(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:

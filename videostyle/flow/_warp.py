@@ -77,6 +77,17 @@ def inside_mask(flow: np.ndarray) -> np.ndarray:
     return (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
 
 
+def _check_sigma(soft: object) -> float:
+    """``soft`` as a float sigma >= 0, else :class:`FlowError`."""
+    try:
+        sigma = float(soft)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        sigma = float("nan")
+    if not (math.isfinite(sigma) and sigma >= 0):
+        raise FlowError(f"invalid soft {soft!r}: expected a sigma >= 0 (pixels)")
+    return sigma
+
+
 def consistency_mask(flow_bwd: np.ndarray, flow_fwd: np.ndarray, soft: float = 0.0) -> np.ndarray:
     """Reliability of warping frame t−1 onto frame t with ``flow_bwd``, after Sundaram et al. / Ruder et al.
 
@@ -99,8 +110,7 @@ def consistency_mask(flow_bwd: np.ndarray, flow_fwd: np.ndarray, soft: float = 0
     flow_fwd = check_flow("flow_fwd", flow_fwd)
     if flow_bwd.shape != flow_fwd.shape:
         raise FlowError(f"flow_bwd and flow_fwd differ in shape: {flow_bwd.shape} vs {flow_fwd.shape}")
-    if not (isinstance(soft, (int, float)) and math.isfinite(soft) and soft >= 0):
-        raise FlowError(f"invalid soft {soft!r}: expected a sigma >= 0 (pixels)")
+    soft = _check_sigma(soft)
 
     fwd_at = warp(flow_fwd, flow_bwd, border="replicate")
     bwd_sq = np.sum(flow_bwd**2, axis=-1)
@@ -114,7 +124,7 @@ def consistency_mask(flow_bwd: np.ndarray, flow_fwd: np.ndarray, soft: float = 0
     inside = inside_mask(flow_bwd)
     mask = (inside & ~occluded & ~boundary).astype(np.float32)
     if soft > 0:
-        mask = cv2.GaussianBlur(mask, (0, 0), sigmaX=float(soft), borderType=cv2.BORDER_REPLICATE)
+        mask = cv2.GaussianBlur(mask, (0, 0), sigmaX=soft, borderType=cv2.BORDER_REPLICATE)
         mask[~inside] = 0.0
         np.clip(mask, 0.0, 1.0, out=mask)
     return mask
