@@ -1,0 +1,80 @@
+"""Loss terms of the Gatys optimisation and Ruder's temporal term, one function per concept.
+
+Normalisation (chosen so that a weight means about the same at any resolution, on any backbone and for every layer):
+
+* Gram matrices are averaged over positions, ``G = F Fᵀ / (H·W)``, so they do not grow with the image size.
+* The style loss of a layer is *relative*: ``‖G − A‖²_F / ‖A‖²_F`` with ``A`` the (blended) target Gram. Layers
+  with large activations (deep layers, Caffe-scaled inputs) therefore do not drown the others, and the loss of the
+  content image itself is O(1) for every layer. Layer losses are combined with weights that sum to 1.
+* The content loss is relative too: ``mean((F − P)²) / mean(P²)``.
+* Total variation is the mean squared difference of neighbouring pixels (RGB in [0, 1]).
+* The masked pixel (temporal) term is Ruder et al.'s ``(1/D) Σ c·(x − ω)²`` with D the number of pixels,
+  summed over channels, pixel values in [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+
+_EPS = 1e-12
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """Gram matrices of ``features`` (N×C×H×W) averaged over positions: N×C×C."""
+    n, c, h, w = features.shape
+    f = features.reshape(n, c, h * w)
+    return torch.bmm(f, f.transpose(1, 2)) / (h * w)
+
+
+def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Relative squared feature distance ``mean((F − P)²) / mean(P²)``."""
+    return (features - target).pow(2).mean() / target.pow(2).mean().clamp_min(_EPS)
+
+
+def gram_loss(features: torch.Tensor, target_gram: torch.Tensor) -> torch.Tensor:
+    """Relative Gram distance of one layer: ``‖G(F) − A‖² / ‖A‖²`` (mean over the batch)."""
+    g = gram_matrix(features)
+    num = (g - target_gram).pow(2).sum(dim=(-2, -1))
+    den = target_gram.pow(2).sum(dim=(-2, -1)).clamp_min(_EPS)
+    return (num / den).mean()
+
+
+def style_loss(
+    features: Mapping[str, torch.Tensor],
+    target_grams: Mapping[str, torch.Tensor],
+    layer_weights: Mapping[str, float] | None = None,
+) -> torch.Tensor:
+    """Weighted sum of :func:`gram_loss` over the layers of ``target_grams`` (weights normalised to sum 1)."""
+    layers = list(target_grams)
+    weights = {k: 1.0 for k in layers} if layer_weights is None else dict(layer_weights)
+    total = sum(weights[k] for k in layers)
+    if total <= 0:
+        raise ValueError("style layer weights must sum to a positive value")
+    loss = features[layers[0]].new_zeros(())
+    for k in layers:
+        if weights[k]:
+            loss = loss + (weights[k] / total) * gram_loss(features[k], target_grams[k])
+    return loss
+
+
+def tv_loss(image: torch.Tensor) -> torch.Tensor:
+    """Total variation: mean squared difference of horizontally and vertically neighbouring pixels."""
+    dx = image[..., :, 1:] - image[..., :, :-1]
+    dy = image[..., 1:, :] - image[..., :-1, :]
+    return dx.pow(2).mean() + dy.pow(2).mean()
+
+
+def masked_pixel_loss(image: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Ruder's temporal term ``(1/D) Σ_pixels mask · Σ_channels (x − ω)²`` for N×C×H×W images and N×1×H×W masks."""
+    d = image.shape[-1] * image.shape[-2]
+    return (mask * (image - target).pow(2)).sum(dim=(1, 2, 3)).mean() / d
+
+
+def blend_grams(grams: Sequence[Mapping[str, torch.Tensor]], weights: Sequence[float]) -> dict[str, torch.Tensor]:
+    """Blend the Gram targets of several styles with ``weights`` (normalised to sum 1)."""
+    total = float(sum(weights))
+    if total <= 0 or any(w < 0 for w in weights):
+        raise ValueError(f"style blend weights must be >= 0 and not all 0, got {list(weights)}")
+    return {k: sum((w / total) * g[k] for g, w in zip(grams, weights)) for k in grams[0]}  # type: ignore[misc]

@@ -1,0 +1,321 @@
+"""The :class:`Stylizer`: Gatys et al. stylisation of one frame, with Ruder et al.'s masked temporal terms.
+
+Typical use (the video engine calls ``run`` once per frame)::
+
+    st = Stylizer([load_style_image("starry_night.jpg")], StyleConfig(model="vgg16-hed"))
+    res = st.run(frame, init=warped_previous, iterations=150,
+                 temporal=[(warped_previous01, mask, 200.0)], seed=0)
+    res.image  # uint8 H×W×3
+
+Style Gram targets are computed once per content size (and, with colour preservation, per content colour
+statistics) and cached; content targets are cached for the last content frame.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..config import StyleConfig
+from ..errors import StyleError
+from . import color as colour
+from .devices import resolve_device
+from .images import check_image, resize01, to_numpy01, to_tensor, to_uint8
+from .losses import blend_grams, content_loss, gram_matrix, masked_pixel_loss, style_loss, tv_loss
+from .optimize import optimize
+from .weights import load_backbone
+
+log = logging.getLogger(__name__)
+
+#: (target H×W×3 in [0, 1] or uint8, mask H×W in [0, 1], weight)
+TemporalTerm = tuple[np.ndarray, np.ndarray, float]
+
+_STYLE_CACHE_SIZE = 8
+_MIN_LEVEL_SIDE = 16
+
+
+@dataclass
+class StyleResult:
+    """One stylised frame. ``loss`` holds the *weighted* terms (they sum to ``total``) of the returned image."""
+
+    image: np.ndarray
+    iterations: int
+    loss: dict[str, float]
+    stopped_early: bool
+    seconds: float
+    history: list[float] = field(default_factory=list, repr=False)
+
+
+class Stylizer:
+    """Stylises single frames with a fixed set of styles, configuration and backbone.
+
+    Args:
+        styles: style images, RGB uint8 (or float in [0, 1]) H×W×3.
+        config: the :class:`~videostyle.config.StyleConfig`.
+        device: None (use ``config.device``), a name (auto, cpu, cuda, cuda:N, mps) or a ``torch.device``.
+        backbone: a ready feature extractor (e.g. :func:`~videostyle.style.backbones.tiny_backbone`) with
+            ``forward(x, layers) -> {layer: tensor}`` and a ``name``; None loads ``config.model`` with its weights.
+    """
+
+    def __init__(
+        self,
+        styles: Sequence[np.ndarray],
+        config: StyleConfig | None = None,
+        *,
+        device: str | torch.device | None = None,
+        backbone: torch.nn.Module | None = None,
+    ) -> None:
+        self.config = cfg = config if config is not None else StyleConfig()
+        if not styles:
+            raise StyleError("at least one style image is required")
+        self.styles = [check_image(s, f"style image {i}") for i, s in enumerate(styles)]
+        blend = cfg.style_blend_weights or tuple(1.0 for _ in self.styles)
+        if len(blend) != len(self.styles):
+            raise StyleError(f"{len(blend)} style blend weights given for {len(self.styles)} styles")
+        if any(w < 0 for w in blend) or sum(blend) <= 0:
+            raise StyleError(f"invalid style blend weights {blend!r}: must be >= 0 and not all 0")
+        self.blend_weights = tuple(float(w) for w in blend)
+        self.content_layers = tuple(cfg.content_layers)
+        self.style_layers = tuple(cfg.style_layers)
+        if not self.style_layers and cfg.style_weight > 0:
+            raise StyleError("no style layers given")
+        lw = cfg.style_layer_weights or tuple(1.0 for _ in self.style_layers)
+        self.style_layer_weights = dict(zip(self.style_layers, (float(w) for w in lw)))
+        self.layers = tuple(dict.fromkeys(self.content_layers + self.style_layers))
+
+        self.device = resolve_device(device if device is not None else cfg.device)
+        if backbone is None:
+            backbone = load_backbone(cfg.model, weights=cfg.weights, layers=self.layers, pooling=cfg.pooling)
+        backbone = backbone.to(self.device)
+        backbone.requires_grad_(False)
+        backbone.eval()
+        self.channels_last = bool(cfg.channels_last and self.device.type == "cuda")
+        if self.channels_last:
+            backbone = backbone.to(memory_format=torch.channels_last)
+        self.amp = bool(cfg.amp and self.device.type == "cuda")
+        self.backbone = backbone
+        self.backbone_name: str = str(getattr(backbone, "name", type(backbone).__name__))
+        p = next(iter(backbone.parameters()), None)
+        self.dtype = p.dtype if p is not None else torch.float32
+        # check the layers exist before any optimisation starts
+        with torch.no_grad():
+            probe = backbone(torch.zeros(1, 3, 32, 32, device=self.device, dtype=self.dtype), self.layers)
+        missing = [k for k in self.layers if k not in probe]
+        if missing:
+            raise StyleError(f"backbone {self.backbone_name} does not provide layers {missing}")
+
+        self._style_cache: OrderedDict[tuple, dict[str, torch.Tensor]] = OrderedDict()
+        self._style_stats: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._style_serial = 0
+        self._content_key: tuple | None = None
+        self._content_targets: dict[str, torch.Tensor] = {}
+
+    # --- targets -------------------------------------------------------------------------------------------------
+    def _features(self, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        ctx = torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else nullcontext()
+        with ctx:
+            feats = self.backbone(x, layers)
+        return {k: v.float() if v.dtype != torch.float32 and self.amp else v for k, v in feats.items()}
+
+    def style_size(self, content_hw: tuple[int, int], style_index: int = 0) -> tuple[int, int]:
+        """(w, h) of style image ``style_index`` for a content of (h, w): long side = style_scale × content's."""
+        h, w = content_hw
+        sh, sw = self.styles[style_index].shape[:2]
+        long_side = max(8, round(self.config.style_scale * max(h, w)))
+        scale = long_side / max(sh, sw)
+        return max(1, round(sw * scale)), max(1, round(sh * scale))
+
+    def _prepared_style(self, i: int, content01: np.ndarray) -> np.ndarray:
+        style = resize01(self.styles[i], self.style_size(content01.shape[:2], i))
+        mode = self.config.color
+        if mode == "histogram":
+            return colour.match_color(style, content01)
+        if mode == "luminance":
+            return colour.gray3(colour.match_luminance(colour.luminance(style), colour.luminance(content01)))
+        return style
+
+    def style_targets(self, content01: np.ndarray) -> dict[str, torch.Tensor]:
+        """Blended Gram targets for a content of this size (cached per size, and per colour stats when needed)."""
+        h, w = content01.shape[:2]
+        key: tuple = (h, w)
+        stats = None
+        if self.config.color != "none":
+            stats = colour.color_stats(content01)
+            for k in self._style_cache:
+                if k[:2] == (h, w) and colour.stats_close(self._style_stats[k], stats):
+                    self._style_cache.move_to_end(k)
+                    return self._style_cache[k]
+            self._style_serial += 1
+            key = (h, w, self._style_serial)
+            self._style_stats[key] = stats
+        elif key in self._style_cache:
+            self._style_cache.move_to_end(key)
+            return self._style_cache[key]
+        grams = []
+        with torch.no_grad():
+            for i in range(len(self.styles)):
+                s = to_tensor(self._prepared_style(i, content01), self.device, self.dtype)
+                feats = self._features(s, self.style_layers)
+                grams.append({k: gram_matrix(feats[k].float()) for k in self.style_layers})
+        targets = blend_grams(grams, self.blend_weights)
+        self._style_cache[key] = targets
+        while len(self._style_cache) > _STYLE_CACHE_SIZE:
+            old_key, _ = self._style_cache.popitem(last=False)
+            self._style_stats.pop(old_key, None)
+        return targets
+
+    def _content_targets_for(self, content01: np.ndarray) -> dict[str, torch.Tensor]:
+        key = (content01.shape, hashlib.blake2b(content01.tobytes(), digest_size=16).digest())
+        if key != self._content_key:
+            with torch.no_grad():
+                feats = self._features(to_tensor(content01, self.device, self.dtype), self.content_layers)
+            self._content_targets = {k: v.detach().float() for k, v in feats.items()}
+            self._content_key = key
+        return self._content_targets
+
+    def set_content(self, content: np.ndarray) -> None:
+        """Compute (and cache) the content targets and the style targets at this content's size."""
+        c = self._color_view(check_image(content, "content"))
+        self._content_targets_for(c)
+        self.style_targets(check_image(content, "content"))
+
+    def _color_view(self, image01: np.ndarray) -> np.ndarray:
+        """What the optimisation sees of an RGB image: itself, or its luminance as gray in ``luminance`` mode."""
+        if self.config.color == "luminance":
+            return colour.gray3(colour.luminance(image01))
+        return image01
+
+    # --- run -----------------------------------------------------------------------------------------------------
+    def run(
+        self,
+        content: np.ndarray,
+        *,
+        init: np.ndarray | None = None,
+        iterations: int = 100,
+        temporal: Sequence[TemporalTerm] = (),
+        seed: int | None = None,
+    ) -> StyleResult:
+        """Stylise ``content`` (uint8 H×W×3) for at most ``iterations`` loss evaluations (per level).
+
+        Args:
+            init: starting image (uint8, or float32 in [0, 1]); None: the content or noise per ``config.init``.
+            temporal: masked pixel terms ``(target, mask, weight)`` (Ruder et al.), target H×W×3 in [0, 1].
+            seed: seeds torch's RNG (noise init) for reproducible runs.
+        """
+        t0 = time.perf_counter()
+        cfg = self.config
+        if seed is not None:
+            torch.manual_seed(seed)
+        content01 = check_image(content, "content")
+        h, w = content01.shape[:2]
+        init01 = None if init is None else check_image(init, "init")
+        if init01 is not None and init01.shape != content01.shape:
+            raise StyleError(f"init: expected shape {content01.shape}, got {init01.shape}")
+        terms = [self._check_temporal(i, t, content01.shape) for i, t in enumerate(temporal)]
+        if iterations < 0:
+            raise StyleError(f"invalid iterations {iterations!r}: must be >= 0")
+
+        sizes = self._level_sizes(h, w)
+        x01: np.ndarray | None = None
+        total_iters, stopped, history = 0, False, []
+        result = None
+        for li, (lh, lw) in enumerate(sizes):
+            c_l = resize01(content01, (lw, lh))
+            if li == 0:
+                if init01 is not None:
+                    start = resize01(init01, (lw, lh))
+                elif cfg.init == "noise":
+                    start = torch.rand(lh, lw, 3, dtype=torch.float32).numpy()
+                else:
+                    start = c_l
+            else:
+                start = resize01(x01, (lw, lh))  # type: ignore[arg-type]
+            t_l = [(resize01(t, (lw, lh)), resize01(m, (lw, lh)), wt) for t, m, wt in terms]
+            result = self._run_level(c_l, start, t_l, iterations)
+            x01 = to_numpy01(result.image)
+            total_iters += result.iterations
+            stopped = result.stopped_early
+            history += result.history
+        assert result is not None
+        out01 = to_numpy01(result.image)  # type: ignore[arg-type]
+        if cfg.color == "luminance":
+            out01 = colour.combine_luminance(colour.luminance(out01), content01)
+        return StyleResult(
+            image=to_uint8(out01),
+            iterations=total_iters,
+            loss=result.loss,
+            stopped_early=stopped,
+            seconds=time.perf_counter() - t0,
+            history=history,
+        )
+
+    def _level_sizes(self, h: int, w: int) -> list[tuple[int, int]]:
+        sizes = []
+        for k in range(self.config.levels - 1, -1, -1):
+            f = 0.5**k
+            lh, lw = max(1, round(h * f)), max(1, round(w * f))
+            if k > 0 and min(lh, lw) < _MIN_LEVEL_SIDE:
+                continue  # too small to be useful
+            sizes.append((lh, lw))
+        return sizes
+
+    def _check_temporal(self, i: int, term: TemporalTerm, shape: tuple[int, ...]) -> TemporalTerm:
+        try:
+            target, mask, weight = term
+        except (TypeError, ValueError):
+            raise StyleError(f"temporal[{i}]: expected (target, mask, weight)") from None
+        target01 = check_image(target, f"temporal[{i}] target")
+        if target01.shape != shape:
+            raise StyleError(f"temporal[{i}] target: expected shape {shape}, got {target01.shape}")
+        m = np.asarray(mask, dtype=np.float32)
+        if m.shape != shape[:2]:
+            raise StyleError(f"temporal[{i}] mask: expected shape {shape[:2]}, got {m.shape}")
+        if not np.isfinite(m).all():
+            raise StyleError(f"temporal[{i}] mask: contains NaN or infinite values")
+        weight = float(weight)
+        if not np.isfinite(weight) or weight < 0:
+            raise StyleError(f"temporal[{i}] weight: must be a finite value >= 0, got {weight!r}")
+        return target01, np.clip(m, 0.0, 1.0), weight
+
+    def _run_level(self, content01: np.ndarray, start01: np.ndarray, temporal: Sequence[TemporalTerm],
+                   iterations: int):
+        cfg = self.config
+        dev, dt = self.device, self.dtype
+        cview = self._color_view(content01)
+        p_targets = self._content_targets_for(cview)
+        a_targets = self.style_targets(content01) if cfg.style_weight > 0 else {}
+        t_terms = [
+            (to_tensor(self._color_view(t), dev, dt), torch.from_numpy(np.ascontiguousarray(m))[None, None].to(dev, dt),
+             wt)
+            for t, m, wt in temporal if wt > 0
+        ]
+        layers = self.content_layers + (self.style_layers if a_targets else ())
+        cw, sw, tvw = cfg.content_weight, cfg.style_weight, cfg.tv_weight
+
+        def loss_fn(x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+            feats = self._features(x, layers)
+            zero = x.new_zeros(())
+            c = sum((content_loss(feats[k], p_targets[k]) for k in self.content_layers), zero) / max(
+                1, len(self.content_layers))
+            s = style_loss(feats, a_targets, self.style_layer_weights) if a_targets else zero
+            tv = tv_loss(x) if tvw > 0 else zero
+            tmp = sum((wt * masked_pixel_loss(x, tt, mm) for tt, mm, wt in t_terms), zero)
+            parts = {"content": cw * c, "style": sw * s, "tv": tvw * tv, "temporal": tmp}
+            total = parts["content"] + parts["style"] + parts["tv"] + parts["temporal"]
+            return total, {k: v.detach() for k, v in parts.items()}
+
+        x0 = to_tensor(self._color_view(start01), dev, dt)
+        return optimize(
+            x0, loss_fn, iterations=iterations, optimizer=cfg.optimizer, lr=cfg.learning_rate,
+            tolerance=cfg.tolerance, window=cfg.tolerance_window,
+        )
