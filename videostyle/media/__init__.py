@@ -1,0 +1,28 @@
+"""Media I/O: probing, streaming decode, encode with audio remux, image sequences (PyAV, OpenCV, no torch).
+
+See ``docs/architecture.md`` for the contract. Public names: :func:`probe`, :func:`working_size`, :class:`Frame`,
+:class:`MediaInfo`, :class:`VideoInfo`, :class:`AudioInfo`, :func:`open_reader` (:class:`FrameReader`) and
+:func:`open_writer` (:class:`FrameWriter`), plus :func:`validate_output` to check an output path before work.
+"""
+
+from .images import read_image, write_image
+from .probe import AudioInfo, MediaInfo, VideoInfo, probe, working_size
+from .reader import Frame, FrameReader, open_reader
+from .writer import FrameWriter, open_writer, output_kind, validate_output
+
+__all__ = [
+    "AudioInfo",
+    "Frame",
+    "FrameReader",
+    "FrameWriter",
+    "MediaInfo",
+    "VideoInfo",
+    "open_reader",
+    "open_writer",
+    "output_kind",
+    "probe",
+    "read_image",
+    "validate_output",
+    "working_size",
+    "write_image",
+]

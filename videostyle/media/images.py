@@ -1,0 +1,87 @@
+"""Still images: reading any common image as upright RGB, writing 8-bit or 16-bit images (OpenCV)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import EmptyInputError, InputNotFoundError, UnreadableMediaError
+
+
+def _to_rgb(raw: np.ndarray) -> np.ndarray:
+    """OpenCV's BGR / BGRA / gray array → RGB with 3 channels (dtype kept)."""
+    if raw.ndim == 2:
+        return cv2.cvtColor(raw, cv2.COLOR_GRAY2RGB)
+    if raw.shape[2] == 4:
+        return cv2.cvtColor(raw, cv2.COLOR_BGRA2RGB)
+    if raw.shape[2] == 1:
+        return cv2.cvtColor(raw[:, :, 0], cv2.COLOR_GRAY2RGB)
+    return cv2.cvtColor(raw, cv2.COLOR_BGR2RGB)
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Convert uint8 / uint16 / float ([0, 1]) images to uint8."""
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype == np.uint16:
+        return ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    if np.issubdtype(image.dtype, np.floating):
+        return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    raise ValueError(f"unsupported image dtype {image.dtype}: expected uint8, uint16 or float")
+
+
+def to_uint16(image: np.ndarray) -> np.ndarray:
+    """Convert uint8 / uint16 / float ([0, 1]) images to uint16 (uint8 values scaled by 257)."""
+    if image.dtype == np.uint16:
+        return image
+    if image.dtype == np.uint8:
+        return image.astype(np.uint16) * 257
+    if np.issubdtype(image.dtype, np.floating):
+        return (np.clip(image, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
+    raise ValueError(f"unsupported image dtype {image.dtype}: expected uint8, uint16 or float")
+
+
+def read_image_raw(path: str | os.PathLike[str]) -> np.ndarray:
+    """RGB image as stored (uint8 or uint16, H×W×3). Raises the input errors of :mod:`videostyle.errors`."""
+    p = Path(path)
+    if not p.exists():
+        raise InputNotFoundError("no such file", path=p)
+    if p.stat().st_size == 0:
+        raise EmptyInputError("the file is empty (0 bytes)", path=p)
+    data = np.fromfile(p, dtype=np.uint8)
+    raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED | cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+    if raw is None or raw.size == 0:
+        raise UnreadableMediaError("not a readable image (unknown or damaged format)", path=p)
+    if raw.dtype not in (np.uint8, np.uint16):
+        raw = to_uint16(raw.astype(np.float32)) if np.issubdtype(raw.dtype, np.floating) else raw.astype(np.uint16)
+    return np.ascontiguousarray(_to_rgb(raw))
+
+
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """RGB uint8 H×W×3 image (grayscale, alpha and 16-bit are converted)."""
+    return to_uint8(read_image_raw(path))
+
+
+def write_image(path: str | os.PathLike[str], image: np.ndarray, *, bit16: bool = False) -> None:
+    """Write an RGB image. ``bit16`` (or a uint16 image) writes 16 bits per channel where the format allows.
+
+    The format follows the extension. JPEG and WebP are always 8-bit.
+    """
+    p = Path(path)
+    ext = p.suffix.lower()
+    want16 = (bit16 or image.dtype == np.uint16) and ext in (".png", ".tif", ".tiff")
+    data = to_uint16(image) if want16 else to_uint8(image)
+    if data.ndim == 2:
+        bgr = data
+    else:
+        bgr = cv2.cvtColor(np.ascontiguousarray(data[:, :, :3]), cv2.COLOR_RGB2BGR)
+    params: list[int] = []
+    if ext in (".jpg", ".jpeg"):
+        params = [cv2.IMWRITE_JPEG_QUALITY, 95]
+    ok, buf = cv2.imencode(ext, bgr, params)
+    if not ok:
+        raise OSError(f"{p}: could not encode image")
+    buf.tofile(p)

@@ -1,0 +1,355 @@
+"""What a file holds: container, streams, size, timing, rotation (PyAV), plus input validation.
+
+Every failure is raised as a :mod:`videostyle.errors` type whose one-line message names the file and the cause;
+PyAV/FFmpeg exceptions never escape this module family.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import av.error
+
+from ..errors import (
+    EmptyInputError,
+    InputIsDirectoryError,
+    InputNotFoundError,
+    NoFramesError,
+    NoVideoStreamError,
+    TruncatedMediaError,
+    UnreadableMediaError,
+)
+from ._paths import is_image_path, is_pattern, list_directory_images, list_pattern_images
+from .images import read_image_raw
+
+#: Frame rate assumed for image sequences and single images.
+SEQUENCE_FPS = 24
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """The video stream. ``width``/``height`` are as stored; ``display_*`` after applying ``rotation``.
+
+    ``rotation`` is the clockwise rotation (0/90/180/270) a player applies to show the picture upright (the
+    convention of the legacy ``rotate`` tag); the reader applies it to every frame.
+    """
+
+    codec: str
+    width: int
+    height: int
+    display_width: int
+    display_height: int
+    fps: float
+    avg_rate: Fraction | None
+    time_base: Fraction | None
+    frames: int | None
+    frames_estimated: bool
+    duration: float | None
+    rotation: int
+    pix_fmt: str | None
+    start_time: float = 0.0  # seconds of the stream's first timestamp (the origin of Frame.pts)
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """One audio stream (index is the stream's index in the container)."""
+
+    index: int
+    codec: str
+    sample_rate: int
+    channels: int
+    duration: float | None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What :func:`probe` found. ``kind`` is ``"video"``, ``"sequence"`` or ``"image"``."""
+
+    path: str
+    kind: str
+    container: str
+    duration: float | None
+    video: VideoInfo | None
+    audio: list[AudioInfo] = field(default_factory=list)
+    files: tuple[str, ...] = ()  # image sequence members, in order (empty for videos and single images)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (fractions as ``"num/den"`` strings)."""
+
+        def conv(value: Any) -> Any:
+            if isinstance(value, Fraction):
+                return f"{value.numerator}/{value.denominator}"
+            return value
+
+        video = None
+        if self.video is not None:
+            video = {k: conv(v) for k, v in self.video.__dict__.items()}
+        return {
+            "path": self.path,
+            "kind": self.kind,
+            "container": self.container,
+            "duration": self.duration,
+            "video": video,
+            "audio": [dict(a.__dict__) for a in self.audio],
+            "files": len(self.files) if self.kind == "sequence" else None,
+        }
+
+    def describe(self) -> str:
+        """A few lines of human-readable text, ending with a newline."""
+        lines = [f"{self.path}: {self.kind} ({self.container})"]
+        if self.duration is not None:
+            lines.append(f"duration: {self.duration:.3f} s")
+        v = self.video
+        if v is not None:
+            count = "unknown" if v.frames is None else (f"~{v.frames}" if v.frames_estimated else str(v.frames))
+            rot = f", rotated {v.rotation}° → {v.display_width}x{v.display_height}" if v.rotation else ""
+            tb = f", time base {v.time_base}" if v.time_base is not None else ""
+            lines.append(
+                f"video: {v.codec} {v.width}x{v.height}{rot}, {v.fps:.3f} fps{tb}, {count} frames"
+                + (f", {v.pix_fmt}" if v.pix_fmt else "")
+            )
+        for a in self.audio:
+            dur = f", {a.duration:.3f} s" if a.duration is not None else ""
+            lines.append(f"audio #{a.index}: {a.codec} {a.sample_rate} Hz, {a.channels} ch{dur}")
+        if not self.audio and self.kind == "video":
+            lines.append("audio: none")
+        return "\n".join(lines) + "\n"
+
+
+def working_size(width: int, height: int, long_side: int) -> tuple[int, int]:
+    """``(w, h)`` with the aspect ratio of ``width×height``, both even, the long side ``long_side`` (±1)."""
+    if width <= 0 or height <= 0 or long_side <= 0:
+        raise ValueError(f"invalid sizes: {width}x{height}, long side {long_side}")
+
+    def even(x: float) -> int:
+        return max(2, 2 * int(round(x / 2.0)))
+
+    if width >= height:
+        return even(long_side), even(long_side * height / width)
+    return even(long_side * width / height), even(long_side)
+
+
+# --- rotation ----------------------------------------------------------------------------------------------------
+def rotation_from_ccw(degrees: float) -> int:
+    """FFmpeg's display-matrix angle (counter-clockwise, as ``VideoFrame.rotation``) → clockwise 0/90/180/270."""
+    return int(round(-degrees / 90.0)) * 90 % 360
+
+
+def rotation_from_metadata(metadata: dict[str, str]) -> int:
+    """The legacy ``rotate`` stream tag (clockwise degrees) as 0/90/180/270 (0 when absent or invalid)."""
+    try:
+        return int(round(float(metadata.get("rotate", "0")) / 90.0)) * 90 % 360
+    except ValueError:
+        return 0
+
+
+# --- errors ------------------------------------------------------------------------------------------------------
+def _mp4_damage(path: Path) -> str | None:
+    """For ISO-BMFF files (mp4/mov/m4a): a description of truncation found in the top-level boxes, else None."""
+    size = path.stat().st_size
+    pos, boxes = 0, []
+    with open(path, "rb") as fh:
+        while pos + 8 <= size:
+            fh.seek(pos)
+            header = fh.read(16)
+            box_size, kind = struct.unpack(">I4s", header[:8])
+            if box_size == 1 and len(header) >= 16:
+                box_size = struct.unpack(">Q", header[8:16])[0]
+            elif box_size == 0:
+                box_size = size - pos
+            if box_size < 8:
+                return None
+            boxes.append(kind)
+            if pos + box_size > size:
+                what = kind.decode("latin-1", "replace")
+                return f"file is truncated: the '{what}' box needs {pos + box_size} bytes but the file has {size}"
+            pos += box_size
+    if boxes and boxes[0] == b"ftyp" and b"moov" not in boxes:
+        return "file is truncated or incomplete: the 'moov' index box is missing"
+    return None
+
+
+def _looks_like_bmff(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+    except OSError:
+        return False
+    return len(head) >= 8 and head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip")
+
+
+def media_error(path: str | os.PathLike[str], err: BaseException, *, during: str = "opening") -> Exception:
+    """Map a PyAV/FFmpeg exception to a one-line :mod:`videostyle.errors` input error."""
+    p = Path(path)
+    if _looks_like_bmff(p):
+        damage = _mp4_damage(p)
+        if damage is not None:
+            return TruncatedMediaError(damage, path=p)
+    if isinstance(err, av.error.EOFError):
+        return TruncatedMediaError(f"unexpected end of file while {during} (truncated or damaged)", path=p)
+    reason = getattr(err, "strerror", None) or type(err).__name__
+    if isinstance(err, av.error.InvalidDataError):
+        if during == "opening":
+            return UnreadableMediaError("not a media file PyAV/FFmpeg can read (invalid data)", path=p)
+        return TruncatedMediaError(f"damaged media data while {during} ({reason})", path=p)
+    return UnreadableMediaError(f"cannot read media while {during}: {reason}", path=p)
+
+
+def check_input_file(path: str | os.PathLike[str]) -> Path:
+    """Existence / emptiness checks shared by every input path that must be a file."""
+    p = Path(path)
+    if not p.exists():
+        raise InputNotFoundError("no such file or directory", path=p)
+    if p.is_dir():
+        raise InputIsDirectoryError("is a directory without images (.png, .jpg, .tif, ...)", path=p)
+    if p.stat().st_size == 0:
+        raise EmptyInputError("the file is empty (0 bytes)", path=p)
+    return p
+
+
+def open_input(path: str | os.PathLike[str]) -> av.container.InputContainer:
+    """``av.open`` for reading with checked inputs and mapped errors."""
+    p = check_input_file(path)
+    if _looks_like_bmff(p):
+        damage = _mp4_damage(p)
+        if damage is not None:
+            raise TruncatedMediaError(damage, path=p)
+    try:
+        container = av.open(os.fspath(p), "r")
+    except av.error.FFmpegError as err:
+        raise media_error(p, err) from None
+    except (OSError, ValueError) as err:
+        raise UnreadableMediaError(f"cannot open: {err}", path=p) from None
+    return container
+
+
+# --- probing -----------------------------------------------------------------------------------------------------
+def probe(path: str | os.PathLike[str]) -> MediaInfo:
+    """Inspect a video file, an image sequence (printf pattern or directory) or a single image."""
+    spath = os.fspath(path)
+    if is_pattern(spath) and not os.path.exists(spath):
+        return _probe_sequence(spath, [p for _, p in list_pattern_images(spath)])
+    p = Path(spath)
+    if not p.exists():
+        raise InputNotFoundError("no such file or directory", path=p)
+    if p.is_dir():
+        return _probe_sequence(spath, list_directory_images(p))
+    check_input_file(p)
+    if is_image_path(p):
+        return _probe_image(p)
+    return _probe_video(p)
+
+
+def _image_video_info(image_path: Path, frames: int) -> VideoInfo:
+    raw = read_image_raw(image_path)
+    h, w = raw.shape[:2]
+    return VideoInfo(
+        codec=image_path.suffix.lower().lstrip(".").replace("jpeg", "jpg"),
+        width=w, height=h, display_width=w, display_height=h,
+        fps=float(SEQUENCE_FPS), avg_rate=Fraction(SEQUENCE_FPS), time_base=Fraction(1, SEQUENCE_FPS),
+        frames=frames, frames_estimated=False, duration=frames / SEQUENCE_FPS, rotation=0,
+        pix_fmt="rgb48" if raw.dtype.itemsize == 2 else "rgb24",
+    )
+
+
+def _probe_sequence(spec: str, files: list[Path]) -> MediaInfo:
+    if not files:
+        if is_pattern(spec):
+            raise InputNotFoundError("no image files match this sequence pattern", path=spec)
+        raise InputIsDirectoryError("is a directory without images (.png, .jpg, .tif, ...)", path=spec)
+    video = _image_video_info(files[0], len(files))
+    return MediaInfo(
+        path=spec, kind="sequence", container="image sequence", duration=video.duration, video=video,
+        audio=[], files=tuple(os.fspath(f) for f in files),
+    )
+
+
+def _probe_image(path: Path) -> MediaInfo:
+    video = _image_video_info(path, 1)
+    video = VideoInfo(**{**video.__dict__, "duration": None})
+    return MediaInfo(path=os.fspath(path), kind="image", container=video.codec, duration=None, video=video)
+
+
+def _seconds(value: int | None, time_base: Fraction | None) -> float | None:
+    if value is None or time_base is None:
+        return None
+    return float(value * time_base)
+
+
+def _first_frame_rotation(container: av.container.InputContainer, path: Path) -> int | None:
+    """Rotation of the first decoded frame (display matrix side data); None when the stream has no frames."""
+    stream = container.streams.video[0]
+    try:
+        for frame in container.decode(stream):
+            return rotation_from_ccw(frame.rotation)
+    except av.error.FFmpegError as err:
+        raise media_error(path, err, during="decoding the first frame") from None
+    return None
+
+
+def _probe_video(path: Path) -> MediaInfo:
+    container = open_input(path)
+    try:
+        fmt = container.format.name
+        audio = [
+            AudioInfo(
+                index=s.index, codec=s.codec_context.name, sample_rate=int(s.codec_context.sample_rate or 0),
+                channels=int(s.codec_context.channels or 0), duration=_seconds(s.duration, s.time_base),
+            )
+            for s in container.streams.audio
+        ]
+        container_duration = None if container.duration is None else container.duration / 1_000_000
+        if not container.streams.video:
+            if audio:
+                kinds = ", ".join(f"{a.codec} {a.sample_rate} Hz" for a in audio)
+                raise NoVideoStreamError(f"has no video stream (audio only: {kinds})", path=path)
+            raise NoVideoStreamError("has no video stream", path=path)
+        v = container.streams.video[0]
+        cc = v.codec_context
+        if not cc.width or not cc.height:
+            raise UnreadableMediaError("the video stream has no picture size (damaged header)", path=path)
+        rotation = _first_frame_rotation(container, path)
+        if rotation is None:
+            raise NoFramesError("the video stream holds no frames", path=path)
+        if rotation == 0:
+            rotation = rotation_from_metadata(dict(v.metadata))
+        info = _video_info(v, container_duration, rotation)
+        return MediaInfo(
+            path=os.fspath(path), kind="video", container=fmt,
+            duration=container_duration if container_duration is not None else info.duration,
+            video=info, audio=audio,
+        )
+    finally:
+        container.close()
+
+
+def _video_info(v: av.video.stream.VideoStream, container_duration: float | None, rotation: int) -> VideoInfo:
+    cc = v.codec_context
+    avg = v.average_rate or v.guessed_rate or v.base_rate
+    avg_rate = Fraction(avg) if avg else None
+    time_base = Fraction(v.time_base) if v.time_base else None
+    duration = _seconds(v.duration, time_base)
+    if duration is None:
+        duration = container_duration
+    fps = float(avg_rate) if avg_rate else 0.0
+    frames: int | None = v.frames or None
+    estimated = False
+    if frames is None and duration and fps:
+        frames, estimated = int(math.floor(duration * fps + 0.5)), True
+    if not fps and frames and duration:
+        fps = frames / duration
+    w, h = int(cc.width), int(cc.height)
+    dw, dh = (h, w) if rotation in (90, 270) else (w, h)
+    start = _seconds(v.start_time, time_base) or 0.0
+    return VideoInfo(
+        codec=cc.name, width=w, height=h, display_width=dw, display_height=dh, fps=fps, avg_rate=avg_rate,
+        time_base=time_base, frames=frames, frames_estimated=estimated, duration=duration, rotation=rotation,
+        pix_fmt=cc.pix_fmt, start_time=start,
+    )

@@ -1,0 +1,304 @@
+"""Synthetic media with known ground truth, for tests across the project and the sample script.
+
+* :func:`moving_scene` renders a real photo (scikit-image's public-domain ``astronaut``, ``coffee``, ``chelsea``…)
+  seen by a camera moving along a known sub-pixel path, with an opaque moving cut-out occluder and an optional
+  hard cut to another photo. Ground truth: frame ``t`` shows the photo at ``x + offsets[t]`` (outside the
+  occluder), so the backward flow of frame ``t`` (``compute_flow(frame_t, frame_{t-1})``) is
+  ``offsets[t] - offsets[t-1]`` everywhere except inside ``occluder_boxes[t]``/``[t-1]`` and at the cut.
+* :func:`write_clip` encodes RGB frames (with PyAV) to .mp4/.mov/.mkv with optional audio tone, irregular (VFR)
+  timestamps and a rotation flag (display matrix). :func:`write_audio_only` and :func:`write_zero_frame_video`
+  make the awkward inputs the error tests need.
+
+scikit-image is needed only by :func:`photo` / :func:`moving_scene` (a test extra).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry")
+
+
+def photo(name: str = "astronaut") -> np.ndarray:
+    """A public-domain RGB uint8 photo from ``skimage.data`` (``astronaut``, ``coffee``, ``chelsea``, ...)."""
+    from skimage import data
+
+    if name not in PHOTOS:
+        raise ValueError(f"unknown photo {name!r}: expected one of {', '.join(PHOTOS)}")
+    image = getattr(data, name)()
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    return np.ascontiguousarray(image[:, :, :3]).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Rendered frames (N×H×W×3 uint8) and their ground truth.
+
+    ``offsets[t]`` = camera position (x, y) in pixels: frame t shows the photo at ``x + offsets[t]``.
+    ``occluder_boxes[t]`` = (x0, y0, x1, y1) of the opaque occluder in frame t (exclusive end; clipped to the
+    frame). ``cut_index`` = first frame of the second shot (None without a cut).
+    """
+
+    frames: np.ndarray
+    offsets: np.ndarray
+    occluder_boxes: np.ndarray
+    cut_index: int | None
+    fps: float
+
+
+def camera_path(n: int, velocity: tuple[float, float] = (1.3, 0.6), wobble: float = 1.5) -> np.ndarray:
+    """A smooth sub-pixel path: constant velocity plus a slow sine wobble; ``(n, 2)`` float64, starting at 0."""
+    t = np.arange(n, dtype=np.float64)
+    x = velocity[0] * t + wobble * np.sin(t / 7.0)
+    y = velocity[1] * t + wobble * (1.0 - np.cos(t / 9.0))
+    return np.stack([x, y], axis=1)
+
+
+def _fit_photo(image: np.ndarray, size: tuple[int, int], travel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scale the photo to cover the frame plus the camera's travel; returns (image, base offset)."""
+    w, h = size
+    lo, hi = travel.min(axis=0), travel.max(axis=0)
+    need_w, need_h = w + (hi[0] - lo[0]) + 8, h + (hi[1] - lo[1]) + 8
+    scale = max(need_w / image.shape[1], need_h / image.shape[0])
+    scaled = cv2.resize(image, (int(np.ceil(image.shape[1] * scale)), int(np.ceil(image.shape[0] * scale))),
+                        interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    base = np.array([(scaled.shape[1] - need_w) / 2 + 4 - lo[0], (scaled.shape[0] - need_h) / 2 + 4 - lo[1]])
+    return scaled, base
+
+
+def _render(image: np.ndarray, base: np.ndarray, offset: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    ox, oy = base + offset
+    matrix = np.array([[1.0, 0.0, -ox], [0.0, 1.0, -oy]], dtype=np.float64)
+    # frame(x) = photo(x + base + offset), bilinear (sub-pixel).
+    return cv2.warpAffine(image, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def _occluder_patch(size: tuple[int, int]) -> np.ndarray:
+    """An opaque, strongly textured patch (a red/white checker with a dark frame)."""
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    checker = ((xx // 4 + yy // 4) % 2).astype(np.uint8)
+    patch = np.where(checker[:, :, None] == 1, np.array([230, 30, 40], np.uint8), np.array([250, 245, 235], np.uint8))
+    patch[:2, :], patch[-2:, :], patch[:, :2], patch[:, -2:] = 20, 20, 20, 20
+    return patch.astype(np.uint8)
+
+
+def moving_scene(
+    frames: int = 48,
+    size: tuple[int, int] = (96, 64),
+    *,
+    photo_name: str = "astronaut",
+    cut_at: int | None = None,
+    cut_photo: str = "coffee",
+    velocity: tuple[float, float] = (1.3, 0.6),
+    wobble: float = 1.5,
+    occluder: bool = True,
+    occluder_size: tuple[int, int] | None = None,
+    occluder_velocity: tuple[float, float] = (-2.0, 0.5),
+    fps: float = 24.0,
+) -> Scene:
+    """Render a camera moving over a photo, an occluder crossing it, and an optional cut at ``cut_at``."""
+    w, h = size
+    offsets = camera_path(frames, velocity, wobble)
+    shots = [(0, cut_at if cut_at is not None else frames, photo_name)]
+    if cut_at is not None:
+        shots.append((cut_at, frames, cut_photo))
+    out = np.empty((frames, h, w, 3), np.uint8)
+    for first, end, name in shots:
+        if end <= first:
+            continue
+        image, base = _fit_photo(photo(name), size, offsets)
+        for t in range(first, end):
+            out[t] = _render(image, base, offsets[t], size)
+    ow, oh = occluder_size or (max(4, w // 4), max(4, h // 3))
+    patch = _occluder_patch((ow, oh))
+    boxes = np.zeros((frames, 4), np.int64)
+    start = np.array([w * 0.7, h * 0.3])
+    for t in range(frames):
+        x0, y0 = np.round(start + np.array(occluder_velocity) * t).astype(int)
+        x1, y1 = x0 + ow, y0 + oh
+        cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        boxes[t] = (cx0, cy0, max(cx0, cx1), max(cy0, cy1))
+        if occluder and cx1 > cx0 and cy1 > cy0:
+            out[t, cy0:cy1, cx0:cx1] = patch[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
+    if not occluder:
+        boxes[:] = 0
+    return Scene(frames=out, offsets=offsets, occluder_boxes=boxes, cut_index=cut_at, fps=fps)
+
+
+def tone(seconds: float, sample_rate: int = 48000, freq: float = 440.0, chirp_to: float | None = None) -> np.ndarray:
+    """A mono float32 sine tone (or a linear chirp to ``chirp_to`` Hz) at amplitude 0.3."""
+    n = int(round(seconds * sample_rate))
+    t = np.arange(n, dtype=np.float64) / sample_rate
+    if chirp_to is None:
+        phase = 2 * np.pi * freq * t
+    else:
+        phase = 2 * np.pi * (freq * t + (chirp_to - freq) * t * t / (2 * max(seconds, 1e-9)))
+    return (0.3 * np.sin(phase)).astype(np.float32)
+
+
+_DEFAULT_VIDEO = {".mp4": "libx264", ".mov": "libx264", ".mkv": "ffv1"}
+_DEFAULT_AUDIO = {".mp4": "aac", ".mov": "aac", ".mkv": "flac", ".m4a": "aac", ".flac": "flac"}
+_PIX_FMT = {"libx264": "yuv420p", "prores_ks": "yuv422p10le", "ffv1": "yuv420p", "mpeg4": "yuv420p"}
+
+
+def _add_audio(container: av.container.OutputContainer, codec: str, sample_rate: int) -> av.audio.stream.AudioStream:
+    stream = container.add_stream(codec, rate=sample_rate)
+    stream.layout = "mono"
+    return stream
+
+
+def _encode_audio(container: av.container.OutputContainer, stream: av.audio.stream.AudioStream,
+                  samples: np.ndarray, sample_rate: int) -> None:
+    s16 = stream.codec_context.name in ("flac", "pcm_s16le")
+    chunk = 1024
+    for i, first in enumerate(range(0, len(samples), chunk)):
+        block = samples[first : first + chunk]
+        if s16:
+            frame = av.AudioFrame.from_ndarray((block * 32767).astype(np.int16)[None, :], format="s16", layout="mono")
+        else:
+            frame = av.AudioFrame.from_ndarray(block[None, :], format="fltp", layout="mono")
+        frame.sample_rate = sample_rate
+        frame.pts = first
+        frame.time_base = Fraction(1, sample_rate)
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+
+
+def write_clip(
+    path: str | os.PathLike[str],
+    frames: Iterable[np.ndarray],
+    *,
+    fps: float = 24,
+    audio: bool = True,
+    vfr_pts: Sequence[float] | None = None,
+    rotation: int = 0,
+    codec: str | None = None,
+    time_base: Fraction | None = None,
+    audio_codec: str | None = None,
+    sample_rate: int = 48000,
+    audio_seconds: float | None = None,
+    crf: int = 20,
+    preset: str = "ultrafast",
+) -> Path:
+    """Encode RGB uint8 frames (all the same size, even sides for yuv420p codecs) to a video file.
+
+    ``vfr_pts``: per-frame times in seconds (irregular timestamps); default ``i / fps``. ``rotation``: clockwise
+    display rotation flag (0/90/180/270) written as display-matrix side data. ``audio``: a 440 Hz tone as long as
+    the video (or ``audio_seconds``), AAC in mp4/mov and FLAC in mkv unless ``audio_codec`` says otherwise.
+    ``time_base`` defaults to 1/(1000·fps) for mp4/mov (1/1000 is forced by Matroska).
+    """
+    p = Path(path)
+    ext = p.suffix.lower()
+    codec = codec or _DEFAULT_VIDEO.get(ext, "libx264")
+    rate = Fraction(fps).limit_denominator(1001)
+    tb = time_base or (Fraction(1, 1000) if ext == ".mkv" else Fraction(1, 1000) / rate)
+    it = iter(frames)
+    first = next(it, None)
+    if first is None:
+        raise ValueError("write_clip needs at least one frame (see write_zero_frame_video)")
+    container = av.open(os.fspath(p), "w")
+    try:
+        stream = container.add_stream(codec, rate=rate)
+        stream.width, stream.height = first.shape[1], first.shape[0]
+        stream.pix_fmt = _PIX_FMT.get(codec, "yuv420p")
+        stream.time_base = tb
+        stream.codec_context.time_base = tb
+        if codec == "libx264":
+            stream.options = {"crf": str(crf), "preset": preset}
+        if rotation:
+            stream.set_display_rotation(-rotation)  # PyAV takes FFmpeg's counter-clockwise angle
+        a_stream = _add_audio(container, audio_codec or _DEFAULT_AUDIO.get(ext, "aac"), sample_rate) if audio else None
+        count, last_t = 0, 0.0
+        for image in _chain(first, it):
+            t = vfr_pts[count] if vfr_pts is not None else count / float(rate)
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image, dtype=np.uint8), format="rgb24")
+            frame.pts = int(round(t / tb))
+            frame.time_base = tb
+            for packet in stream.encode(frame):
+                container.mux(packet)
+            count, last_t = count + 1, t
+        for packet in stream.encode():
+            container.mux(packet)
+        if a_stream is not None:
+            seconds = audio_seconds if audio_seconds is not None else last_t + 1.0 / float(rate)
+            _encode_audio(container, a_stream, tone(seconds, sample_rate), sample_rate)
+    finally:
+        container.close()
+    return p
+
+
+def _chain(first: np.ndarray, rest: Iterable[np.ndarray]) -> Iterable[np.ndarray]:
+    yield first
+    yield from rest
+
+
+def write_audio_only(path: str | os.PathLike[str], seconds: float = 1.0, *, sample_rate: int = 48000) -> Path:
+    """A file with one audio stream and no video (AAC in mp4/m4a/mov, FLAC in mkv/flac)."""
+    p = Path(path)
+    container = av.open(os.fspath(p), "w")
+    try:
+        stream = _add_audio(container, _DEFAULT_AUDIO.get(p.suffix.lower(), "aac"), sample_rate)
+        _encode_audio(container, stream, tone(seconds, sample_rate), sample_rate)
+    finally:
+        container.close()
+    return p
+
+
+def write_zero_frame_video(path: str | os.PathLike[str], size: tuple[int, int] = (64, 48)) -> Path:
+    """A Matroska file whose FFV1 video stream has no frames (an audio stream keeps the file well-formed)."""
+    p = Path(path)
+    container = av.open(os.fspath(p), "w", format="matroska")
+    try:
+        stream = container.add_stream("ffv1", rate=24)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        audio = _add_audio(container, "flac", 48000)
+        container.start_encoding()
+        _encode_audio(container, audio, tone(0.5), 48000)
+    finally:
+        container.close()
+    return p
+
+
+@dataclass(frozen=True)
+class StreamReport:
+    """What :func:`inspect_video` measured by demuxing and decoding a whole file (for tests)."""
+
+    pts: list[int]
+    time_base: Fraction
+    avg_rate: Fraction | None
+    width: int
+    height: int
+    codec: str
+    audio: list[tuple[str, int, float]]  # (codec, sample rate, decoded seconds) per audio stream
+
+
+def inspect_video(path: str | os.PathLike[str]) -> StreamReport:
+    """Decode every video frame (pts in order) and every audio stream (decoded duration) of a file."""
+    with av.open(os.fspath(path)) as container:
+        v = container.streams.video[0]
+        pts = [int(f.pts) for f in container.decode(v)]
+        avg = Fraction(v.average_rate) if v.average_rate else None
+        cc = v.codec_context
+        report = StreamReport(pts=pts, time_base=Fraction(v.time_base), avg_rate=avg, width=cc.width,
+                              height=cc.height, codec=cc.name, audio=[])
+        n_audio = len(container.streams.audio)
+    for i in range(n_audio):
+        with av.open(os.fspath(path)) as container:
+            stream = container.streams.audio[i]
+            samples = sum(frame.samples for frame in container.decode(stream))
+            rate = stream.codec_context.sample_rate
+            report.audio.append((stream.codec_context.name, rate, samples / rate))
+    return report

@@ -1,0 +1,462 @@
+"""Frame writer: H.264 (.mp4), ProRes 422 HQ (.mov), FFV1 (.mkv), single images and image sequences.
+
+Timing: frames keep the source's timestamps. ``write(image, pts_ticks=...)`` takes ticks in the source time base
+(``like.time_base``), ``write(image, pts=...)`` seconds on the reader's ``Frame.pts`` timeline; with neither, frames
+are spaced at ``1/fps``. The output timeline starts at 0: the first frame written is at 0 and everything after it
+(later frames and the remuxed audio) is shifted by that same amount, so audio stays in sync.
+
+Audio: the packets of every audio stream of ``audio_from`` are copied unchanged (no re-encoding), restricted to
+``audio_range`` = (start, end) seconds on the ``Frame.pts`` timeline when given (``end`` None: up to the end of
+the last frame written). When ``like`` is a trimmed :class:`FrameReader` and no ``audio_range`` is given, the
+reader's range is used. Audio packets before the first frame are dropped, so a trimmed result's audio may start
+up to one audio frame (~21 ms for AAC at 48 kHz) late. Audio is interleaved while video is written (streaming).
+
+Atomicity: the output goes to a temporary name in the destination directory (``.name.tmp-XXXX.ext``, or a
+temporary directory for image sequences) and is renamed on :meth:`FrameWriter.close`; leaving the ``with`` block by
+an exception, or any failure while finalising, deletes the temporary output and leaves the final path untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+
+import av
+import av.error
+import numpy as np
+
+from ..errors import OutputError, OutputNotWritableError, UnsupportedOutputError
+from ._paths import (
+    IMAGE_CODECS,
+    IMAGE_EXTS,
+    VIDEO_CODECS_BY_EXT,
+    VIDEO_OUTPUTS,
+    format_pattern,
+    is_pattern,
+)
+from .images import to_uint8, write_image
+from .probe import MediaInfo, open_input
+from .reader import FrameReader
+
+SEQUENCE_PATTERN = "%05d.png"
+SEQUENCE_FIRST_NUMBER = 1
+AUDIO_LOOKAHEAD = 1.0  # seconds of audio muxed ahead of the current video time
+
+
+# --- output classification -----------------------------------------------------------------------------------
+def output_kind(path: str | os.PathLike[str], codec: str | None = None) -> tuple[str, str, str]:
+    """``(kind, codec, target)`` for an output path; ``kind`` is ``"video"``, ``"image"`` or ``"sequence"``.
+
+    ``target`` is the file path, or the printf pattern for sequences. Raises UnsupportedOutputError.
+    """
+    spath = os.fspath(path)
+    if spath.endswith(("/", os.sep)) or (os.path.isdir(spath) and not is_pattern(spath)):
+        spath = os.path.join(spath, SEQUENCE_PATTERN)
+    ext = Path(spath).suffix.lower()
+    supported = "supported: .mp4 (H.264), .mov (ProRes), .mkv (FFV1), .png/.jpg/.tif image, dir/%05d.png sequence"
+    if is_pattern(spath):
+        if ext != ".png":
+            raise UnsupportedOutputError(f"image sequences are written as PNG, not {ext or 'no extension'}", path=spath)
+        if codec not in (None, *IMAGE_CODECS):
+            raise UnsupportedOutputError(f"codec {codec} cannot write an image sequence (use png or png16)", path=spath)
+        return "sequence", codec or "png", spath
+    if ext in VIDEO_OUTPUTS:
+        chosen = codec or VIDEO_OUTPUTS[ext]
+        if chosen not in VIDEO_CODECS_BY_EXT[ext]:
+            allowed = ", ".join(VIDEO_CODECS_BY_EXT[ext])
+            raise UnsupportedOutputError(f"codec {chosen} cannot be written to {ext} (use {allowed})", path=spath)
+        return "video", chosen, spath
+    if ext in IMAGE_EXTS:
+        if codec not in (None, *IMAGE_CODECS):
+            raise UnsupportedOutputError(f"codec {codec} cannot write an image", path=spath)
+        return "image", codec or "png", spath
+    raise UnsupportedOutputError(f"unsupported output extension {ext or '(none)'!r}; {supported}", path=spath)
+
+
+def check_output_dir(directory: Path, shown: str) -> None:
+    """Raise OutputNotWritableError unless ``directory`` exists and is writable."""
+    if not directory.exists():
+        raise OutputNotWritableError(f"output directory {os.fspath(directory)} does not exist", path=shown)
+    if not directory.is_dir():
+        raise OutputNotWritableError(f"{os.fspath(directory)} is not a directory", path=shown)
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise OutputNotWritableError(f"output directory {os.fspath(directory)} is not writable", path=shown)
+
+
+def validate_output(path: str | os.PathLike[str], codec: str | None = None) -> tuple[str, str, str]:
+    """Check an output path before any work: supported kind and a writable destination directory."""
+    kind, chosen, target = output_kind(path, codec)
+    if kind == "sequence":
+        seq_dir = Path(os.path.dirname(target) or ".")
+        check_output_dir(seq_dir if seq_dir.exists() else seq_dir.parent, target)
+    else:
+        check_output_dir(Path(os.path.dirname(os.path.abspath(target))), target)
+    return kind, chosen, target
+
+
+# --- timing --------------------------------------------------------------------------------------------------
+def _source_timing(
+    like: FrameReader | MediaInfo | None, fps: float | None
+) -> tuple[Fraction, Fraction, float]:
+    """``(time_base, rate, origin_seconds)`` of the source the frames come from."""
+    info = like.info if isinstance(like, FrameReader) else like
+    video = info.video if info is not None else None
+    rate: Fraction | None = None
+    if fps:
+        rate = Fraction(fps).limit_denominator(1001)
+    elif video is not None and video.avg_rate:
+        rate = Fraction(video.avg_rate)
+    elif video is not None and video.fps:
+        rate = Fraction(video.fps).limit_denominator(1001)
+    rate = rate or Fraction(24)
+    tb = Fraction(video.time_base) if video is not None and video.time_base else 1 / rate
+    origin = video.start_time if video is not None else 0.0
+    return tb, rate, origin
+
+
+class _AudioCopier:
+    """Streams the audio packets of a source into an output container, shifted and cut to a range."""
+
+    def __init__(self, source: str, out: av.container.OutputContainer) -> None:
+        self.source = source
+        self.input = open_input(source)
+        self.pairs = {s.index: out.add_stream_from_template(s) for s in self.input.streams.audio}
+        self.out = out
+        self._packets: Iterator[av.Packet] | None = None
+        self._pending: av.Packet | None = None
+        self.lo: float | None = None  # raw seconds; packets before are dropped
+        self.hi: float | None = None  # raw seconds; packets at or after are dropped
+        self.shift = 0.0  # raw seconds subtracted from every packet
+        self.done = not self.pairs
+
+    def start(self, lo: float | None, shift: float) -> None:
+        self.lo, self.shift = lo, shift
+        if lo is not None and lo > 1.0:
+            try:
+                self.input.seek(int((lo - 1.0) * 1_000_000), backward=True)
+            except av.error.FFmpegError:
+                pass
+        self._packets = self.input.demux(*self.input.streams.audio)
+
+    def _next(self) -> av.Packet | None:
+        if self._pending is not None:
+            packet, self._pending = self._pending, None
+            return packet
+        assert self._packets is not None
+        for packet in self._packets:
+            if packet.size == 0 or (packet.pts is None and packet.dts is None):
+                continue
+            return packet
+        return None
+
+    def mux_until(self, limit: float | None) -> None:
+        """Mux packets with raw time < ``limit`` (all remaining when None), within [lo, hi)."""
+        if self.done or self._packets is None:
+            return
+        while True:
+            packet = self._next()
+            if packet is None:
+                self.done = True
+                return
+            tb = packet.time_base
+            t = float((packet.pts if packet.pts is not None else packet.dts) * tb)
+            if limit is not None and t >= limit:
+                self._pending = packet
+                return
+            if self.hi is not None and t >= self.hi - 1e-9:
+                continue
+            if self.lo is not None and t < self.lo - 1e-9:
+                continue
+            shift_ticks = int(round(self.shift / tb))
+            if packet.pts is not None:
+                packet.pts -= shift_ticks
+            if packet.dts is not None:
+                packet.dts -= shift_ticks
+            packet.stream = self.pairs[packet.stream.index]
+            self.out.mux(packet)
+
+    def close(self) -> None:
+        self.input.close()
+
+
+class FrameWriter:
+    """Context manager that encodes frames; see the module docstring for timing, audio and atomicity."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        like: FrameReader | MediaInfo | None = None,
+        size: tuple[int, int] | None = None,
+        codec: str | None = None,
+        crf: int = 18,
+        preset: str = "medium",
+        audio_from: str | os.PathLike[str] | None = None,
+        audio_range: tuple[float, float | None] | None = None,
+        fps: float | None = None,
+    ) -> None:
+        self.kind, self.codec, self.target = validate_output(path, codec)
+        self.path = self.target
+        if size is None:
+            size = _size_from(like)
+        if size is None:
+            raise ValueError("open_writer needs size=(w, h) or like= a reader/MediaInfo")
+        self.size = (int(size[0]), int(size[1]))
+        if self.kind == "video" and self.codec == "h264" and (self.size[0] % 2 or self.size[1] % 2):
+            raise UnsupportedOutputError(
+                f"H.264 (yuv420p) needs even dimensions, got {self.size[0]}x{self.size[1]} (see working_size)",
+                path=self.target,
+            )
+        self.time_base, self.rate, self._origin = _source_timing(like, fps)
+        self.frames_written = 0
+        self._first_ticks: int | None = None
+        self._last_ticks: int | None = None
+        self._closed = False
+        self._tmp: str | None = None
+        self._container: av.container.OutputContainer | None = None
+        self._stream: av.video.stream.VideoStream | None = None
+        self._audio: _AudioCopier | None = None
+        if audio_range is None and isinstance(like, FrameReader) and like.trimmed:
+            audio_range = (like.start, like.end)
+        self._audio_range = audio_range
+        try:
+            if self.kind == "video":
+                self._open_video(crf, preset, audio_from)
+            elif self.kind == "sequence":
+                # A hidden temporary directory inside the sequence directory when it exists, beside it otherwise.
+                seq_dir = Path(os.path.dirname(self.target) or ".").resolve()
+                where = seq_dir if seq_dir.exists() else seq_dir.parent
+                self._tmp = tempfile.mkdtemp(prefix=f".{seq_dir.name}.tmp-", dir=where)
+        except BaseException:
+            self._abort()
+            raise
+
+    # --- set-up ------------------------------------------------------------------------------------------------
+    def _open_video(self, crf: int, preset: str, audio_from: str | os.PathLike[str] | None) -> None:
+        final = Path(self.target)
+        fd, self._tmp = tempfile.mkstemp(prefix=f".{final.stem}.tmp-", suffix=final.suffix, dir=final.parent or ".")
+        os.close(fd)
+        self._container = out = av.open(self._tmp, "w")
+        if self.codec == "h264":
+            stream = out.add_stream("libx264", rate=self.rate, options={"crf": str(crf), "preset": preset})
+            stream.pix_fmt = "yuv420p"
+        elif self.codec == "prores":
+            stream = out.add_stream("prores_ks", rate=self.rate, options={"profile": "3", "vendor": "apl0"})
+            stream.pix_fmt = "yuv422p10le"
+        else:
+            stream = out.add_stream("ffv1", rate=self.rate, options={"level": "3", "slicecrc": "1"})
+            stream.pix_fmt = "bgr0"
+        stream.width, stream.height = self.size
+        stream.time_base = self.time_base
+        stream.codec_context.time_base = self.time_base
+        stream.thread_type = "AUTO"
+        self._stream = stream
+        if audio_from is not None:
+            self._audio = _AudioCopier(os.fspath(audio_from), out)
+        try:
+            out.start_encoding()
+        except av.error.FFmpegError as err:
+            what = ""
+            if self._audio is not None and self._audio.pairs:
+                codecs = ", ".join(s.codec_context.name for s in self._audio.input.streams.audio)
+                what = f" (source audio: {codecs}; try .mkv or disable audio)"
+            raise UnsupportedOutputError(
+                f"cannot write {self.codec} to {final.suffix}: {getattr(err, 'strerror', err)}{what}", path=self.target
+            ) from None
+
+    # --- writing -----------------------------------------------------------------------------------------------
+    def write(
+        self,
+        image: np.ndarray,
+        pts_ticks: int | None = None,
+        pts: float | None = None,
+        duration_ticks: int | None = None,
+    ) -> None:
+        """Append a frame (H×W×3 RGB uint8 or uint16, of the writer's ``size``) at the given time.
+
+        ``pts_ticks``/``duration_ticks`` are in the source time base (``Frame.pts_ticks``/``Frame.duration_ticks``);
+        ``pts`` is seconds on the ``Frame.pts`` timeline. The duration (default ``1/fps``) only matters for the last
+        frame of a VFR clip (it sets the stream's end).
+        """
+        if self._closed:
+            raise ValueError(f"{self.target}: writer is closed")
+        if image.ndim != 3 or image.shape[2] != 3 or (image.shape[1], image.shape[0]) != self.size:
+            raise ValueError(
+                f"{self.target}: expected an image of shape ({self.size[1]}, {self.size[0]}, 3), got {image.shape}"
+            )
+        ticks = self._ticks(pts_ticks, pts)
+        if self._first_ticks is None:
+            self._first_ticks = ticks
+            self._start_audio()
+        elif ticks <= (self._last_ticks if self._last_ticks is not None else ticks - 1):
+            raise ValueError(f"{self.target}: timestamps must increase (got {ticks} after {self._last_ticks})")
+        self._last_ticks = ticks
+        if self.kind == "video":
+            self._encode(image, ticks - self._first_ticks, duration_ticks)
+        elif self.kind == "image":
+            if self.frames_written:
+                raise UnsupportedOutputError(
+                    "a single image output takes one frame; use a sequence like dir/%05d.png", path=self.target
+                )
+            fd, self._tmp = tempfile.mkstemp(prefix=f".{Path(self.target).stem}.tmp-",
+                                             suffix=Path(self.target).suffix, dir=Path(self.target).parent)
+            os.close(fd)
+            write_image(self._tmp, image, bit16=self.codec == "png16")
+        else:
+            assert self._tmp is not None
+            name = os.path.basename(format_pattern(self.target, SEQUENCE_FIRST_NUMBER + self.frames_written))
+            write_image(os.path.join(self._tmp, name), image, bit16=self.codec == "png16")
+        self.frames_written += 1
+
+    def _ticks(self, pts_ticks: int | None, pts: float | None) -> int:
+        if pts_ticks is not None:
+            return int(pts_ticks)
+        if pts is not None:
+            return int(round((pts + self._origin) / self.time_base))
+        if self._last_ticks is None:
+            return int(round(self._origin / self.time_base))
+        return int(round(self._last_ticks + 1 / (self.rate * self.time_base)))
+
+    def _start_audio(self) -> None:
+        if self._audio is None:
+            return
+        first = float(self._first_ticks * self.time_base)  # raw seconds of the first frame
+        lo: float | None = None
+        if self._audio_range is not None:
+            lo = max(self._audio_range[0] + self._origin, first)
+            if self._audio_range[1] is not None:
+                self._audio.hi = self._audio_range[1] + self._origin
+        elif first > self._origin + 1e-9:
+            lo = first
+        self._audio.start(lo, first)
+
+    def _encode(self, image: np.ndarray, ticks: int, duration_ticks: int | None) -> None:
+        assert self._stream is not None and self._container is not None
+        if image.dtype == np.uint16 and self.codec == "prores":
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb48le")
+        else:
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(to_uint8(image)), format="rgb24")
+        frame.pts = ticks
+        frame.time_base = self.time_base
+        frame.duration = int(duration_ticks or max(1, round(1 / (self.rate * self.time_base))))
+        try:
+            for packet in self._stream.encode(frame):
+                self._container.mux(packet)
+            if self._audio is not None:
+                limit = (self._first_ticks + ticks) * self.time_base
+                ahead = AUDIO_LOOKAHEAD if self._audio.hi is not None or self._audio_range is None else 0.0
+                self._audio.mux_until(float(limit) + ahead)
+        except av.error.FFmpegError as err:
+            raise OutputError(f"encoding failed: {getattr(err, 'strerror', err)}", path=self.target) from None
+
+    # --- finishing ---------------------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Flush encoders, remux the rest of the audio, and move the result to its final path."""
+        if self._closed:
+            return
+        try:
+            if self.frames_written == 0:
+                raise OutputError("no frames were written", path=self.target)
+            if self.kind == "video":
+                self._close_video()
+            elif self.kind == "image":
+                assert self._tmp is not None
+                os.replace(self._tmp, self.target)
+            else:
+                self._close_sequence()
+            self._tmp = None
+            self._closed = True
+        except BaseException:
+            self._abort()
+            raise
+
+    def _close_video(self) -> None:
+        assert self._stream is not None and self._container is not None
+        try:
+            for packet in self._stream.encode():
+                self._container.mux(packet)
+            if self._audio is not None:
+                if self._audio.hi is None and self._audio_range is not None:
+                    step = 1 / (self.rate * self.time_base)
+                    self._audio.hi = float((self._last_ticks + step) * self.time_base)
+                self._audio.mux_until(None)
+                self._audio.close()
+                self._audio = None
+            self._container.close()
+            self._container = None
+        except av.error.FFmpegError as err:
+            raise OutputError(f"finalising failed: {getattr(err, 'strerror', err)}", path=self.target) from None
+        assert self._tmp is not None
+        os.replace(self._tmp, self.target)
+
+    def _close_sequence(self) -> None:
+        assert self._tmp is not None
+        seq_dir = Path(os.path.dirname(self.target) or ".")
+        if not seq_dir.exists():
+            os.replace(self._tmp, seq_dir)
+            return
+        for name in sorted(os.listdir(self._tmp)):
+            os.replace(os.path.join(self._tmp, name), seq_dir / name)
+        os.rmdir(self._tmp)
+
+    def _abort(self) -> None:
+        """Discard everything written so far (idempotent)."""
+        self._closed = True
+        for closer in (self._audio, self._container):
+            if closer is not None:
+                try:
+                    closer.close()
+                except Exception:  # noqa: BLE001 - best effort while discarding
+                    pass
+        self._audio = None
+        self._container = None
+        if self._tmp is not None:
+            if os.path.isdir(self._tmp):
+                shutil.rmtree(self._tmp, ignore_errors=True)
+            else:
+                try:
+                    os.unlink(self._tmp)
+                except FileNotFoundError:
+                    pass
+            self._tmp = None
+
+    def __enter__(self) -> FrameWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is not None:
+            self._abort()
+        else:
+            self.close()
+
+
+def _size_from(like: FrameReader | MediaInfo | None) -> tuple[int, int] | None:
+    if isinstance(like, FrameReader):
+        return like.size
+    if isinstance(like, MediaInfo) and like.video is not None:
+        return like.video.display_width, like.video.display_height
+    return None
+
+
+def open_writer(
+    path: str | os.PathLike[str],
+    *,
+    like: FrameReader | MediaInfo | None = None,
+    size: tuple[int, int] | None = None,
+    codec: str | None = None,
+    crf: int = 18,
+    preset: str = "medium",
+    audio_from: str | os.PathLike[str] | None = None,
+    audio_range: tuple[float, float | None] | None = None,
+    fps: float | None = None,
+) -> FrameWriter:
+    """Open an output for frames of ``size`` = (w, h); the kind follows the extension (see :func:`output_kind`)."""
+    return FrameWriter(path, like=like, size=size, codec=codec, crf=crf, preset=preset, audio_from=audio_from,
+                       audio_range=audio_range, fps=fps)
