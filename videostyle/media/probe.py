@@ -129,7 +129,7 @@ def working_size(width: int, height: int, long_side: int) -> tuple[int, int]:
         raise ValueError(f"invalid sizes: {width}x{height}, long side {long_side}")
 
     def even(x: float) -> int:
-        return max(2, 2 * int(round(x / 2.0)))
+        return max(2, 2 * int(math.floor(x / 2.0 + 0.5)))  # half-up, not banker's rounding
 
     if width >= height:
         return even(long_side), even(long_side * height / width)
