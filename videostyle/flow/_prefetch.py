@@ -41,8 +41,8 @@ def _work(iterable: Iterable[T], fn: Callable[[T], R], out: queue.Queue, stop: t
         for item in iterator:
             if stop.is_set():
                 return
-            if not _put(out, fn(item), stop):
-                return
+            if not _put(out, fn(item), stop) or stop.is_set():
+                return  # closed: do not fetch another item
         _put(out, _DONE, stop)
     except BaseException as error:  # noqa: BLE001 - every failure is handed to the consumer
         _put(out, _Failure(error), stop)
@@ -111,17 +111,21 @@ class Prefetcher(Generic[T, R]):
         self._finished = True
         self._thread.join()
 
+    def _drain(self) -> None:
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                return
+
     def close(self, timeout: float | None = None) -> None:
         """Stop the worker and wait for it (at most ``timeout`` seconds); idempotent."""
         self._finished = True
         self._stop.set()
-        while True:  # unblock a worker waiting on a full queue, and drop results nobody will read
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                break
+        self._drain()  # unblock a worker waiting on a full queue, and drop results nobody will read
         if self._thread is not threading.current_thread():
             self._thread.join(timeout)
+        self._drain()  # a result the worker queued while we drained
 
     def __enter__(self) -> "Prefetcher[T, R]":
         return self

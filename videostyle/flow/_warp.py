@@ -112,14 +112,15 @@ def consistency_mask(flow_bwd: np.ndarray, flow_fwd: np.ndarray, soft: float = 0
         raise FlowError(f"flow_bwd and flow_fwd differ in shape: {flow_bwd.shape} vs {flow_fwd.shape}")
     soft = _check_sigma(soft)
 
-    fwd_at = warp(flow_fwd, flow_bwd, border="replicate")
-    bwd_sq = np.sum(flow_bwd**2, axis=-1)
-    disagreement = np.sum((fwd_at + flow_bwd) ** 2, axis=-1)
-    occluded = disagreement > _OCC_REL * (np.sum(fwd_at**2, axis=-1) + bwd_sq) + _OCC_ABS
+    u, v = cv2.split(flow_bwd)  # ŵ = (û, v̂)
+    fu, fv = cv2.split(warp(flow_fwd, flow_bwd, border="replicate"))  # w̃
+    bwd_sq = u * u + v * v
+    su, sv = fu + u, fv + v
+    occluded = su * su + sv * sv > _OCC_REL * (fu * fu + fv * fv + bwd_sq) + _OCC_ABS
 
-    du_dy, du_dx = np.gradient(flow_bwd[..., 0])
-    dv_dy, dv_dx = np.gradient(flow_bwd[..., 1])
-    boundary = du_dx**2 + du_dy**2 + dv_dx**2 + dv_dy**2 > _EDGE_REL * bwd_sq + _EDGE_ABS
+    du_dy, du_dx = np.gradient(u)
+    dv_dy, dv_dx = np.gradient(v)
+    boundary = du_dx * du_dx + du_dy * du_dy + dv_dx * dv_dx + dv_dy * dv_dy > _EDGE_REL * bwd_sq + _EDGE_ABS
 
     inside = inside_mask(flow_bwd)
     mask = (inside & ~occluded & ~boundary).astype(np.float32)
