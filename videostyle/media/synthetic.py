@@ -135,6 +135,66 @@ def moving_scene(
     return Scene(frames=out, offsets=offsets, occluder_boxes=boxes, cut_index=cut_at, fps=fps)
 
 
+PALETTE = (
+    (18, 32, 96), (34, 62, 158), (66, 110, 200), (120, 170, 230), (242, 204, 48),
+    (232, 128, 28), (200, 52, 36), (246, 236, 200), (24, 118, 122), (12, 16, 40),
+)
+
+
+def brush_painting(size: tuple[int, int] = (320, 320), *, seed: int = 0, strokes: int = 1400) -> np.ndarray:
+    """A procedural painting-like RGB uint8 image: bold brush strokes swirling around a few vortices.
+
+    Strong palette (deep blues, yellow, orange, red, cream), thick strokes with dark edges and light cores, canvas
+    grain. Clearly not a photo: it makes a stylisation visibly different from its content.
+    """
+    w, h = size
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    palette = np.array(PALETTE, np.float32)
+    # Background: two-colour gradient with low-frequency noise.
+    noise = cv2.resize(rng.random((6, 6)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+    mix = np.clip(0.6 * yy / h + 0.4 * noise, 0, 1)[..., None]
+    canvas = (palette[1] * (1 - mix) + palette[0] * mix).astype(np.float32)
+    # Swirl field: a few vortices of alternating spin plus a gentle diagonal drift.
+    centres = rng.uniform([0.15 * w, 0.15 * h], [0.85 * w, 0.85 * h], size=(4, 2))
+    spins = np.array([1, -1, 1, -1], np.float32) * rng.uniform(0.8, 1.2, 4)
+
+    def direction(x: float, y: float) -> tuple[float, float]:
+        vx, vy = 0.35, 0.15
+        for (cx, cy), spin in zip(centres, spins):
+            dx, dy = x - cx, y - cy
+            r2 = dx * dx + dy * dy + 200.0
+            vx += spin * -dy * 900.0 / r2 / np.sqrt(r2)
+            vy += spin * dx * 900.0 / r2 / np.sqrt(r2)
+        norm = np.hypot(vx, vy) + 1e-6
+        return vx / norm, vy / norm
+
+    img = np.ascontiguousarray(canvas.astype(np.uint8)[:, :, ::-1])  # BGR for OpenCV drawing
+    for i in range(strokes):
+        x, y = rng.uniform(-10, w + 10), rng.uniform(-10, h + 10)
+        # Near a vortex: warm colours (yellow/orange/cream); elsewhere: blues and teal.
+        near = min(np.hypot(x - cx, y - cy) for cx, cy in centres) < 0.12 * (w + h)
+        choice = rng.choice([4, 5, 7, 6]) if near else rng.choice([0, 1, 2, 3, 8, 3, 2])
+        colour = np.clip(palette[choice] + rng.normal(0, 14, 3), 0, 255)
+        points = []
+        for _ in range(int(rng.integers(6, 16))):
+            points.append((x, y))
+            dx, dy = direction(x, y)
+            x, y = x + 4.0 * dx, y + 4.0 * dy
+        pts = np.round(np.array(points)).astype(np.int32).reshape(-1, 1, 2)
+        thick = int(rng.integers(3, 8)) if i < strokes * 0.7 else int(rng.integers(2, 4))
+        dark = tuple(float(c) * 0.55 for c in colour[::-1])
+        light = tuple(float(min(255, c * 1.15 + 10)) for c in colour[::-1])
+        cv2.polylines(img, [pts], False, dark, thickness=thick + 2, lineType=cv2.LINE_AA)
+        cv2.polylines(img, [pts], False, tuple(float(c) for c in colour[::-1]), thickness=thick,
+                      lineType=cv2.LINE_AA)
+        cv2.polylines(img, [pts], False, light, thickness=max(1, thick // 3), lineType=cv2.LINE_AA)
+    grain = rng.normal(0, 6, (h, w, 1)).astype(np.float32)
+    weave = 4.0 * np.sin(xx * 1.7)[..., None] * np.sin(yy * 1.7)[..., None]
+    out = np.clip(img.astype(np.float32) + grain + weave, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(out[:, :, ::-1])
+
+
 def tone(seconds: float, sample_rate: int = 48000, freq: float = 440.0, chirp_to: float | None = None) -> np.ndarray:
     """A mono float32 sine tone (or a linear chirp to ``chirp_to`` Hz) at amplitude 0.3."""
     n = int(round(seconds * sample_rate))
