@@ -125,3 +125,18 @@ def test_streaming_memory_is_constant(tmp_path):
         grown = _rss() - before
     assert count == 300
     assert grown < 50 * 2**20, f"RSS grew by {grown / 2**20:.1f} MB"
+
+
+@pytest.mark.parametrize("start", [0.04, 1.0, 1.3])
+def test_trim_seeks_to_a_key_frame_and_decodes_forward_exactly(tmp_path_factory, start):
+    path = tmp_path_factory.getbasetemp() / "gop7.mp4"
+    if not path.exists():
+        write_clip(path, moving_scene(60, SIZE).frames, gop=7, preset="medium", audio=False)  # B-frames too
+    with open_reader(path) as reader:
+        full = list(reader)
+    with open_reader(path, start=start, duration=0.5) as reader:
+        trimmed = list(reader)
+    first = int(np.ceil(start * 24 - 1e-6))
+    assert [round(f.pts * 24) for f in trimmed] == list(range(first, first + 12))
+    for frame in trimmed:
+        assert np.array_equal(frame.image, full[round(frame.pts * 24)].image)

@@ -241,3 +241,19 @@ def test_fractional_source_rate_kept(tmp_path):
     a, b = inspect_video(src), inspect_video(out)
     assert b.avg_rate == a.avg_rate == Fraction(30000, 1001)
     assert b.pts == a.pts
+
+
+def test_audio_the_container_cannot_hold_fails_before_work(tmp_path, sources):
+    out = tmp_path / "out.mov"  # FLAC (from the .mkv source) cannot go into QuickTime
+    with pytest.raises(UnsupportedOutputError, match=r"audio \(flac\) in \.mov") as info:
+        open_writer(out, size=SIZE, audio_from=sources[".mkv"])
+    assert "\n" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_max_frames_trim_cuts_audio_to_the_video(tmp_path, sources):
+    out = tmp_path / "head.mkv"
+    _copy(sources[".mp4"], out, max_frames=30)  # reader is trimmed: audio follows its range automatically
+    b = inspect_video(out)
+    assert len(b.pts) == 30
+    assert abs(b.audio[0][2] - 30 / 24) <= AAC_FRAME + 1e-9

@@ -251,13 +251,15 @@ def write_clip(
     audio_seconds: float | None = None,
     crf: int = 20,
     preset: str = "ultrafast",
+    gop: int | None = None,
 ) -> Path:
     """Encode RGB uint8 frames (all the same size, even sides for yuv420p codecs) to a video file.
 
     ``vfr_pts``: per-frame times in seconds (irregular timestamps); default ``i / fps``. ``rotation``: clockwise
     display rotation flag (0/90/180/270) written as display-matrix side data. ``audio``: a 440 Hz tone as long as
     the video (or ``audio_seconds``), AAC in mp4/mov and FLAC in mkv unless ``audio_codec`` says otherwise.
-    ``time_base`` defaults to 1/(1000·fps) for mp4/mov (1/1000 is forced by Matroska).
+    ``time_base`` defaults to 1/(1000·fps) for mp4/mov (1/1000 is forced by Matroska). ``gop``: key frame interval
+    (short intervals exercise real seeks when trimming).
     """
     p = Path(path)
     ext = p.suffix.lower()
@@ -277,6 +279,8 @@ def write_clip(
         stream.codec_context.time_base = tb
         if codec == "libx264":
             stream.options = {"crf": str(crf), "preset": preset}
+        if gop:
+            stream.gop_size = gop
         if rotation:
             stream.set_display_rotation(-rotation)  # PyAV takes FFmpeg's counter-clockwise angle
         a_stream = _add_audio(container, audio_codec or _DEFAULT_AUDIO.get(ext, "aac"), sample_rate) if audio else None

@@ -261,13 +261,16 @@ class FrameWriter:
         try:
             out.start_encoding()
         except av.error.FFmpegError as err:
-            what = ""
+            reason = getattr(err, "strerror", None) or type(err).__name__
             if self._audio is not None and self._audio.pairs:
                 codecs = ", ".join(s.codec_context.name for s in self._audio.input.streams.audio)
-                what = f" (source audio: {codecs}; try .mkv or disable audio)"
-            raise UnsupportedOutputError(
-                f"cannot write {self.codec} to {final.suffix}: {getattr(err, 'strerror', err)}{what}", path=self.target
-            ) from None
+                raise UnsupportedOutputError(
+                    f"cannot store the source's audio ({codecs}) in {final.suffix} ({reason}); "
+                    "write .mkv or leave the audio out",
+                    path=self.target,
+                ) from None
+            raise UnsupportedOutputError(f"cannot write {self.codec} to {final.suffix} ({reason})",
+                                         path=self.target) from None
 
     # --- writing -----------------------------------------------------------------------------------------------
     def write(
