@@ -45,7 +45,7 @@ def main() -> None:
         peak = 0
         count = 0
         with open_reader(path, size=resize) as reader:
-            for frame in reader:
+            for _frame in reader:
                 count += 1
                 if count == 50:
                     gc.collect()

@@ -95,19 +95,29 @@ def _no_moov(tmp_path, clip):
     return path
 
 
+def _directory(tmp_path, clip):
+    (tmp_path / "d").mkdir()
+    return tmp_path / "d"
+
+
+def _write(name: str, data: bytes):
+    def make(tmp_path, clip):
+        (tmp_path / name).write_bytes(data)
+        return tmp_path / name
+
+    return make
+
+
 BAD_INPUTS = {
     "missing": (lambda tmp, clip: tmp / "nope.mp4", InputNotFoundError, "no such file"),
-    "directory": (lambda tmp, clip: (tmp / "d").mkdir() or tmp / "d", InputIsDirectoryError, "directory"),
-    "empty": (lambda tmp, clip: (tmp / "e.mp4").write_bytes(b"") and None or tmp / "e.mp4", EmptyInputError,
-              "empty"),
-    "text": (lambda tmp, clip: (tmp / "t.mp4").write_text("not a video\n" * 20) and tmp / "t.mp4",
-             UnreadableMediaError, "not a media file"),
+    "directory": (_directory, InputIsDirectoryError, "directory"),
+    "empty": (_write("e.mp4", b""), EmptyInputError, "empty"),
+    "text": (_write("t.mp4", b"not a video\n" * 20), UnreadableMediaError, "not a media file"),
     "truncated": (_truncated, TruncatedMediaError, "truncated"),
     "no_moov": (_no_moov, TruncatedMediaError, "moov"),
     "audio_only": (lambda tmp, clip: write_audio_only(tmp / "a.mp4"), NoVideoStreamError, "no video stream"),
     "zero_frames": (lambda tmp, clip: write_zero_frame_video(tmp / "z.mkv"), NoFramesError, "no frames"),
-    "bad_image": (lambda tmp, clip: (tmp / "i.png").write_bytes(b"\x89PNG garbage") and tmp / "i.png",
-                  UnreadableMediaError, "image"),
+    "bad_image": (_write("i.png", b"\x89PNG garbage"), UnreadableMediaError, "image"),
     "empty_pattern": (lambda tmp, clip: tmp / "shot" / "%05d.png", InputNotFoundError, "no image files"),
 }
 

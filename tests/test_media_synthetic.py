@@ -12,7 +12,8 @@ from videostyle.media.synthetic import brush_painting, inspect_video, moving_sce
 def _warp(image: np.ndarray, flow: tuple[float, float]) -> np.ndarray:
     h, w = image.shape[:2]
     grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return cv2.remap(image, grid_x + np.float32(flow[0]), grid_y + np.float32(flow[1]), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    map_x, map_y = grid_x + np.float32(flow[0]), grid_y + np.float32(flow[1])
+    return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def test_offsets_are_the_backward_flow_outside_the_occluder():

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 import cv2
@@ -161,7 +162,7 @@ def brush_painting(size: tuple[int, int] = (320, 320), *, seed: int = 0, strokes
 
     def direction(x: float, y: float) -> tuple[float, float]:
         vx, vy = 0.35, 0.15
-        for (cx, cy), spin in zip(centres, spins):
+        for (cx, cy), spin in zip(centres, spins, strict=True):
             dx, dy = x - cx, y - cy
             r2 = dx * dx + dy * dy + 200.0
             vx += spin * -dy * 900.0 / r2 / np.sqrt(r2)
@@ -212,7 +213,7 @@ _PIX_FMT = {"libx264": "yuv420p", "prores_ks": "yuv422p10le", "ffv1": "yuv420p",
 
 
 def _add_audio(container: av.container.OutputContainer, codec: str, sample_rate: int) -> av.audio.stream.AudioStream:
-    stream = container.add_stream(codec, rate=sample_rate)
+    stream = cast(av.audio.stream.AudioStream, container.add_stream(codec, rate=sample_rate))
     stream.layout = "mono"
     return stream
 
@@ -221,7 +222,7 @@ def _encode_audio(container: av.container.OutputContainer, stream: av.audio.stre
                   samples: np.ndarray, sample_rate: int) -> None:
     s16 = stream.codec_context.name in ("flac", "pcm_s16le")
     chunk = 1024
-    for i, first in enumerate(range(0, len(samples), chunk)):
+    for first in range(0, len(samples), chunk):
         block = samples[first : first + chunk]
         if s16:
             frame = av.AudioFrame.from_ndarray((block * 32767).astype(np.int16)[None, :], format="s16", layout="mono")
@@ -272,7 +273,7 @@ def write_clip(
         raise ValueError("write_clip needs at least one frame (see write_zero_frame_video)")
     container = av.open(os.fspath(p), "w")
     try:
-        stream = container.add_stream(codec, rate=rate)
+        stream = cast(av.video.stream.VideoStream, container.add_stream(codec, rate=rate))
         stream.width, stream.height = first.shape[1], first.shape[0]
         stream.pix_fmt = _PIX_FMT.get(codec, "yuv420p")
         stream.time_base = tb
@@ -353,9 +354,10 @@ def inspect_video(path: str | os.PathLike[str]) -> StreamReport:
     """Decode every video frame (pts in order) and every audio stream (decoded duration) of a file."""
     with av.open(os.fspath(path)) as container:
         v = container.streams.video[0]
-        pts = [int(f.pts) for f in container.decode(v)]
+        pts = [int(f.pts) for f in container.decode(v) if f.pts is not None]
         avg = Fraction(v.average_rate) if v.average_rate else None
         cc = v.codec_context
+        assert v.time_base is not None
         report = StreamReport(pts=pts, time_base=Fraction(v.time_base), avg_rate=avg, width=cc.width,
                               height=cc.height, codec=cc.name, audio=[])
         n_audio = len(container.streams.audio)

@@ -164,7 +164,9 @@ class _AudioCopier:
                 self.done = True
                 return
             tb = packet.time_base
-            t = float((packet.pts if packet.pts is not None else packet.dts) * tb)
+            stamp = packet.pts if packet.pts is not None else packet.dts
+            assert stamp is not None and tb is not None
+            t = float(stamp * tb)
             if limit is not None and t >= limit:
                 self._pending = packet
                 return
@@ -323,10 +325,10 @@ class FrameWriter:
             return int(round((pts + self._origin) / self.time_base))
         if self._last_ticks is None:
             return int(round(self._origin / self.time_base))
-        return int(round(self._last_ticks + 1 / (self.rate * self.time_base)))
+        return round(self._last_ticks + 1 / (self.rate * self.time_base))
 
     def _start_audio(self) -> None:
-        if self._audio is None:
+        if self._audio is None or self._first_ticks is None:
             return
         first = float(self._first_ticks * self.time_base)  # raw seconds of the first frame
         lo: float | None = None
@@ -350,7 +352,7 @@ class FrameWriter:
         try:
             for packet in self._stream.encode(frame):
                 self._container.mux(packet)
-            if self._audio is not None:
+            if self._audio is not None and self._first_ticks is not None:
                 limit = (self._first_ticks + ticks) * self.time_base
                 ahead = AUDIO_LOOKAHEAD if self._audio.hi is not None or self._audio_range is None else 0.0
                 self._audio.mux_until(float(limit) + ahead)
@@ -384,7 +386,7 @@ class FrameWriter:
             for packet in self._stream.encode():
                 self._container.mux(packet)
             if self._audio is not None:
-                if self._audio.hi is None and self._audio_range is not None:
+                if self._audio.hi is None and self._audio_range is not None and self._last_ticks is not None:
                     step = 1 / (self.rate * self.time_base)
                     self._audio.hi = float((self._last_ticks + step) * self.time_base)
                 self._audio.mux_until(None)
@@ -414,7 +416,7 @@ class FrameWriter:
             if closer is not None:
                 try:
                     closer.close()
-                except Exception:  # noqa: BLE001 - best effort while discarding
+                except Exception:  # best effort while discarding
                     pass
         self._audio = None
         self._container = None
