@@ -154,6 +154,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stylize", help="stylise a video, image sequence or image")
     _add_stylize_options(p)
 
+    p = sub.add_parser("batch", help="run a manifest (TOML/JSON) of stylize jobs locally or on Ray")
+    p.add_argument("manifest", help="[defaults] + [[job]] tables; keys are stylize options with underscores")
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="local: sequential (or one worker per GPU); ray: a Ray task per job or shot")
+    p.add_argument("--ray-address", default=None, metavar="auto|ray://HOST:PORT",
+                   help="join this Ray cluster (default: start a local instance)")
+    p.add_argument("--workers", type=int, default=None, help="parallel workers (local pool, or local Ray CPUs)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads per worker (default 1 in workers)")
+    p.add_argument("--max-retries", type=int, default=3, help="Ray retries of a task whose worker died")
+    p.add_argument("--shot-parallel", action="store_true", help="run each shot of a clip as its own task")
+    p.add_argument("--dry-run", action="store_true", help="validate and print the plan; run nothing")
+    p.add_argument("--force", action="store_true", help="redo finished outputs and restart their frame stores")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+
     p = sub.add_parser("probe", help="what a job would see: streams, frames, sizes, shots (no optimisation)")
     p.add_argument("input")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -217,9 +231,9 @@ def _cmd_metrics(ns: argparse.Namespace) -> int:
     if ns.every < 1:
         raise UsageError(f"invalid --every {ns.every}: must be >= 1")
     if ns.plot:
-        from .media import check_output
+        from .media import validate_output
 
-        check_output(ns.plot)
+        validate_output(ns.plot)
     report = measure_clips(ns.input, ns.stylised, offsets=ns.offsets, method=ns.flow, style=ns.style,
                            model=ns.model, every=ns.every, max_frames=ns.max_frames)
     if ns.plot:
@@ -239,7 +253,26 @@ def _cmd_metrics(ns: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"stylize": _cmd_stylize, "probe": _cmd_probe, "metrics": _cmd_metrics}
+def _cmd_batch(ns: argparse.Namespace) -> int:
+    from .batch import format_plan, format_summary, load_manifest, plan_batch, run_batch
+    from .batch.executors import check_options
+
+    check_options(ns.executor, workers=ns.workers, threads=ns.threads, ray_address=ns.ray_address,
+                  max_retries=ns.max_retries)
+    plan = plan_batch(load_manifest(ns.manifest), force=ns.force, detect_shots=ns.dry_run and ns.shot_parallel)
+    if ns.dry_run:
+        sys.stdout.write(format_plan(plan, shot_parallel=ns.shot_parallel) + "\n")
+        return 0
+    result = run_batch(plan, executor=ns.executor, workers=ns.workers, threads=ns.threads,
+                       ray_address=ns.ray_address, max_retries=ns.max_retries, shot_parallel=ns.shot_parallel,
+                       quiet=ns.quiet)
+    sys.stdout.write(format_summary(result) + "\n")
+    for row in result.failed:
+        sys.stderr.write(f"videostyle batch: error: {row.label}: {row.message}\n")
+    return result.exit_code
+
+
+COMMANDS = {"stylize": _cmd_stylize, "probe": _cmd_probe, "metrics": _cmd_metrics, "batch": _cmd_batch}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

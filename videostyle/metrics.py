@@ -115,7 +115,7 @@ def measure_clips(input_path: str, stylised_path: str, *, offsets: Sequence[int]
     info = media.probe(stylised_path)
     if info.video is None:  # pragma: no cover - probe raises first
         raise InputError("no video stream", path=stylised_path)
-    size = max(info.video.display_width, info.video.display_height)
+    size = (info.video.display_width, info.video.display_height)
     starts = detect_shots(input_path, size=size, max_frames=max_frames) if detect_cuts else [0]
     with media.open_reader(input_path, size=size, max_frames=max_frames) as src, \
             media.open_reader(stylised_path, max_frames=max_frames) as out:
@@ -138,7 +138,8 @@ def measure_clips(input_path: str, stylised_path: str, *, offsets: Sequence[int]
     return report
 
 
-def _feature_distances(input_path: str, stylised_path: str, style: str, model: str | None, size: int,
+def _feature_distances(input_path: str, stylised_path: str, style: str, model: str | None,
+                       size: tuple[int, int],
                        every: int, max_frames: int | None) -> dict[str, Any]:
     from . import media
     from .config import StyleConfig

@@ -177,9 +177,12 @@ def _check_paths(config: StylizeConfig) -> None:
     for name, path in outputs:
         if os.path.realpath(path) == src:
             raise UsageError(f"{name} {path} is the input file; choose another output path")
-    media.check_output(config.output, codec=config.encode.codec)
+    kind, _codec, _target = media.validate_output(config.output, codec=config.encode.codec)
+    if kind == "image" and not _single_frame(config):
+        raise UsageError(f"output {config.output} is a single image but the input has several frames; "
+                         "write a video (.mp4 .mov .mkv) or an image sequence (dir/%05d.png)")
     if config.preview:
-        media.check_output(config.preview)
+        media.validate_output(config.preview)
     if config.report:
         parent = Path(config.report).resolve().parent
         if not parent.is_dir() or not os.access(parent, os.W_OK):
@@ -239,7 +242,7 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
     previous: collections.deque[np.ndarray] = collections.deque(maxlen=max(video.long_term))
 
     with media.open_reader(config.input, start=rng.start, duration=rng.duration, max_frames=rng.max_frames,
-                           size=video.size) as reader:
+                           size=working_size(config)) as reader:
         info = reader.info
         total = info.video.frames if info.video is not None else None
         if total is not None and rng.max_frames is not None:
@@ -343,6 +346,19 @@ def finish(config: StylizeConfig, state: RunState) -> dict[str, Any]:
     return report
 
 
+def working_size(config: StylizeConfig) -> tuple[int, int]:
+    """(w, h) of the frames the job works on: the upright source scaled so its long side is ``video.size``."""
+    info = media.probe(config.input)
+    assert info.video is not None
+    return media.working_size(info.video.display_width, info.video.display_height, config.video.size)
+
+
+def _single_frame(config: StylizeConfig) -> bool:
+    info = media.probe(config.input)
+    frames = info.video.frames if info.video is not None else None
+    return info.kind == "image" or config.range.max_frames == 1 or frames == 1
+
+
 def stylize(config: StylizeConfig, *, backbone: Any = None) -> dict[str, Any]:
     """Stylise ``config.input`` into ``config.output``; returns (and optionally writes) the JSON report.
 
@@ -380,7 +396,7 @@ def _write_preview(config: StylizeConfig, store: FrameStore, state: RunState) ->
     w, h = state.size
     wanted = {rec["index"]: rec for rec in state.frames}
     with media.open_reader(config.input, start=rng.start, duration=rng.duration, max_frames=rng.max_frames,
-                           size=config.video.size) as reader, \
+                           size=state.size) as reader, \
             media.open_writer(config.preview, like=state.info, size=(2 * w, h), audio_from=None) as writer:
         for frame in reader:
             rec = wanted.get(frame.index)

@@ -105,11 +105,16 @@ def _mark(pending: collections.deque[Annotated[T]], cut: int) -> None:
 
 
 def detect_shots(path: str, *, kind: str = "content", threshold: float | None = None,
-                 size: int | None = 256, start: float | None = None, duration: float | None = None,
+                 size: int | tuple[int, int] | None = 256, start: float | None = None, duration: float | None = None,
                  max_frames: int | None = None) -> list[int]:
     """Indices of the first frame of every shot of a clip (streams the whole clip once)."""
-    from ..media import open_reader
+    from ..media import open_reader, probe, working_size
 
-    with open_reader(path, start=start, duration=duration, max_frames=max_frames, size=size) as reader:
+    dims = size if isinstance(size, tuple) else None
+    if isinstance(size, int):
+        video = probe(path).video
+        assert video is not None
+        dims = working_size(video.display_width, video.display_height, size)
+    with open_reader(path, start=start, duration=duration, max_frames=max_frames, size=dims) as reader:
         detector = CutDetector(kind, threshold, fps=reader.fps or 24.0)
         return [a.index for a in annotate_shots(reader, lambda f: f.image, detector) if a.shot_start]

@@ -1,0 +1,225 @@
+"""The video engine end to end on small generated clips: frames, timing, audio, cuts, frame store and resume.
+
+Plumbing tests use the tiny random backbone (fast, deterministic); quality is tested in test_video_quality.py
+with the offline VGG16 backbone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from videostyle import media
+from videostyle.config import RangeConfig, StylizeConfig, VideoConfig
+from videostyle.errors import FrameStoreError, OutputExistsError, UsageError
+from videostyle.media import synthetic
+from videostyle.style.backbones import tiny_backbone
+from videostyle.video import FrameStore, open_store, run_frames, stylize
+
+HERE = Path(__file__).parent
+CUT = 9
+FRAMES = 18
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    """18 frames at 24 fps, 96×64, AAC audio, a hard cut at frame 9."""
+    folder = tmp_path_factory.mktemp("clip")
+    scene = synthetic.moving_scene(frames=FRAMES, size=(96, 64), cut_at=CUT)
+    return synthetic.write_clip(folder / "clip.mp4", scene.frames, fps=24)
+
+
+@pytest.fixture(scope="module")
+def style_png(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("style")
+    yy, xx = np.mgrid[0:64, 0:64]
+    style = np.stack([(np.sin(xx / 3.0) * 127 + 128), (np.cos(yy / 5.0) * 127 + 128),
+                      ((xx + yy) % 32) * 8], axis=-1).astype(np.uint8)
+    path = folder / "style.png"
+    cv2.imwrite(str(path), cv2.cvtColor(style, cv2.COLOR_RGB2BGR))
+    return path
+
+
+def _config(clip: Path, style: Path, out: Path, **video) -> StylizeConfig:
+    settings = dict(size=64, iterations=4, first_iterations=8, seed=3)
+    settings.update(video)
+    return StylizeConfig(input=str(clip), output=str(out), styles=(str(style),), video=VideoConfig(**settings),
+                         work_dir=str(out.parent / (out.name + ".work")), quiet=True)
+
+
+def _frames(path: Path) -> list[media.Frame]:
+    with media.open_reader(path) as reader:
+        return list(reader)
+
+
+@pytest.fixture(scope="module")
+def run(clip, style_png, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "out.mp4"
+    config = _config(clip, style_png, out)
+    report = stylize(config, backbone=tiny_backbone(0))
+    return config, report
+
+
+def test_output_keeps_frames_timing_and_audio(clip, run):
+    config, report = run
+    src, out = media.probe(clip), media.probe(config.output)
+    assert report["frames"] == FRAMES == out.video.frames
+    assert out.video.fps == pytest.approx(src.video.fps)
+    assert [round(f.pts, 4) for f in _frames(Path(config.output))] == [round(f.pts, 4) for f in _frames(clip)]
+    assert len(out.audio) == 1 and out.audio[0].codec == src.audio[0].codec
+    assert out.audio[0].sample_rate == src.audio[0].sample_rate
+    assert abs(out.audio[0].duration - src.audio[0].duration) <= 1024 / src.audio[0].sample_rate + 1e-6
+    assert (out.video.display_width, out.video.display_height) == tuple(report["size"]) == (64, 42)
+
+
+def test_cut_restarts_the_chain(run):
+    _config, report = run
+    assert report["shots"] == [0, CUT]
+    per_frame = {f["index"]: f for f in report["per_frame"]}
+    # Shot starts are cold (content init, first-frame budget); every other frame is warm (warped init).
+    assert [i for i, f in per_frame.items() if not f["warm"]] == [0, CUT]
+    assert per_frame[CUT]["shot_start"] and per_frame[CUT]["iterations"] == 8
+    assert all(per_frame[i]["iterations"] <= 4 for i in per_frame if i not in (0, CUT))
+    assert per_frame[CUT]["loss"].get("temporal", 0.0) == 0.0
+    assert per_frame[CUT + 1]["loss"]["temporal"] > 0.0
+
+
+def test_report_has_the_contract_fields(run):
+    _config, report = run
+    for key in ("frames", "shots", "model", "device", "size", "iterations", "loss", "seconds", "stages"):
+        assert key in report
+    for stage in ("decode", "flow", "optimise", "encode", "total"):
+        assert report["stages"][stage] >= 0.0
+    assert report["model"] == "tiny" and report["device"] == "cpu"
+    assert len(report["iterations"]) == FRAMES
+    assert report["stages"]["total"] >= report["stages"]["optimise"]
+
+
+def test_temporal_weight_zero_is_independent_per_frame(clip, style_png, tmp_path):
+    config = _config(clip, style_png, tmp_path / "base.mp4", temporal_weight=0.0)
+    config = StylizeConfig(**{**config.__dict__, "range": RangeConfig(max_frames=5)})
+    report = stylize(config, backbone=tiny_backbone(0))
+    assert report["frames"] == 5
+    assert not any(f["warm"] for f in report["per_frame"])
+    assert report["iterations"] == [8] * 5
+
+
+def test_rerun_resumes_and_gives_identical_frames(clip, style_png, run, tmp_path):
+    reference_config, _ = run
+    reference = open_store(reference_config)
+    config = _config(clip, style_png, tmp_path / "out.mp4")
+    # A partial run: frames of the first shot only, as if the process had died at the cut.
+    state = run_frames(config, frame_range=(0, CUT), backbone=tiny_backbone(0))
+    assert len(state.frames) == CUT
+    report = stylize(config, backbone=tiny_backbone(0))
+    assert report["frames_resumed"] == CUT and report["frames_computed"] == FRAMES - CUT
+    store = open_store(config)
+    for i in range(FRAMES):
+        np.testing.assert_array_equal(store.get(i), reference.get(i))
+
+
+def test_damaged_frame_in_store_is_recomputed(clip, style_png, run, tmp_path):
+    reference = open_store(run[0])
+    config = _config(clip, style_png, tmp_path / "out.mp4")
+    run_frames(config, frame_range=(0, 5), backbone=tiny_backbone(0))
+    last = Path(config.work_dir) / "frames" / "p1" / "000004.png"
+    last.write_bytes(last.read_bytes()[:100])  # a truncated write
+    report = stylize(config, backbone=tiny_backbone(0))
+    assert report["frames_resumed"] == 4
+    np.testing.assert_array_equal(open_store(config).get(4), reference.get(4))
+
+
+def test_changed_configuration_refuses_to_mix(clip, style_png, tmp_path):
+    config = _config(clip, style_png, tmp_path / "out.mp4")
+    run_frames(config, frame_range=(0, 2), backbone=tiny_backbone(0))
+    changed = _config(clip, style_png, tmp_path / "out.mp4", iterations=5)
+    with pytest.raises(FrameStoreError, match="different configuration"):
+        stylize(changed, backbone=tiny_backbone(0))
+    forced = StylizeConfig(**{**changed.__dict__, "force": True, "range": RangeConfig(max_frames=3)})
+    assert stylize(forced, backbone=tiny_backbone(0))["frames_resumed"] == 0
+
+
+def test_existing_output_needs_force(clip, style_png, tmp_path):
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"keep me")
+    with pytest.raises(OutputExistsError, match="--force"):
+        stylize(_config(clip, style_png, out), backbone=tiny_backbone(0))
+    assert out.read_bytes() == b"keep me"
+
+
+def test_frame_range_must_start_a_shot(clip, style_png, tmp_path):
+    with pytest.raises(UsageError, match="does not begin a shot"):
+        run_frames(_config(clip, style_png, tmp_path / "o.mp4"), frame_range=(3, 6), backbone=tiny_backbone(0))
+
+
+def test_single_image_in_single_image_out(style_png, tmp_path):
+    photo = synthetic.photo("chelsea")
+    src = tmp_path / "cat.jpg"
+    cv2.imwrite(str(src), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
+    out = tmp_path / "cat_styled.png"
+    config = StylizeConfig(input=str(src), output=str(out), styles=(str(style_png),),
+                           video=VideoConfig(size=64, first_iterations=6), quiet=True)
+    report = stylize(config, backbone=tiny_backbone(0))
+    image = cv2.imread(str(out))
+    assert report["frames"] == 1 and image.shape[:2] == (report["size"][1], report["size"][0])
+
+
+def test_video_to_single_image_is_refused(clip, style_png, tmp_path):
+    with pytest.raises(UsageError, match="single image"):
+        stylize(_config(clip, style_png, tmp_path / "x.png"), backbone=tiny_backbone(0))
+
+
+def _job(clip, style, out, *extra) -> list[str]:
+    return [sys.executable, str(HERE / "video_job.py"), str(clip), str(style), str(out), str(out) + ".work", *extra]
+
+
+def _wait_for_frames(work: Path, n: int, proc: subprocess.Popen, timeout: float = 120.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        done = len(list((work / "frames" / "p1").glob("*.json"))) if (work / "frames" / "p1").exists() else 0
+        if done >= n:
+            return
+        if proc.poll() is not None:
+            raise AssertionError(f"job ended early: {proc.returncode} {proc.stderr.read()}")
+        time.sleep(0.05)
+    raise AssertionError("job made no progress")
+
+
+def test_sigkill_mid_clip_then_rerun_matches_uninterrupted(clip, style_png, run, tmp_path):
+    reference_config, _ = run
+    out = tmp_path / "out.mp4"
+    proc = subprocess.Popen(_job(clip, style_png, out), stderr=subprocess.PIPE, text=True)
+    _wait_for_frames(Path(str(out) + ".work"), 5, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists()
+    done = subprocess.run(_job(clip, style_png, out), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    ref, got = _frames(Path(reference_config.output)), _frames(out)
+    assert [f.pts for f in got] == [f.pts for f in ref]
+    for a, b in zip(ref, got):
+        np.testing.assert_array_equal(a.image, b.image)
+
+
+def test_sigint_stops_cleanly_with_a_resume_message(clip, style_png, tmp_path):
+    out = tmp_path / "out.mp4"
+    proc = subprocess.Popen(_job(clip, style_png, out, "--first-iterations", "40", "--iterations", "30"),
+                            stderr=subprocess.PIPE, text=True)
+    _wait_for_frames(Path(str(out) + ".work"), 2, proc)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert "Traceback" not in err and "resumes" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not out.exists()
+    store = FrameStore(str(out) + ".work", json.loads((Path(str(out) + ".work") / "store.json").read_text())["config_hash"])
+    assert store.finished_prefix() >= 2

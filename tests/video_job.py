@@ -1,0 +1,48 @@
+"""Runs one small stylisation job with the tiny random backbone, for tests that kill or interrupt a real process.
+
+Usage: python tests/video_job.py INPUT STYLE OUTPUT WORK_DIR [--iterations N] [--first-iterations N]
+       [--temporal-weight W] [--long-term 1,2]
+Exit codes and messages go through the CLI's error boundary, as a user would see them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from videostyle.cli import main as cli_main
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("input")
+    ap.add_argument("style")
+    ap.add_argument("output")
+    ap.add_argument("work_dir")
+    ap.add_argument("--iterations", default="4")
+    ap.add_argument("--first-iterations", default="8")
+    ap.add_argument("--temporal-weight", default="200")
+    ap.add_argument("--long-term", default="1")
+    ap.add_argument("--size", default="64")
+    ns = ap.parse_args()
+
+    import videostyle.video.engine as engine
+    from videostyle.style.backbones import tiny_backbone
+
+    original = engine.run_frames
+
+    def run_frames_tiny(config, **kw):  # the tiny backbone stands in for VGG: plumbing, not quality
+        if kw.get("backbone") is None:
+            kw["backbone"] = tiny_backbone(0)
+        return original(config, **kw)
+
+    engine.run_frames = run_frames_tiny
+    return cli_main([
+        "stylize", ns.input, "--style", ns.style, "-o", ns.output, "--work-dir", ns.work_dir,
+        "--size", ns.size, "--iterations", ns.iterations, "--first-iterations", ns.first_iterations,
+        "--temporal-weight", ns.temporal_weight, "--long-term", ns.long_term, "--quiet", "--seed", "3",
+    ])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
