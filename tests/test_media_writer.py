@@ -257,3 +257,23 @@ def test_max_frames_trim_cuts_audio_to_the_video(tmp_path, sources):
     b = inspect_video(out)
     assert len(b.pts) == 30
     assert abs(b.audio[0][2] - 30 / 24) <= AAC_FRAME + 1e-9
+
+
+def test_rewriting_a_sequence_removes_stale_frames_and_keeps_other_files(tmp_path, scene):
+    out_dir = tmp_path / "frames"
+    out_dir.mkdir()
+    (out_dir / "notes.txt").write_text("keep me")
+    for count in (6, 3):
+        with open_writer(out_dir / "%05d.png", size=SIZE) as writer:
+            for image in scene.frames[:count]:
+                writer.write(image)
+    assert sorted(os.listdir(out_dir)) == ["00001.png", "00002.png", "00003.png", "notes.txt"]
+
+
+def test_duplicate_timestamps_are_nudged_not_fatal(tmp_path, scene):
+    out = tmp_path / "dup.mkv"
+    with open_writer(out, size=SIZE, fps=24) as writer:
+        for i, ticks in enumerate([0, 1, 1, 3]):  # ticks in 1/24 s (the default time base at 24 fps)
+            writer.write(scene.frames[i], pts_ticks=ticks)
+        assert writer.pts_adjusted == 1
+    assert np.allclose(np.array(inspect_video(out).pts) / 1000, [0, 1 / 24, 2 / 24, 3 / 24], atol=1e-3)

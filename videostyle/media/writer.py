@@ -11,6 +11,12 @@ the last frame written). When ``like`` is a trimmed :class:`FrameReader` and no 
 reader's range is used. Audio packets before the first frame are dropped, so a trimmed result's audio may start
 up to one audio frame (~21 ms for AAC at 48 kHz) late. Audio is interleaved while video is written (streaming).
 
+Timestamps must increase; a frame whose time is not after the previous one (damaged sources) is moved one tick
+later and counted in ``FrameWriter.pts_adjusted``.
+
+Image sequences are numbered from 1 (``%05d.png`` → ``00001.png``); writing into an existing directory replaces
+the files of the same pattern, including stale frames of an older, longer sequence.
+
 Atomicity: the output goes to a temporary name in the destination directory (``.name.tmp-XXXX.ext``, or a
 temporary directory for image sequences) and is renamed on :meth:`FrameWriter.close`; leaving the ``with`` block by
 an exception, or any failure while finalising, deletes the temporary output and leaves the final path untouched.
@@ -38,6 +44,7 @@ from ._paths import (
     VIDEO_OUTPUTS,
     format_pattern,
     is_pattern,
+    list_pattern_images,
 )
 from .images import to_uint8, write_image
 from .probe import MediaInfo, open_input
@@ -216,6 +223,7 @@ class FrameWriter:
             )
         self.time_base, self.rate, self._origin = _source_timing(like, fps)
         self.frames_written = 0
+        self.pts_adjusted = 0  # frames whose timestamp was not after the previous one and was moved one tick on
         self._first_ticks: int | None = None
         self._last_ticks: int | None = None
         self._closed = False
@@ -298,8 +306,10 @@ class FrameWriter:
         if self._first_ticks is None:
             self._first_ticks = ticks
             self._start_audio()
-        elif ticks <= (self._last_ticks if self._last_ticks is not None else ticks - 1):
-            raise ValueError(f"{self.target}: timestamps must increase (got {ticks} after {self._last_ticks})")
+        elif self._last_ticks is not None and ticks <= self._last_ticks:
+            # Duplicate or backward timestamps (damaged sources): nudge forward by one tick, as FFmpeg does.
+            ticks = self._last_ticks + 1
+            self.pts_adjusted += 1
         self._last_ticks = ticks
         if self.kind == "video":
             self._encode(image, ticks - self._first_ticks, duration_ticks)
@@ -400,14 +410,19 @@ class FrameWriter:
         os.replace(self._tmp, self.target)
 
     def _close_sequence(self) -> None:
+        """Move the frames into place; frames of an older, longer sequence with the same pattern are removed."""
         assert self._tmp is not None
         seq_dir = Path(os.path.dirname(self.target) or ".")
         if not seq_dir.exists():
             os.replace(self._tmp, seq_dir)
             return
-        for name in sorted(os.listdir(self._tmp)):
+        written = set(os.listdir(self._tmp))
+        for name in sorted(written):
             os.replace(os.path.join(self._tmp, name), seq_dir / name)
         os.rmdir(self._tmp)
+        for _number, stale in list_pattern_images(self.target):
+            if stale.name not in written:
+                stale.unlink()
 
     def _abort(self) -> None:
         """Discard everything written so far (idempotent)."""
