@@ -277,3 +277,11 @@ def test_duplicate_timestamps_are_nudged_not_fatal(tmp_path, scene):
             writer.write(scene.frames[i], pts_ticks=ticks)
         assert writer.pts_adjusted == 1
     assert np.allclose(np.array(inspect_video(out).pts) / 1000, [0, 1 / 24, 2 / 24, 3 / 24], atol=1e-3)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux procfs: a directory nobody can create files in")
+@pytest.mark.parametrize("name", ["x.mp4", "x.png", "seq/%05d.png"])
+def test_directory_refusing_files_fails_at_open(name):
+    with pytest.raises(OutputNotWritableError, match="cannot write in") as info:
+        open_writer(os.path.join("/proc", name), size=SIZE)
+    assert "\n" not in str(info.value) and "/proc" in str(info.value)

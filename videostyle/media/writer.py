@@ -24,6 +24,7 @@ an exception, or any failure while finalising, deletes the temporary output and 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -237,11 +238,14 @@ class FrameWriter:
         try:
             if self.kind == "video":
                 self._open_video(crf, preset, audio_from)
+            elif self.kind == "image":
+                self._tmp = _temp_file(Path(self.target))  # also proves the directory is writable
             elif self.kind == "sequence":
                 # A hidden temporary directory inside the sequence directory when it exists, beside it otherwise.
                 seq_dir = Path(os.path.dirname(self.target) or ".").resolve()
                 where = seq_dir if seq_dir.exists() else seq_dir.parent
-                self._tmp = tempfile.mkdtemp(prefix=f".{seq_dir.name}.tmp-", dir=where)
+                with _not_writable(self.target, where):
+                    self._tmp = tempfile.mkdtemp(prefix=f".{seq_dir.name}.tmp-", dir=where)
         except BaseException:
             self._abort()
             raise
@@ -249,9 +253,12 @@ class FrameWriter:
     # --- set-up ------------------------------------------------------------------------------------------------
     def _open_video(self, crf: int, preset: str, audio_from: str | os.PathLike[str] | None) -> None:
         final = Path(self.target)
-        fd, self._tmp = tempfile.mkstemp(prefix=f".{final.stem}.tmp-", suffix=final.suffix, dir=final.parent or ".")
-        os.close(fd)
-        self._container = out = av.open(self._tmp, "w")
+        self._tmp = _temp_file(final)
+        try:
+            self._container = out = av.open(self._tmp, "w")
+        except (av.error.FFmpegError, OSError) as err:
+            raise OutputNotWritableError(f"cannot create the output ({getattr(err, 'strerror', err)})",
+                                         path=self.target) from None
         if self.codec == "h264":
             stream = out.add_stream("libx264", rate=self.rate, options={"crf": str(crf), "preset": preset})
             stream.pix_fmt = "yuv420p"
@@ -318,14 +325,14 @@ class FrameWriter:
                 raise UnsupportedOutputError(
                     "a single image output takes one frame; use a sequence like dir/%05d.png", path=self.target
                 )
-            fd, self._tmp = tempfile.mkstemp(prefix=f".{Path(self.target).stem}.tmp-",
-                                             suffix=Path(self.target).suffix, dir=Path(self.target).parent)
-            os.close(fd)
-            write_image(self._tmp, image, bit16=self.codec == "png16")
+            assert self._tmp is not None
+            with _not_writable(self.target, Path(self.target).parent):
+                write_image(self._tmp, image, bit16=self.codec == "png16")
         else:
             assert self._tmp is not None
             name = os.path.basename(format_pattern(self.target, SEQUENCE_FIRST_NUMBER + self.frames_written))
-            write_image(os.path.join(self._tmp, name), image, bit16=self.codec == "png16")
+            with _not_writable(self.target, self._tmp):
+                write_image(os.path.join(self._tmp, name), image, bit16=self.codec == "png16")
         self.frames_written += 1
 
     def _ticks(self, pts_ticks: int | None, pts: float | None) -> int:
@@ -381,9 +388,11 @@ class FrameWriter:
                 self._close_video()
             elif self.kind == "image":
                 assert self._tmp is not None
-                os.replace(self._tmp, self.target)
+                with _not_writable(self.target, Path(self.target).parent):
+                    os.replace(self._tmp, self.target)
             else:
-                self._close_sequence()
+                with _not_writable(self.target, os.path.dirname(self.target) or "."):
+                    self._close_sequence()
             self._tmp = None
             self._closed = True
         except BaseException:
@@ -407,7 +416,8 @@ class FrameWriter:
         except av.error.FFmpegError as err:
             raise OutputError(f"finalising failed: {getattr(err, 'strerror', err)}", path=self.target) from None
         assert self._tmp is not None
-        os.replace(self._tmp, self.target)
+        with _not_writable(self.target, Path(self.target).parent):
+            os.replace(self._tmp, self.target)
 
     def _close_sequence(self) -> None:
         """Move the frames into place; frames of an older, longer sequence with the same pattern are removed."""
@@ -455,6 +465,25 @@ class FrameWriter:
             self._abort()
         else:
             self.close()
+
+
+@contextlib.contextmanager
+def _not_writable(shown: str, directory: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn OS errors while creating or moving output files into a one-line OutputNotWritableError."""
+    try:
+        yield
+    except OSError as err:
+        raise OutputNotWritableError(
+            f"cannot write in {os.fspath(directory)}: {err.strerror or type(err).__name__}", path=shown
+        ) from None
+
+
+def _temp_file(final: Path) -> str:
+    """Create ``.name.tmp-XXXX.ext`` beside ``final`` (same file system, so the final rename is atomic)."""
+    with _not_writable(os.fspath(final), final.parent):
+        fd, tmp = tempfile.mkstemp(prefix=f".{final.stem}.tmp-", suffix=final.suffix, dir=final.parent)
+        os.close(fd)
+    return tmp
 
 
 def _size_from(like: FrameReader | MediaInfo | None) -> tuple[int, int] | None:
