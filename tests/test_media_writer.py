@@ -279,7 +279,7 @@ def test_duplicate_timestamps_are_nudged_not_fatal(tmp_path, scene):
     assert np.allclose(np.array(inspect_video(out).pts) / 1000, [0, 1 / 24, 2 / 24, 3 / 24], atol=1e-3)
 
 
-@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux procfs: a directory nobody can create files in")
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux procfs (no one can create files there)")
 @pytest.mark.parametrize("name", ["x.mp4", "x.png", "seq/%05d.png"])
 def test_directory_refusing_files_fails_at_open(name):
     with pytest.raises(OutputNotWritableError, match="cannot write in") as info:
