@@ -285,3 +285,28 @@ def test_directory_refusing_files_fails_at_open(name):
     with pytest.raises(OutputNotWritableError, match="cannot write in") as info:
         open_writer(os.path.join("/proc", name), size=SIZE)
     assert "\n" not in str(info.value) and "/proc" in str(info.value)
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".mkv"])
+def test_trimmed_audio_stays_in_sync_with_the_video(tmp_path, ext):
+    """White noise makes the lag unambiguous: output audio at time t must be source audio at 1.0 + t."""
+    import av
+
+    noise = (np.random.default_rng(0).standard_normal(96000) * 0.2).astype(np.float32)
+    src = write_clip(tmp_path / f"noise{ext}", moving_scene(48, SIZE).frames, audio_samples=noise)
+    out = tmp_path / f"cut{ext}"
+    _copy(src, out, start=1.0, duration=0.5)
+
+    def decoded(path):
+        with av.open(str(path)) as container:
+            frames = list(container.decode(audio=0))
+        return np.concatenate([f.to_ndarray().reshape(-1) for f in frames]), float(frames[0].pts * frames[0].time_base)
+
+    source, _ = decoded(src)
+    result, first_time = decoded(out)
+    probe_seg = result[2000:6800].astype(np.float64)
+    window = source[40000:62000].astype(np.float64)
+    found = (40000 + int(np.argmax(np.correlate(window, probe_seg, "valid"))) - 2000) / 48000
+    # result sample 0 plays at first_time on the output clock; it holds source audio from `found` s
+    assert found - first_time == pytest.approx(1.0, abs=0.002)  # video frame 0 is source 1.0 s: in sync
+    assert first_time < 0.1  # and the audio starts with the video (within one packet)

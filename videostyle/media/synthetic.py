@@ -253,12 +253,14 @@ def write_clip(
     crf: int = 20,
     preset: str = "ultrafast",
     gop: int | None = None,
+    audio_samples: np.ndarray | None = None,
 ) -> Path:
     """Encode RGB uint8 frames (all the same size, even sides for yuv420p codecs) to a video file.
 
     ``vfr_pts``: per-frame times in seconds (irregular timestamps); default ``i / fps``. ``rotation``: clockwise
     display rotation flag (0/90/180/270) written as display-matrix side data. ``audio``: a 440 Hz tone as long as
-    the video (or ``audio_seconds``), AAC in mp4/mov and FLAC in mkv unless ``audio_codec`` says otherwise.
+    the video (or ``audio_seconds``), AAC in mp4/mov and FLAC in mkv unless ``audio_codec`` says otherwise;
+    ``audio_samples`` (mono float32 in [-1, 1]) replaces the tone.
     ``time_base`` defaults to 1/(1000·fps) for mp4/mov (1/1000 is forced by Matroska). ``gop``: key frame interval
     (short intervals exercise real seeks when trimming).
     """
@@ -298,7 +300,8 @@ def write_clip(
             container.mux(packet)
         if a_stream is not None:
             seconds = audio_seconds if audio_seconds is not None else last_t + 1.0 / float(rate)
-            _encode_audio(container, a_stream, tone(seconds, sample_rate), sample_rate)
+            samples = audio_samples if audio_samples is not None else tone(seconds, sample_rate)
+            _encode_audio(container, a_stream, samples.astype(np.float32), sample_rate)
     finally:
         container.close()
     return p
