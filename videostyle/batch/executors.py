@@ -50,7 +50,7 @@ class JobResult:
     seconds: float | None = None  # compute seconds of the job's tasks (summed over shots)
     message: str = ""
     report: dict[str, Any] | None = None
-    attempts: int = 1
+    tasks: int = 0  # tasks that ran for the job (1, or detect + one per shot + finish with shot_parallel)
 
     @property
     def label(self) -> str:
@@ -289,7 +289,7 @@ class _JobRun:
     outstanding: int = 0
     states: list[Any] = field(default_factory=list)
     seconds: float = 0.0
-    pids: set[int] = field(default_factory=set)
+    tasks: int = 0
     result: JobResult | None = None
 
 
@@ -318,7 +318,7 @@ def run_plan(plan: Plan, backend: _Backend, *, shot_parallel: bool = False, quie
 
     def fail(run: _JobRun, message: str) -> None:
         run.stage = "done"
-        run.result = _row(run.planned, "failed", seconds=run.seconds, message=message)
+        run.result = _row(run.planned, "failed", seconds=run.seconds, message=message, tasks=run.tasks)
         progress.job_done()
 
     for run in runs:
@@ -337,8 +337,7 @@ def run_plan(plan: Plan, backend: _Backend, *, shot_parallel: bool = False, quie
 
     def on_done(run: _JobRun, kind: str, out: _tasks.Outcome) -> None:
         run.seconds += out.seconds
-        if out.pid:
-            run.pids.add(out.pid)
+        run.tasks += 1
         if run.stage == "done":
             return
         if not out.ok:
@@ -349,7 +348,7 @@ def run_plan(plan: Plan, backend: _Backend, *, shot_parallel: bool = False, quie
             report = out.value
             run.stage = "done"
             run.result = _row(run.planned, "ok", frames=report.get("frames"), seconds=run.seconds,
-                              message=_ok_message(report, shot_parallel), report=report)
+                              message=_ok_message(report, shot_parallel), report=report, tasks=run.tasks)
             progress.job_done()
         elif kind == "detect":
             ranges = segments(out.value)

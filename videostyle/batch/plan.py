@@ -134,16 +134,18 @@ def plan_batch(manifest: Manifest, *, force: bool = False, detect_shots: bool = 
             if not parent.is_dir() or not os.access(parent, os.W_OK):
                 problems.append(f"{label}: report: {cfg.report}: directory does not exist or is not writable")
         work_dir = work_dir_of(cfg)
+        # A derived work_dir (beside the output) clashes exactly when the output does: named once, as the output.
         targets = [("output", cfg.output), ("preview", cfg.preview), ("report", cfg.report),
-                   ("work_dir", os.fspath(work_dir))]
+                   ("work_dir", cfg.work_dir)]
+        own_input = _real(cfg.input)
         for key, path in targets:
             if not path:
                 continue
             real = _real(path)
-            if real in inputs:
-                owner = inputs[real]
-                whose = "its own input" if owner == label else f"the input of {owner}"
-                problems.append(f"{label}: {key} {path} is {whose}; choose another path")
+            if real == own_input:
+                problems.append(f"{label}: {key} {path} is its own input; choose another path")
+            elif real in inputs:
+                problems.append(f"{label}: {key} {path} is the input of {inputs[real]}; choose another path")
             elif real in claimed:
                 problems.append(f"{label}: {key} {path} is also written by {claimed[real]}")
             else:
