@@ -200,7 +200,7 @@ def _cmd_probe(ns: argparse.Namespace) -> int:
     info = probe(ns.input)
     payload = info.to_dict()
     if ns.size is not None and info.video is not None:
-        w, h = working_size(info.video.width, info.video.height, ns.size)
+        w, h = working_size(info.video.display_width, info.video.display_height, ns.size)
         payload["working_size"] = [w, h]
     if ns.shots:
         from .video.shots import detect_shots
