@@ -320,6 +320,12 @@ def test_prefetcher_reraises_iterable_exception():
             next(results)
 
 
+def test_prefetcher_reports_a_non_iterable():
+    with Prefetcher(42, lambda x: x) as results:  # type: ignore[arg-type]
+        with pytest.raises(TypeError):
+            next(results)
+
+
 def test_prefetcher_close_early_stops_the_thread_and_bounds_work():
     calls = []
     closed = threading.Event()

@@ -36,8 +36,9 @@ def _put(out: queue.Queue, item: object, stop: threading.Event) -> bool:
 
 def _work(iterable: Iterable[T], fn: Callable[[T], R], out: queue.Queue, stop: threading.Event) -> None:
     """Worker loop. Takes no reference to the Prefetcher, so an abandoned one can be garbage-collected."""
-    iterator = iter(iterable)
+    iterator: Iterator[T] | None = None
     try:
+        iterator = iter(iterable)
         for item in iterator:
             if stop.is_set():
                 return
