@@ -25,7 +25,8 @@ class Outcome:
     ok: bool
     value: Any = None
     error: str = ""
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall time of the task
+    cpu_seconds: float = 0.0  # CPU time of the worker process during the task (all its threads)
     pid: int = 0
 
 
@@ -43,21 +44,25 @@ def set_threads(threads: int | None) -> None:
 def _guard(fn: Callable[..., Any], *args: Any, threads: int | None = None) -> Outcome:
     from ..errors import RunInterrupted, VideostyleError
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
+
+    def done(ok: bool, value: Any = None, error: str = "") -> Outcome:
+        return Outcome(ok, value=value, error=error, seconds=time.perf_counter() - t0,
+                       cpu_seconds=time.process_time() - c0, pid=os.getpid())
+
     try:
         set_threads(threads)
         value = fn(*args)
     except RunInterrupted:
         raise  # Ctrl-C stops the whole batch, not just this job
     except VideostyleError as err:
-        return Outcome(False, error=str(err), seconds=time.perf_counter() - t0, pid=os.getpid())
+        return done(False, error=str(err))
     except KeyboardInterrupt:
         raise
     except Exception as err:  # noqa: BLE001 - an unexpected failure of one job must not stop the batch
         text = " ".join(str(err).split()) or "no message"
-        return Outcome(False, error=f"{type(err).__name__}: {text}", seconds=time.perf_counter() - t0,
-                       pid=os.getpid())
-    return Outcome(True, value=value, seconds=time.perf_counter() - t0, pid=os.getpid())
+        return done(False, error=f"{type(err).__name__}: {text}")
+    return done(True, value=value)
 
 
 def _quiet(config: StylizeConfig) -> StylizeConfig:

@@ -47,7 +47,8 @@ class JobResult:
     output: str
     status: str  # "ok" | "skipped" | "failed"
     frames: int | None = None
-    seconds: float | None = None  # compute seconds of the job's tasks (summed over shots)
+    seconds: float | None = None  # wall seconds of the job's tasks (summed over shots)
+    cpu_seconds: float | None = None  # CPU seconds of the job's tasks (summed)
     message: str = ""
     report: dict[str, Any] | None = None
     tasks: int = 0  # tasks that ran for the job (1, or detect + one per shot + finish with shot_parallel)
@@ -289,6 +290,7 @@ class _JobRun:
     outstanding: int = 0
     states: list[Any] = field(default_factory=list)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     tasks: int = 0
     result: JobResult | None = None
 
@@ -318,7 +320,8 @@ def run_plan(plan: Plan, backend: _Backend, *, shot_parallel: bool = False, quie
 
     def fail(run: _JobRun, message: str) -> None:
         run.stage = "done"
-        run.result = _row(run.planned, "failed", seconds=run.seconds, message=message, tasks=run.tasks)
+        run.result = _row(run.planned, "failed", seconds=run.seconds, message=message, tasks=run.tasks,
+                          cpu_seconds=run.cpu_seconds)
         progress.job_done()
 
     for run in runs:
@@ -337,6 +340,7 @@ def run_plan(plan: Plan, backend: _Backend, *, shot_parallel: bool = False, quie
 
     def on_done(run: _JobRun, kind: str, out: _tasks.Outcome) -> None:
         run.seconds += out.seconds
+        run.cpu_seconds += out.cpu_seconds
         run.tasks += 1
         if run.stage == "done":
             return
@@ -348,7 +352,8 @@ def run_plan(plan: Plan, backend: _Backend, *, shot_parallel: bool = False, quie
             report = out.value
             run.stage = "done"
             run.result = _row(run.planned, "ok", frames=report.get("frames"), seconds=run.seconds,
-                              message=_ok_message(report, shot_parallel), report=report, tasks=run.tasks)
+                              message=_ok_message(report, shot_parallel), report=report, tasks=run.tasks,
+                              cpu_seconds=run.cpu_seconds)
             progress.job_done()
         elif kind == "detect":
             ranges = segments(out.value)
