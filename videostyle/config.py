@@ -7,6 +7,7 @@ its own values in ``__post_init__`` and raises :class:`~videostyle.errors.UsageE
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ class StyleConfig:
     init: str = "content"
     tolerance: float = 1.0e-4  # relative loss change over `tolerance_window` iterations that stops early
     tolerance_window: int = 50
+    lbfgs_history: int = 20  # L-BFGS curvature pairs (Gatys et al. used scipy's default of 10; torch's is 100)
     levels: int = 1  # coarse-to-fine pyramid levels
     color: str = "none"  # colour preservation
     device: str = "auto"
@@ -67,8 +69,10 @@ class StyleConfig:
     channels_last: bool = False
 
     def __post_init__(self) -> None:
-        if self.model is not None:
-            _check_choice("model", self.model, MODELS)
+        if self.model is not None and self.model not in MODELS:
+            close = difflib.get_close_matches(str(self.model), MODELS, n=1, cutoff=0.3)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise UsageError(f"invalid model {self.model!r}{hint}: expected one of {', '.join(MODELS)}")
         _check_choice("pooling", self.pooling, ("max", "avg"))
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         _check_choice("init", self.init, INITS)
@@ -80,6 +84,8 @@ class StyleConfig:
         _check_positive("learning_rate", self.learning_rate)
         if self.levels < 1:
             raise UsageError(f"invalid levels {self.levels!r}: must be >= 1")
+        if self.lbfgs_history < 1:
+            raise UsageError(f"invalid lbfgs_history {self.lbfgs_history!r}: must be >= 1")
         if self.tolerance_window < 1:
             raise UsageError(f"invalid tolerance_window {self.tolerance_window!r}: must be >= 1")
         if self.style_layer_weights is not None and len(self.style_layer_weights) != len(self.style_layers):

@@ -17,34 +17,54 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import torch
+import torch.nn.functional as F
 
 _EPS = 1e-12
+
+
+class _Gram(torch.autograd.Function):
+    """``G = F Fᵀ / n`` with a one-matmul backward, ``dF = (dG + dGᵀ) F / n`` (autograd's bmm backward needs two)."""
+
+    @staticmethod
+    def forward(ctx, f: torch.Tensor, n: float) -> torch.Tensor:  # type: ignore[override]
+        ctx.save_for_backward(f)
+        ctx.n = n
+        return torch.bmm(f, f.transpose(1, 2)) / n
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+        (f,) = ctx.saved_tensors
+        return torch.bmm(grad + grad.transpose(1, 2), f) / ctx.n, None
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     """Gram matrices of ``features`` (N×C×H×W) averaged over positions: N×C×C."""
     n, c, h, w = features.shape
-    f = features.reshape(n, c, h * w)
-    return torch.bmm(f, f.transpose(1, 2)) / (h * w)
+    return _Gram.apply(features.reshape(n, c, h * w), float(h * w))
 
 
-def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Relative squared feature distance ``mean((F − P)²) / mean(P²)``."""
-    return (features - target).pow(2).mean() / target.pow(2).mean().clamp_min(_EPS)
+def content_loss(features: torch.Tensor, target: torch.Tensor, target_sq_mean: torch.Tensor | None = None) -> torch.Tensor:
+    """Relative squared feature distance ``mean((F − P)²) / mean(P²)``.
+
+    ``target_sq_mean`` (``mean(P²)``) may be passed precomputed, since the target is fixed during an optimisation.
+    """
+    den = target.pow(2).mean() if target_sq_mean is None else target_sq_mean
+    return F.mse_loss(features, target, reduction="mean") / den.clamp_min(_EPS)
 
 
-def gram_loss(features: torch.Tensor, target_gram: torch.Tensor) -> torch.Tensor:
-    """Relative Gram distance of one layer: ``‖G(F) − A‖² / ‖A‖²`` (mean over the batch)."""
+def gram_loss(features: torch.Tensor, target_gram: torch.Tensor, target_sq_norm: torch.Tensor | None = None) -> torch.Tensor:
+    """Relative Gram distance of one layer: ``‖G(F) − A‖² / ‖A‖²`` (features of one image, N = 1 or a batch
+    sharing the target). ``target_sq_norm`` (``‖A‖²``) may be passed precomputed."""
     g = gram_matrix(features)
-    num = (g - target_gram).pow(2).sum(dim=(-2, -1))
-    den = target_gram.pow(2).sum(dim=(-2, -1)).clamp_min(_EPS)
-    return (num / den).mean()
+    den = target_gram.pow(2).sum() if target_sq_norm is None else target_sq_norm
+    return F.mse_loss(g, target_gram.expand_as(g), reduction="sum") / (g.shape[0] * den.clamp_min(_EPS))
 
 
 def style_loss(
     features: Mapping[str, torch.Tensor],
     target_grams: Mapping[str, torch.Tensor],
     layer_weights: Mapping[str, float] | None = None,
+    target_sq_norms: Mapping[str, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Weighted sum of :func:`gram_loss` over the layers of ``target_grams`` (weights normalised to sum 1)."""
     layers = list(target_grams)
@@ -55,7 +75,8 @@ def style_loss(
     loss = features[layers[0]].new_zeros(())
     for k in layers:
         if weights[k]:
-            loss = loss + (weights[k] / total) * gram_loss(features[k], target_grams[k])
+            den = None if target_sq_norms is None else target_sq_norms[k]
+            loss = loss + (weights[k] / total) * gram_loss(features[k], target_grams[k], den)
     return loss
 
 

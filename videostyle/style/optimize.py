@@ -35,11 +35,11 @@ class OptimizationResult:
     history: list[float] = field(default_factory=list)
 
 
-def make_optimizer(name: str, params: list[torch.Tensor], lr: float) -> torch.optim.Optimizer:
-    """``torch.optim.LBFGS`` (one evaluation per step, no line search) or ``torch.optim.Adam``."""
+def make_optimizer(name: str, params: list[torch.Tensor], lr: float, *, history: int = 20) -> torch.optim.Optimizer:
+    """``torch.optim.LBFGS`` (one evaluation per step, no line search, ``history`` curvature pairs) or Adam."""
     if name == "lbfgs":
         return torch.optim.LBFGS(
-            params, lr=lr, max_iter=1, max_eval=1, history_size=100,
+            params, lr=lr, max_iter=1, max_eval=1, history_size=history,
             tolerance_grad=0.0, tolerance_change=0.0, line_search_fn=None,
         )
     if name == "adam":
@@ -65,6 +65,7 @@ def optimize(
     lr: float = 1.0,
     tolerance: float = 0.0,
     window: int = 50,
+    history: int = 20,
     callback: Callable[[int, float], None] | None = None,
 ) -> OptimizationResult:
     """Minimise ``loss_fn(x)`` over the image ``x`` starting from ``init`` for at most ``iterations`` evaluations.
@@ -79,7 +80,7 @@ def optimize(
             total, terms = loss_fn(x)
         return OptimizationResult(x.detach(), _floats(total, terms), 0, False, [float(total)])
 
-    opt = make_optimizer(optimizer, [x], lr)
+    opt = make_optimizer(optimizer, [x], lr, history=history)
     history: list[float] = []
     best: dict[str, object] = {"loss": float("inf"), "image": x.detach().clone(), "terms": {}}
 

@@ -299,15 +299,17 @@ class Stylizer:
              wt)
             for t, m, wt in temporal if wt > 0
         ]
+        p_norms = {k: v.pow(2).mean() for k, v in p_targets.items()}
+        a_norms = {k: v.pow(2).sum() for k, v in a_targets.items()}
         layers = self.content_layers + (self.style_layers if a_targets else ())
         cw, sw, tvw = cfg.content_weight, cfg.style_weight, cfg.tv_weight
 
         def loss_fn(x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
             feats = self._features(x, layers)
             zero = x.new_zeros(())
-            c = sum((content_loss(feats[k], p_targets[k]) for k in self.content_layers), zero) / max(
+            c = sum((content_loss(feats[k], p_targets[k], p_norms[k]) for k in self.content_layers), zero) / max(
                 1, len(self.content_layers))
-            s = style_loss(feats, a_targets, self.style_layer_weights) if a_targets else zero
+            s = style_loss(feats, a_targets, self.style_layer_weights, a_norms) if a_targets else zero
             tv = tv_loss(x) if tvw > 0 else zero
             tmp = sum((wt * masked_pixel_loss(x, tt, mm) for tt, mm, wt in t_terms), zero)
             parts = {"content": cw * c, "style": sw * s, "tv": tvw * tv, "temporal": tmp}
@@ -317,5 +319,5 @@ class Stylizer:
         x0 = to_tensor(self._color_view(start01), dev, dt)
         return optimize(
             x0, loss_fn, iterations=iterations, optimizer=cfg.optimizer, lr=cfg.learning_rate,
-            tolerance=cfg.tolerance, window=cfg.tolerance_window,
+            tolerance=cfg.tolerance, window=cfg.tolerance_window, history=cfg.lbfgs_history,
         )
