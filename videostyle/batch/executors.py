@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError, VideostyleError
+from ..errors import ConfigError, UsageError, VideostyleError
 from . import _tasks
 from .plan import Plan, PlannedJob, segments
 
@@ -165,21 +165,28 @@ class _RayBackend(_Backend):
 
     name = "ray"
 
-    def __init__(self, address: str | None, workers: int | None, threads: int | None, max_retries: int) -> None:
+    def __init__(self, address: str | None, workers: int | None, threads: int | None, max_retries: int,
+                 quiet: bool = False) -> None:
         ray = require_ray()
         self._ray = ray
         self._started = False
         if not ray.is_initialized():
-            kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "configure_logging": True}
-            if address:
-                ray.init(address=address, **kwargs)
-            else:
-                # Workers of a local instance import videostyle from where this process does (a source checkout
-                # works without installing it).
-                package_parent = str(Path(__file__).resolve().parents[2])
-                path = os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH", "")) if p)
-                ray.init(num_cpus=workers, include_dashboard=False,
-                         runtime_env={"env_vars": {"PYTHONPATH": path}}, **kwargs)
+            kwargs: dict[str, Any] = {"logging_level": logging.ERROR if quiet else logging.WARNING,
+                                      "configure_logging": True}
+            try:
+                if address:
+                    ray.init(address=address, **kwargs)
+                else:
+                    # Workers of a local instance import videostyle from where this process does (a source
+                    # checkout works without installing it).
+                    package_parent = str(Path(__file__).resolve().parents[2])
+                    path = os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH", "")) if p)
+                    ray.init(num_cpus=workers, include_dashboard=False,
+                             runtime_env={"env_vars": {"PYTHONPATH": path}}, **kwargs)
+            except Exception as err:  # noqa: BLE001 - Ray raises many types (ConnectionError, RuntimeError, ...)
+                first = next((line for line in str(err).splitlines() if line.strip()), type(err).__name__)
+                where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+                raise ConfigError(f"cannot start or join {where}: {first}") from None
             self._started = True
         has_gpus = ray.cluster_resources().get("GPU", 0) > 0
         self.resources = {"num_gpus": 1} if has_gpus else {"num_cpus": 1}
@@ -417,11 +424,11 @@ def check_options(executor: str, *, workers: int | None = None, threads: int | N
 
 
 def make_backend(executor: str, *, workers: int | None = None, threads: int | None = None,
-                 ray_address: str | None = None, max_retries: int = 3) -> _Backend:
+                 ray_address: str | None = None, max_retries: int = 3, quiet: bool = False) -> _Backend:
     """The backend for ``executor`` (``local`` or ``ray``); see the module docstring."""
     check_options(executor, workers=workers, threads=threads, ray_address=ray_address, max_retries=max_retries)
     if executor == "ray":
-        return _RayBackend(ray_address, workers, threads, max_retries)
+        return _RayBackend(ray_address, workers, threads, max_retries, quiet)
     gpus = visible_gpus()
     n = workers if workers is not None else (gpus if gpus > 1 else 1)
     if n == 1:
@@ -439,7 +446,7 @@ def run_batch(plan: Plan, *, executor: str = "local", workers: int | None = None
     """
     t0 = time.perf_counter()
     backend = make_backend(executor, workers=workers, threads=threads, ray_address=ray_address,
-                           max_retries=max_retries)
+                           max_retries=max_retries, quiet=quiet)
     try:
         rows = run_plan(plan, backend, shot_parallel=shot_parallel, quiet=quiet)
     finally:
