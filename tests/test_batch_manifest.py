@@ -251,7 +251,8 @@ def test_cli_manifest_error_is_one_line_exit_2(tmp_path: Path) -> None:
     assert lines[0].startswith("videostyle batch: error:") and "job 1 (a.mp4): unknown key 'sise'" in lines[0]
 
 
-def test_executor_options_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_executor_options_are_checked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(UsageError, match="--workers 0"):
         check_options("local", workers=0)
     with pytest.raises(UsageError, match="--ray-address needs --executor ray"):
@@ -259,6 +260,10 @@ def test_executor_options_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
     with pytest.raises(UsageError, match=r"pip install 'videostyle\[ray\]'"):
         require_ray()
+    manifest = write(tmp_path / "m.toml", '[[job]]\ninput = "a.mp4"\noutput = "b.mp4"\nstyle = "s.png"\n')
+    assert main(["batch", os.fspath(manifest), "--executor", "ray"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pip install 'videostyle[ray]'" in err[0]
 
 
 def test_summary_table() -> None:

@@ -48,10 +48,10 @@ class JobResult:
     status: str  # "ok" | "skipped" | "failed"
     frames: int | None = None
     seconds: float | None = None  # wall seconds of the job's tasks (summed over shots)
-    cpu_seconds: float | None = None  # CPU seconds of the job's tasks (summed)
     message: str = ""
     report: dict[str, Any] | None = None
     tasks: int = 0  # tasks that ran for the job (1, or detect + one per shot + finish with shot_parallel)
+    cpu_seconds: float | None = None  # CPU seconds of the job's tasks (summed)
 
     @property
     def label(self) -> str:
