@@ -14,8 +14,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from videostyle.batch import ManifestError, format_plan, load_manifest, parse_manifest, plan_batch
-from videostyle.batch.executors import BatchResult, JobResult, check_options, format_summary, require_ray
+from videostyle.batch import (
+    ManifestError,
+    format_plan,
+    load_manifest,
+    parse_manifest,
+    plan_batch,
+)
+from videostyle.batch.executors import (
+    BatchResult,
+    JobResult,
+    check_options,
+    format_summary,
+    require_ray,
+)
 from videostyle.cli import main
 from videostyle.errors import ConfigError, UsageError
 from videostyle.media import write_image
@@ -193,9 +205,9 @@ output = "out/z.avi"
     assert "not found" in by_job["job 1 (missing.mp4)"].lower() or "no such" in by_job["job 1 (missing.mp4)"].lower()
     assert "style" in by_job["job 2 (c0.mp4)"] and "not_an_image.png" in by_job["job 2 (c0.mp4)"]
     assert "also written by job 2" in by_job["job 3 (c1.mp4)"]
-    job4 = [p for p in problems if p.startswith("job 4")][0]
+    job4 = next(p for p in problems if p.startswith("job 4"))
     assert "its own input" in job4
-    job5 = [p for p in problems if p.startswith("job 5")][0]
+    job5 = next(p for p in problems if p.startswith("job 5"))
     assert "the input of job 2" in job5
     assert any(p.startswith("job 6") and "does not exist" in p for p in problems)
     assert any(p.startswith("job 7") and ".avi" in p for p in problems)
@@ -244,7 +256,7 @@ output = "out/a.mp4"
 def test_cli_manifest_error_is_one_line_exit_2(tmp_path: Path) -> None:
     manifest = write(tmp_path / "m.toml", '[[job]]\ninput = "a.mp4"\noutput = "b.mp4"\nstyle = "s.png"\nsise = 3\n')
     proc = subprocess.run([sys.executable, "-m", "videostyle", "batch", os.fspath(manifest)],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr

@@ -89,7 +89,7 @@ def test_local_executor_collects_a_failure_and_finishes_the_rest(media: Path, lo
     assert not (media / "out_local" / "bad.mkv").exists()  # no half-written output
     for i in range(4):
         frames, pts = decode(media / "out_local" / f"c{i}.mkv")
-        src_frames, src_pts = decode(media / "clips" / f"c{i}.mp4")
+        _, src_pts = decode(media / "clips" / f"c{i}.mp4")
         assert frames.shape[0] == 6 and frames.shape[1:] == (24, 32, 3)
         assert pts == pytest.approx(src_pts, abs=6e-4)  # Matroska keeps milliseconds
 

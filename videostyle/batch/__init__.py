@@ -12,7 +12,14 @@ Ray is optional (``pip install 'videostyle[ray]'``); the local executor needs no
 """
 
 from .executors import EXECUTORS, BatchResult, JobResult, format_summary, run_batch
-from .manifest import Job, Manifest, ManifestError, load_manifest, option_keys, parse_manifest
+from .manifest import (
+    Job,
+    Manifest,
+    ManifestError,
+    load_manifest,
+    option_keys,
+    parse_manifest,
+)
 from .plan import Plan, PlannedJob, format_plan, plan_batch
 
 __all__ = [

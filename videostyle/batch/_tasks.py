@@ -8,6 +8,7 @@ driver before any task starts).
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import os
 import time
@@ -103,8 +104,8 @@ def merge_states(states: Sequence[Any]) -> Any:
     frames = [f for s in ordered for f in s.frames]
     indices = [f["index"] for f in frames]
     if indices != list(range(indices[0], indices[0] + len(indices))):
-        seen = set()
-        dup = sorted({i for i in indices if i in seen or seen.add(i)})
+        counts = collections.Counter(indices)
+        dup = sorted(i for i, n in counts.items() if n > 1)
         gaps = sorted(set(range(indices[0], max(indices) + 1)) - set(indices))
         raise FrameStoreError(f"shot ranges do not tile the clip (duplicated frames {dup[:5]}, missing {gaps[:5]})",
                               path=ordered[0].work_dir)

@@ -249,7 +249,7 @@ class _Progress:
         self.jobs_bar = self.frames_bar = None
         if quiet or not jobs:
             return
-        from tqdm import tqdm
+        from tqdm import tqdm  # type: ignore[import-untyped]
 
         totals = [j.frames * j.passes if j.frames is not None else None for j in self._jobs]
         total = None if any(t is None for t in totals) else sum(t for t in totals if t is not None)
@@ -430,7 +430,7 @@ def make_backend(executor: str, *, workers: int | None = None, threads: int | No
     if executor == "ray":
         return _RayBackend(ray_address, workers, threads, max_retries, quiet)
     gpus = visible_gpus()
-    n = workers if workers is not None else (gpus if gpus > 1 else 1)
+    n = workers if workers is not None else max(1, gpus)
     if n == 1:
         return _SerialBackend(threads)
     return _PoolBackend(n, threads if threads is not None else 1, gpus if gpus > 1 else 0)
@@ -466,11 +466,20 @@ def format_summary(result: BatchResult) -> str:
                          for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
     counts = collections.Counter(r.status for r in result.results)
-    out = [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows),
-           f"{len(result.results)} jobs: {counts.get('ok', 0)} ok, {counts.get('skipped', 0)} skipped, "
-           f"{counts.get('failed', 0)} failed in {result.seconds:.1f} s ({result.executor} executor)"]
+    total = (f"{len(result.results)} jobs: {counts.get('ok', 0)} ok, {counts.get('skipped', 0)} skipped, "
+             f"{counts.get('failed', 0)} failed in {result.seconds:.1f} s ({result.executor} executor)")
+    out = [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows), total]
     return "\n".join(out)
 
 
-__all__ = ["BatchResult", "EXECUTORS", "JobResult", "check_options", "format_summary", "make_backend", "require_ray", "run_batch",
-           "run_plan"]
+__all__ = [
+    "EXECUTORS",
+    "BatchResult",
+    "JobResult",
+    "check_options",
+    "format_summary",
+    "make_backend",
+    "require_ray",
+    "run_batch",
+    "run_plan",
+]

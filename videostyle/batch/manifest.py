@@ -105,7 +105,7 @@ def read_manifest_data(path: str | os.PathLike[str]) -> dict[str, Any]:
             import tomllib
         except ModuleNotFoundError:  # Python 3.10
             try:
-                import tomli as tomllib  # type: ignore[no-redef]
+                import tomli as tomllib  # type: ignore[no-redef,import-not-found]
             except ModuleNotFoundError:
                 raise ConfigError("reading TOML on Python 3.10 needs `pip install tomli` (or use a .json manifest)",
                                   path=p) from None
@@ -120,7 +120,7 @@ def read_manifest_data(path: str | os.PathLike[str]) -> dict[str, Any]:
             raise ConfigError(f"invalid JSON: {err.msg} at line {err.lineno} column {err.colno}", path=p) from None
     elif ext in (".yaml", ".yml"):
         try:
-            import yaml
+            import yaml  # type: ignore[import-untyped]
         except ModuleNotFoundError:
             raise ConfigError("YAML manifests need PyYAML (`pip install pyyaml`); or use .toml or .json",
                               path=p) from None

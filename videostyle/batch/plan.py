@@ -9,6 +9,7 @@ same output, report, preview or frame store. A job whose output already exists i
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -186,7 +187,7 @@ def shots_of(config: StylizeConfig) -> list[int]:
 def segments(shots: Sequence[int]) -> list[tuple[int, int | None]]:
     """Frame ranges ``(first, stop)`` of the shots starting at ``shots`` (the last one runs to the end)."""
     starts = sorted(set(shots)) or [0]
-    return [(a, b) for a, b in zip(starts, starts[1:])] + [(starts[-1], None)]
+    return [(a, b) for a, b in itertools.pairwise(starts)] + [(starts[-1], None)]
 
 
 def format_plan(plan: Plan, *, shot_parallel: bool = False) -> str:
