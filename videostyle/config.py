@@ -52,8 +52,8 @@ class StyleConfig:
     content_weight: float = 1.0
     # Losses are normalised (relative Gram / feature distances, see videostyle/style/losses.py), so these weights
     # mean about the same at any resolution and on every backbone; tuned on vgg16-hed at 128-256 px.
-    style_weight: float = 3.0e1
-    tv_weight: float = 1.0
+    style_weight: float = 5.0e1
+    tv_weight: float = 5.0
     style_blend_weights: tuple[float, ...] | None = None  # one per style image; None: equal
     style_scale: float = 1.0
     optimizer: str = "lbfgs"

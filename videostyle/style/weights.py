@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from ..errors import WeightsError
-from .backbones import Backbone, check_model_name, conv_indices, vgg_backbone
+from .backbones import Backbone, check_model_name, conv_indices, vgg_backbone, vgg_layer_names
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +148,15 @@ def _summarise(keys: Iterable[str], limit: int = 6) -> str:
     return ", ".join(keys[:limit]) + more
 
 
+def _layers(keys: Iterable[str], arch: str | None, limit: int = 8) -> str:
+    """``features.16.weight``, ``features.16.bias`` → ``features.16 (conv3_4)`` (names from ``arch`` if known)."""
+    names = vgg_layer_names(arch) if arch else []
+    mods = sorted({int(k.split(".")[1]) for k in keys if k.count(".") >= 2 and k.split(".")[1].isdigit()})
+    out = [f"features.{i}" + (f" ({names[i]})" if i < len(names) else "") for i in mods]
+    more = f" (+{len(out) - limit} more)" if len(out) > limit else ""
+    return ", ".join(out[:limit]) + more
+
+
 def _guess_arch(keys: set[str]) -> str | None:
     for arch in ("vgg19", "vgg16"):
         convs = {f"features.{i}.weight" for i in conv_indices(arch)}
@@ -183,14 +192,14 @@ def load_torchvision_state(model: str, path: Path) -> dict[str, torch.Tensor]:
         if present[k] != expected[k]
     ]
     if missing or unexpected or mismatched:
+        guess = _guess_arch(set(state))
         parts = []
         if missing:
-            parts.append(f"missing layers {_summarise(missing)}")
+            parts.append(f"missing layers {_layers(missing, model)}")
         if unexpected:
-            parts.append(f"unexpected layers {_summarise(unexpected)}")
+            parts.append(f"unexpected layers {_layers(unexpected, guess)}")
         if mismatched:
-            parts.append(f"shape mismatch {', '.join(mismatched[:3])}")
-        guess = _guess_arch(set(state))
+            parts.append(f"shape mismatch {', '.join(mismatched[:3])}{' …' if len(mismatched) > 3 else ''}")
         hint = f"; it looks like {guess}: use --model {guess}" if guess and guess != model else ""
         raise WeightsError(f"not {model} weights: {'; '.join(parts)}{hint}", path=path)
     return {k[len("features."):]: v.float() for k, v in state.items() if k.startswith("features.")}
