@@ -20,7 +20,13 @@ from PIL import Image
 from skimage import data
 
 from videostyle.config import StyleConfig
-from videostyle.style import Stylizer, content_distance, load_backbone, load_style_image, style_distance
+from videostyle.style import (
+    Stylizer,
+    content_distance,
+    load_backbone,
+    load_style_image,
+    style_distance,
+)
 
 PAINTINGS = ("starry_night.jpg", "the_scream.jpg", "shipwreck.jpg", "woman-with-hat-matisse.jpg")
 LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1")

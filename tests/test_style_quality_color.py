@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 from skimage import data
-
 from test_style_quality import LAYERS, SIZE, painted_style
+
 from videostyle.config import StyleConfig
 from videostyle.style import Stylizer, load_backbone, style_distance
 from videostyle.style.color import gray3, luminance, rgb_to_ycbcr

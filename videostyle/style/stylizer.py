@@ -29,7 +29,14 @@ from ..errors import StyleError
 from . import color as colour
 from .devices import resolve_device
 from .images import check_image, resize01, to_numpy01, to_tensor, to_uint8
-from .losses import blend_grams, content_loss, gram_matrix, masked_pixel_loss, style_loss, tv_loss
+from .losses import (
+    blend_grams,
+    content_loss,
+    gram_matrix,
+    masked_pixel_loss,
+    style_loss,
+    tv_loss,
+)
 from .optimize import optimize
 from .weights import load_backbone
 

@@ -30,7 +30,13 @@ import numpy as np
 import torch
 
 from ..errors import WeightsError
-from .backbones import Backbone, check_model_name, conv_indices, vgg_backbone, vgg_layer_names
+from .backbones import (
+    Backbone,
+    check_model_name,
+    conv_indices,
+    vgg_backbone,
+    vgg_layer_names,
+)
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +95,7 @@ def _download(url: str, dest: Path, timeout: float = DOWNLOAD_TIMEOUT_S) -> None
     fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".part")
     try:
         sha = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
             while chunk := resp.read(1 << 20):
                 sha.update(chunk)
                 out.write(chunk)
@@ -227,7 +233,7 @@ def load_hed_state(path: Path) -> dict[str, torch.Tensor]:
     with f:
         missing = [f"{k}/vars/{j}" for k in _hed_keys() for j in (0, 1) if f"{k}/vars/{j}" not in f]
         if missing:
-            unexpected = sorted(k for k in f.keys() if not k.startswith(("block", "dsn", "fuse")))
+            unexpected = sorted(k for k in f if not k.startswith(("block", "dsn", "fuse")))
             extra = f"; unexpected groups {_summarise(unexpected)}" if unexpected else ""
             raise WeightsError(f"not vgg16-hed weights: missing layers {_summarise(missing)}{extra}", path=path)
         for key, idx in zip(_hed_keys(), conv_indices("vgg16")):
