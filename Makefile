@@ -19,9 +19,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	rm -f $(DEMO_OUT)/sample_stylized.mp4 $(DEMO_OUT)/sample_preview.mp4  # frames are kept in the work dir: a rerun resumes
+	mkdir -p $(DEMO_OUT)
 	$(PY) -m videostyle stylize sample_media/sample.mp4 --style sample_media/style.png \
 		-o $(DEMO_OUT)/sample_stylized.mp4 --preview $(DEMO_OUT)/sample_preview.mp4 \
-		--report $(DEMO_OUT)/report.json --size 160 --first-iterations 120 --iterations 60
+		--report $(DEMO_OUT)/report.json --size 128 --first-iterations 100 --iterations 40
 	@echo "demo: wrote $(DEMO_OUT)/sample_stylized.mp4, $(DEMO_OUT)/sample_preview.mp4 and $(DEMO_OUT)/report.json"
 
 test: $(STAMP)
