@@ -10,6 +10,7 @@ import difflib
 import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -279,6 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     ns = parser.parse_args(argv)
     debug = os.environ.get("VIDEOSTYLE_DEBUG") == "1"
+    if not debug:  # warnings as one line each, e.g. the offline backbone fallback
+        warnings.formatwarning = lambda message, *_args, **_kw: f"videostyle: warning: {message}\n"
     try:
         return COMMANDS[ns.command](ns)
     except VideostyleError as err:

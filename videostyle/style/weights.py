@@ -273,7 +273,6 @@ def load_backbone(
                 raise  # the user named a file: do not silently use another network
             msg = f"VGG19 weights unavailable ({exc}); falling back to backbone vgg16-hed"
             warnings.warn(msg, RuntimeWarning, stacklevel=2)
-            log.warning(msg)
             return _load("vgg16-hed", None, layers, pooling, download)
     return _load(check_model_name(model), weights, layers, pooling, download)
 
