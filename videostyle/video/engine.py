@@ -167,6 +167,8 @@ class _Progress:
 def _check_paths(config: StylizeConfig) -> None:
     """Validate inputs and outputs before any work starts."""
     media.probe(config.input)
+    if config.video.passes > 1:
+        raise UsageError(f"--passes {config.video.passes}: the multi-pass scheme is not implemented yet; use 1")
     if config.video.temporal_weight > 0:
         flowlib.check_method(config.video.flow)
     for path in config.styles:
