@@ -21,10 +21,10 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -32,9 +32,11 @@ from .. import flow as flowlib
 from .. import media
 from ..config import StylizeConfig, config_hash, to_dict
 from ..errors import NoFramesError, OutputExistsError, OutputNotWritableError, RunInterrupted, UsageError
-from .shots import CutDetector, annotate_shots
 from .._fs import atomic_write
+from .shots import CutDetector, annotate_shots
 from .store import FrameStore
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -85,6 +87,20 @@ def _run_settings(config: StylizeConfig) -> dict[str, Any]:
     }
 
 
+def _timed(iterable: Iterable[T], times: StageTimes, stage: str) -> Iterator[T]:
+    """Yield from ``iterable``, adding the time spent waiting for each item to ``times.<stage>``."""
+    it = iter(iterable)
+    while True:
+        t0 = time.perf_counter()
+        try:
+            item = next(it)
+        except StopIteration:
+            return
+        finally:
+            setattr(times, stage, getattr(times, stage) + time.perf_counter() - t0)
+        yield item
+
+
 def _prepare(reader: media.FrameReader, config: StylizeConfig, resume: int, times: StageTimes) -> Iterator[WorkItem]:
     """Decode, find cuts and compute flows; runs in the background thread."""
     video = config.video
@@ -93,20 +109,8 @@ def _prepare(reader: media.FrameReader, config: StylizeConfig, resume: int, time
     estimator = flowlib.FlowEstimator(video.flow) if temporal_on else None
     detector = CutDetector(video.cut_detector, video.cut_threshold, fps=reader.fps or 24.0)
 
-    def decoded() -> Iterator[media.Frame]:
-        it = iter(reader)
-        while True:
-            t0 = time.perf_counter()
-            try:
-                frame = next(it)
-            except StopIteration:
-                return
-            finally:
-                times.decode += time.perf_counter() - t0
-            yield frame
-
     history: collections.deque[np.ndarray] = collections.deque(maxlen=max(offsets))
-    for annotated in annotate_shots(decoded(), lambda f: f.image, detector):
+    for annotated in annotate_shots(_timed(reader, times, "decode"), lambda f: f.image, detector):
         frame = annotated.item
         if annotated.shot_start:
             history.clear()
@@ -256,14 +260,7 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
         progress = _Progress(total, config.quiet)
         prefetch = flowlib.Prefetcher(_prepare(reader, config, resume, times), lambda item: item, depth=4)
         try:
-            it = iter(prefetch)
-            while True:
-                t_wait = time.perf_counter()
-                try:
-                    item = next(it)
-                except StopIteration:
-                    break
-                times.waiting += time.perf_counter() - t_wait
+            for item in _timed(prefetch, times, "waiting"):
                 idx = item.frame.index
                 if stop is not None and idx >= stop:
                     break
