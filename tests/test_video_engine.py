@@ -206,8 +206,14 @@ def test_sigkill_mid_clip_then_rerun_matches_uninterrupted(clip, style_png, run,
     assert done.returncode == 0, done.stderr
     ref, got = _frames(Path(reference_config.output)), _frames(out)
     assert [f.pts for f in got] == [f.pts for f in ref]
-    for a, b in zip(ref, got):
-        np.testing.assert_array_equal(a.image, b.image)
+    # The stylised frames are compared losslessly in the stores: x264 output is not bit-stable across processes.
+    reference, resumed = open_store(reference_config), _store_of(Path(str(out) + ".work"))
+    for i in range(FRAMES):
+        np.testing.assert_array_equal(resumed.get(i), reference.get(i))
+
+
+def _store_of(work: Path) -> FrameStore:
+    return FrameStore(work, json.loads((work / "store.json").read_text())["config_hash"])
 
 
 def test_sigint_stops_cleanly_with_a_resume_message(clip, style_png, tmp_path):
@@ -221,5 +227,4 @@ def test_sigint_stops_cleanly_with_a_resume_message(clip, style_png, tmp_path):
     assert "Traceback" not in err and "resumes" in err
     assert len(err.strip().splitlines()) == 1
     assert not out.exists()
-    store = FrameStore(str(out) + ".work", json.loads((Path(str(out) + ".work") / "store.json").read_text())["config_hash"])
-    assert store.finished_prefix() >= 2
+    assert _store_of(Path(str(out) + ".work")).finished_prefix() >= 2
