@@ -66,45 +66,66 @@ def rate(step: Callable[[np.ndarray, np.ndarray], object], frames: list[np.ndarr
     return pairs / best_wall, pairs / max(best_cpu, 1e-9)
 
 
+def speed_rows(methods: list[str], repeat: int, sizes: list[tuple[int, int]] | None = None) -> list[dict]:
+    """Raw speed numbers: one dict per (method, size) with wall/CPU rates of compute_flow and FlowEstimator.pair."""
+    sizes = sizes or SIZES
+    clips = {size: panning_frames(size, 16 if size[0] <= 640 else 9) for size in sizes}
+    rows = []
+    for method in methods:
+        estimator = FlowEstimator(method, threads=None)
+        for size in sizes:
+            flow_wall, flow_cpu = rate(lambda cur, prev: compute_flow(cur, prev, method), clips[size], repeat)
+            pair_wall, pair_cpu = rate(estimator.pair, clips[size], repeat)
+            rows.append({"method": method, "size": list(size), "flows_s": flow_wall, "flows_s_cpu": flow_cpu,
+                         "pair_s": pair_wall, "pair_s_cpu": pair_cpu})
+            print(rows[-1], file=sys.stderr, flush=True)  # progress
+    return rows
+
+
 def speed_table(methods: list[str], repeat: int) -> str:
     rows = ["| method | " + " | ".join(f"{w}×{h} flows/s | {w}×{h} pair() frames/s" for w, h in SIZES) + " |",
             "|---|" + "---|" * (2 * len(SIZES))]
-    clips = {size: panning_frames(size, 16 if size[0] <= 640 else 9) for size in SIZES}
+    data_rows = speed_rows(methods, repeat)
     for method in methods:
-        estimator = FlowEstimator(method, threads=None)
         cells = []
-        for size in SIZES:
-            for step in (lambda cur, prev: compute_flow(cur, prev, method), estimator.pair):
-                wall, cpu = rate(step, clips[size], repeat)
-                cells.append(f"{wall:.1f} (cpu {cpu:.1f})")
+        for r in (r for r in data_rows if r["method"] == method):
+            cells += [f"{r['flows_s']:.1f} (cpu {r['flows_s_cpu']:.1f})", f"{r['pair_s']:.1f} (cpu {r['pair_s_cpu']:.1f})"]
         rows.append(f"| {method} | " + " | ".join(cells) + " |")
-        print(rows[-1], file=sys.stderr, flush=True)  # progress
     return "\n".join(rows)
 
 
-def accuracy_table(methods: list[str]) -> str:
+def accuracy_rows(methods: list[str]) -> list[dict]:
+    """Raw accuracy numbers on the synthetic scenes (deterministic): EPE per scene, warp PSNR, mask quality."""
     texture = data.astronaut()
     scenes = {
         "translation": synthetic_pair(texture, rotate_deg=0.0, zoom=1.0, occluder=None),
         "affine": synthetic_pair(texture, occluder=None),
         "affine+occluder": synthetic_pair(texture),
     }
-    rows = ["| method | EPE translation | EPE affine | EPE affine+occluder | PSNR warped (reliable) | "
-            "disoccluded → unreliable | visible → reliable |", "|---|---|---|---|---|---|---|"]
+    rows = []
     for method in methods:
         estimator = FlowEstimator(method, threads=None)
-        epe = []
-        for scene in scenes.values():
+        epe = {}
+        for name, scene in scenes.items():
             flow = compute_flow(scene.frame_t, scene.frame_prev, method)
-            epe.append(endpoint_error(flow, scene.flow_bwd, scene.visible & interior(flow.shape, 8)))
+            epe[name] = endpoint_error(flow, scene.flow_bwd, scene.visible & interior(flow.shape, 8))
         scene = scenes["affine+occluder"]
         flow_bwd, _, mask = estimator.pair(scene.frame_t, scene.frame_prev)
         reliable = (mask > 0.5) & interior(mask.shape, 8)
-        quality = psnr(warp(scene.frame_prev, flow_bwd), scene.frame_t, reliable)
-        caught = np.mean(mask[scene.disoccluded] < 0.5)
-        kept = np.mean(mask[scene.visible] > 0.5)
-        rows.append(f"| {method} | " + " | ".join(f"{e:.3f}" for e in epe)
-                    + f" | {quality:.1f} dB | {caught:.1%} | {kept:.1%} |")
+        rows.append({"method": method, "epe": epe,
+                     "psnr_reliable_db": float(psnr(warp(scene.frame_prev, flow_bwd), scene.frame_t, reliable)),
+                     "disoccluded_unreliable": float(np.mean(mask[scene.disoccluded] < 0.5)),
+                     "visible_reliable": float(np.mean(mask[scene.visible] > 0.5))})
+    return rows
+
+
+def accuracy_table(methods: list[str]) -> str:
+    rows = ["| method | EPE translation | EPE affine | EPE affine+occluder | PSNR warped (reliable) | "
+            "disoccluded → unreliable | visible → reliable |", "|---|---|---|---|---|---|---|"]
+    for r in accuracy_rows(methods):
+        rows.append(f"| {r['method']} | " + " | ".join(f"{e:.3f}" for e in r["epe"].values())
+                    + f" | {r['psnr_reliable_db']:.1f} dB | {r['disoccluded_unreliable']:.1%} | "
+                    f"{r['visible_reliable']:.1%} |")
     return "\n".join(rows)
 
 
