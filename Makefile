@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.videostyle-installed
 DEMO_OUT ?= demo_out
 
-.PHONY: setup demo test test-slow sample clean
+.PHONY: setup demo test test-slow sample benchmarks clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,11 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow
+
+# Regenerates docs/benchmarks.md, its plots and JSON (about 20 min on 2 CPU cores); one section:
+# $(PY) benchmarks/make_page.py --only tradeoff
+benchmarks: $(STAMP)
+	$(PY) benchmarks/make_page.py
 
 sample: $(STAMP)
 	$(PY) scripts/make_sample_media.py sample_media
