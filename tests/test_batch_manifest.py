@@ -100,9 +100,18 @@ def test_json_and_yaml_mirror_toml(media_dir: Path) -> None:
     from_toml = load_manifest(write(media_dir / "a.toml", TOML))
     from_json = load_manifest(write(media_dir / "a.json", json.dumps(data)))
     assert [j.config for j in from_json.jobs] == [j.config for j in from_toml.jobs]
-    yaml = pytest.importorskip("yaml")
-    from_yaml = load_manifest(write(media_dir / "a.yaml", yaml.safe_dump(data)))
+    assert len(from_toml.jobs) == 2 and from_toml.jobs[0].config != from_toml.jobs[1].config
+    import yaml  # a test dependency (and Ray's): YAML support must not be skipped silently
+
+    from_yaml = load_manifest(write(media_dir / "a.yml", yaml.safe_dump(data)))
     assert [j.config for j in from_yaml.jobs] == [j.config for j in from_toml.jobs]
+
+
+def test_yaml_without_pyyaml_says_what_to_install(media_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(media_dir / "b.yaml", "job:\n  - input: clips/c0.mp4\n")
+    monkeypatch.setitem(sys.modules, "yaml", None)  # as if PyYAML were not installed
+    with pytest.raises(ConfigError, match=r"YAML manifests need PyYAML \(`pip install pyyaml`\)"):
+        load_manifest(path)
 
 
 def problems_of(data: dict, tmp_path: Path) -> list[str]:
@@ -230,7 +239,7 @@ output = "todo.mp4"
     assert [j.action for j in plan.jobs] == ["skip", "run"]
     assert "--force" in plan.jobs[0].reason and plan.jobs[1].frames == 4
     text_plan = format_plan(plan)
-    assert "1 to run, 1 skipped" in text_plan and "skip job 1" in text_plan and "run  job 2" in text_plan
+    assert "1 to run (4 frames), 1 skipped" in text_plan and "skip job 1" in text_plan and "run  job 2" in text_plan
     forced = plan_batch(manifest, force=True)
     assert [j.action for j in forced.jobs] == ["run", "run"] and all(j.config.force for j in forced.jobs)
 
@@ -249,8 +258,21 @@ output = "out/a.mp4"
     rc = main(["batch", os.fspath(write(tmp_path / "m.toml", text)), "--dry-run", "--shot-parallel"])
     captured = capsys.readouterr()
     assert rc == 0
-    assert "run  job 1 (c0.mp4)" in captured.out and "frames 4" in captured.out and "shots at 0" in captured.out
-    assert list(out.iterdir()) == []
+    lines = captured.out.splitlines()
+    assert lines[0].endswith("1 to run (4 frames), 0 skipped; executor local, one task per shot"), lines[0]
+    assert lines[1].strip() == f"run  job 1 (c0.mp4): {media_dir / 'clips/c0.mp4'} -> {out / 'a.mp4'}"
+    assert "frames 4" in lines[2] and "size 32" in lines[2] and "shots at 0 (1 parallel tasks)" in lines[2]
+    assert list(out.iterdir()) == [] and captured.err == ""
+
+
+def test_dry_run_of_a_json_manifest_with_a_bad_input_names_it(media_dir: Path, tmp_path: Path, capsys) -> None:
+    data = {"defaults": {"style": os.fspath(media_dir / "style.png")},
+            "job": [{"input": os.fspath(media_dir / "clips/c0.mp4"), "output": "a.mp4"},
+                    {"input": "missing.mp4", "output": "b.mp4"}]}
+    rc = main(["batch", os.fspath(write(tmp_path / "m.json", json.dumps(data))), "--dry-run"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1
+    assert "1 problem" in err[0] and "job 2 (missing.mp4): input:" in err[0] and "job 1" not in err[0]
 
 
 def test_cli_manifest_error_is_one_line_exit_2(tmp_path: Path) -> None:

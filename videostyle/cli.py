@@ -164,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="parallel workers (local pool, or local Ray CPUs)")
     p.add_argument("--threads", type=int, default=None, help="torch threads per worker (default 1 in workers)")
     p.add_argument("--max-retries", type=int, default=3, help="Ray retries of a task whose worker died")
+    p.add_argument("--ray-timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="give up joining the Ray cluster (or starting a local instance) after this long")
     p.add_argument("--shot-parallel", action="store_true", help="run each shot of a clip as its own task")
     p.add_argument("--dry-run", action="store_true", help="validate and print the plan; run nothing")
     p.add_argument("--force", action="store_true", help="redo finished outputs and restart their frame stores")
@@ -259,14 +261,14 @@ def _cmd_batch(ns: argparse.Namespace) -> int:
     from .batch.executors import check_options
 
     check_options(ns.executor, workers=ns.workers, threads=ns.threads, ray_address=ns.ray_address,
-                  max_retries=ns.max_retries)
+                  max_retries=ns.max_retries, connect_timeout=ns.ray_timeout)
     plan = plan_batch(load_manifest(ns.manifest), force=ns.force, detect_shots=ns.dry_run and ns.shot_parallel)
     if ns.dry_run:
-        sys.stdout.write(format_plan(plan, shot_parallel=ns.shot_parallel) + "\n")
+        sys.stdout.write(format_plan(plan, shot_parallel=ns.shot_parallel, executor=ns.executor) + "\n")
         return 0
     result = run_batch(plan, executor=ns.executor, workers=ns.workers, threads=ns.threads,
                        ray_address=ns.ray_address, max_retries=ns.max_retries, shot_parallel=ns.shot_parallel,
-                       quiet=ns.quiet)
+                       quiet=ns.quiet, connect_timeout=ns.ray_timeout)
     sys.stdout.write(format_summary(result) + "\n")
     for row in result.failed:
         sys.stderr.write(f"videostyle batch: error: {row.label}: {row.message}\n")

@@ -9,7 +9,10 @@ stage of a job when the previous one finished; placement, resources and retries 
   one worker per visible CUDA GPU, each pinned to its GPU). No retries: a dead worker fails its jobs.
 * ``ray``: every task is a Ray remote task with ``num_gpus=1`` when the cluster has GPUs (``num_cpus=1``
   otherwise) and ``max_retries``; a retried task resumes from the frame store, which must be on storage every
-  node sees. Without an address a local Ray instance is started (``num_cpus=workers`` when given).
+  node sees. Without an address a new local Ray instance is started (``num_cpus=workers`` when given); an address
+  that cannot be reached is a one-line :class:`ClusterError` (at once for a closed port, else after a timeout).
+
+Progress across jobs (jobs, frames stored, frame rate, ETA) goes to stderr unless ``quiet``.
 
 Failures are collected per job (one job's bad input fails that job alone); results come back as
 :class:`JobResult` rows in manifest order.
@@ -25,12 +28,13 @@ import os
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, UsageError, VideostyleError
+from ..errors import UsageError, VideostyleError
 from . import _tasks
 from .plan import Plan, PlannedJob, segments
 
@@ -160,33 +164,120 @@ def require_ray() -> Any:
     return ray
 
 
+class ClusterError(VideostyleError):
+    """Ray cannot be started or its cluster cannot be reached (exit code 1, one line)."""
+
+
+#: Seconds to wait for ``ray.init`` (joining a cluster or starting a local instance) before giving up.
+RAY_CONNECT_TIMEOUT = 60.0
+
+_FIX = "check --ray-address, or start the cluster (`ray start --head`), or omit --ray-address for a local instance"
+
+
+def _host_port(address: str) -> tuple[str, int] | None:
+    """``(host, port)`` of ``ray://HOST:PORT`` or ``HOST:PORT`` (None for ``auto`` and other forms)."""
+    rest = address[len("ray://"):] if address.startswith("ray://") else address
+    rest = rest.split("/", 1)[0]
+    host, sep, port = rest.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return None
+    return host.strip("[]"), int(port)
+
+
+def _probe(address: str, timeout: float) -> None:
+    """Fail fast, with one line, when the host:port of ``address`` does not accept TCP connections."""
+    import socket
+
+    target = _host_port(address)
+    if target is None:
+        return
+    try:
+        with socket.create_connection(target, timeout=timeout):
+            pass
+    except socket.timeout:
+        raise ClusterError(f"cannot reach the Ray cluster at {address}: no answer within {timeout:g} s; "
+                           f"{_FIX}") from None
+    except OSError as err:
+        why = err.strerror or type(err).__name__
+        raise ClusterError(f"cannot reach the Ray cluster at {address}: {why.lower()}; {_FIX}") from None
+
+
+def _first_line(err: BaseException) -> str:
+    return next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
+
+
+def _drop_sigterm_warning(record: logging.LogRecord) -> bool:
+    """Ray warns that ``ray.init`` off the main thread leaves SIGTERM alone: expected here, not news to users."""
+    return "SIGTERM handler is not set" not in record.getMessage()
+
+
+def connect_ray(ray: Any, address: str | None, *, workers: int | None = None, quiet: bool = False,
+                timeout: float = RAY_CONNECT_TIMEOUT) -> None:
+    """``ray.init``: join the cluster at ``address`` (``auto``, ``ray://HOST:PORT``, ``HOST:PORT``) or start a local
+    instance (``num_cpus=workers``); raise :class:`ClusterError` (one line) when that fails or takes over ``timeout``
+    seconds.
+
+    A ``HOST:PORT`` address is probed over TCP first, so a closed port fails at once. ``ray.init`` runs in a helper
+    thread: Ray's client retries an unanswered ``ray://`` address for about half a minute, and a half-dead cluster
+    can block longer; after ``timeout`` the batch gives up (the abandoned attempt dies with the process).
+    """
+    kwargs: dict[str, Any] = {"logging_level": logging.ERROR if quiet else logging.WARNING,
+                              "configure_logging": True}
+    where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+    if address:
+        _probe(address, min(timeout, 10.0))
+        init_kwargs = dict(address=address, **kwargs)
+    else:
+        # Workers of a local instance import videostyle from where this process does (a source checkout works
+        # without installing it). An address in RAY_ADDRESS must not be joined with num_cpus: start a local one.
+        package_parent = str(Path(__file__).resolve().parents[2])
+        path = os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH", "")) if p)
+        init_kwargs = dict(address="local", num_cpus=workers, include_dashboard=False,
+                           runtime_env={"env_vars": {"PYTHONPATH": path}}, **kwargs)
+    box: dict[str, BaseException] = {}
+    worker_logger = logging.getLogger("ray._private.worker")
+    worker_logger.addFilter(_drop_sigterm_warning)
+
+    def init() -> None:
+        try:
+            with warnings.catch_warnings():  # Ray client's "connection timed out" UserWarning: we say it ourselves
+                warnings.simplefilter("ignore")
+                ray.init(**init_kwargs)
+        except BaseException as err:  # noqa: BLE001 - reported to the caller's thread
+            box["error"] = err
+
+    thread = threading.Thread(target=init, name="videostyle-ray-init", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    worker_logger.removeFilter(_drop_sigterm_warning)
+    if thread.is_alive():
+        raise ClusterError(f"cannot reach {where}: ray.init did not finish within {timeout:g} s"
+                           + (f"; {_FIX}" if address else ""))
+    err = box.get("error")
+    if err is None:
+        return
+    if isinstance(err, KeyboardInterrupt):
+        raise err
+    text = _first_line(err)
+    if address == "auto" and "Could not find any running Ray instance" in text:
+        raise ClusterError(f"--ray-address auto: no running Ray cluster found on this machine; {_FIX}") from None
+    if address:
+        raise ClusterError(f"cannot reach {where}: {text}; {_FIX}") from None
+    raise ClusterError(f"cannot start {where}: {text}") from None
+
+
 class _RayBackend(_Backend):
     """Ray remote tasks: ``num_gpus=1`` where the cluster has GPUs, ``num_cpus=1`` otherwise, with retries."""
 
     name = "ray"
 
     def __init__(self, address: str | None, workers: int | None, threads: int | None, max_retries: int,
-                 quiet: bool = False) -> None:
+                 quiet: bool = False, connect_timeout: float = RAY_CONNECT_TIMEOUT) -> None:
         ray = require_ray()
         self._ray = ray
         self._started = False
         if not ray.is_initialized():
-            kwargs: dict[str, Any] = {"logging_level": logging.ERROR if quiet else logging.WARNING,
-                                      "configure_logging": True}
-            try:
-                if address:
-                    ray.init(address=address, **kwargs)
-                else:
-                    # Workers of a local instance import videostyle from where this process does (a source
-                    # checkout works without installing it).
-                    package_parent = str(Path(__file__).resolve().parents[2])
-                    path = os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH", "")) if p)
-                    ray.init(num_cpus=workers, include_dashboard=False,
-                             runtime_env={"env_vars": {"PYTHONPATH": path}}, **kwargs)
-            except Exception as err:  # noqa: BLE001 - Ray raises many types (ConnectionError, RuntimeError, ...)
-                first = next((line for line in str(err).splitlines() if line.strip()), type(err).__name__)
-                where = f"the Ray cluster at {address}" if address else "a local Ray instance"
-                raise ConfigError(f"cannot start or join {where}: {first}") from None
+            connect_ray(ray, address, workers=workers, quiet=quiet, timeout=connect_timeout)
             self._started = True
         has_gpus = ray.cluster_resources().get("GPU", 0) > 0
         self.resources = {"num_gpus": 1} if has_gpus else {"num_cpus": 1}
@@ -239,54 +330,105 @@ def count_stored_frames(work_dir: Path) -> int:
         return 0
 
 
-class _Progress:
-    """tqdm bars on stderr: jobs done, and frames stored across every job (polled from the frame stores)."""
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rem = divmod(seconds, 3600)
+    return f"{h}:{rem // 60:02d}:{rem % 60:02d}" if h else f"{rem // 60}:{rem % 60:02d}"
 
-    def __init__(self, jobs: Sequence[PlannedJob], quiet: bool) -> None:
-        self._jobs = list(jobs)
+
+class _Progress:
+    """Progress across the jobs of a batch on stderr: jobs done, frames stored in every job's frame store (polled,
+    so shots running on other nodes count too), frame rate and ETA. Nothing when ``quiet``.
+
+    On a terminal one status line is redrawn in place; otherwise (a log file, CI) a plain line is written when a job
+    ends and at most every ``interval`` seconds.
+    """
+
+    def __init__(self, jobs: Sequence[PlannedJob], quiet: bool, *, stream: Any = None,
+                 interval: float | None = None) -> None:
+        self._jobs = {j.job.index: j for j in jobs}
+        self._stream = stream if stream is not None else sys.stderr
+        self._tty = bool(getattr(self._stream, "isatty", lambda: False)())
+        self._interval = interval if interval is not None else (0.5 if self._tty else 30.0)
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.jobs_bar = self.frames_bar = None
-        if quiet or not jobs:
-            return
-        from tqdm import tqdm  # type: ignore[import-untyped]
-
-        totals = [j.frames * j.passes if j.frames is not None else None for j in self._jobs]
-        total = None if any(t is None for t in totals) else sum(t for t in totals if t is not None)
-        self._done_frames = {j.job.index: count_stored_frames(j.work_dir) if not j.config.force else 0
-                             for j in self._jobs}
-        self.jobs_bar = tqdm(total=len(self._jobs), desc="jobs", unit="job", file=sys.stderr, position=0,
-                             dynamic_ncols=True)
-        self.frames_bar = tqdm(total=total, initial=sum(self._done_frames.values()), desc="frames", unit="frame",
-                               file=sys.stderr, position=1, dynamic_ncols=True, smoothing=0.05)
-        self._thread = threading.Thread(target=self._poll, name="videostyle-batch-progress", daemon=True)
-        self._thread.start()
+        self.enabled = not quiet and bool(jobs)
+        self.ended: dict[int, str] = {}  # job index -> "ok" | "failed"
+        self._t0 = time.monotonic()
+        self._stored = {i: count_stored_frames(j.work_dir) if not j.config.force else 0
+                        for i, j in self._jobs.items()}
+        self._start_frames = sum(self._stored.values())
+        self._last_print = 0.0
+        self._width = 0
+        self.lines: list[str] = []  # every status written (for tests)
+        if self.enabled:
+            self._thread = threading.Thread(target=self._poll, name="videostyle-batch-progress", daemon=True)
+            self._thread.start()
 
     def _poll(self) -> None:
-        while not self._stop.wait(0.5):
-            self.refresh()
+        while not self._stop.wait(min(self._interval, 1.0)):
+            if time.monotonic() - self._last_print >= self._interval:
+                self.show()
 
-    def refresh(self) -> None:
-        if self.frames_bar is None:
+    def _expected(self, index: int) -> int | None:
+        pj = self._jobs[index]
+        return None if pj.frames is None else pj.frames * pj.passes
+
+    def status(self) -> str:
+        """The status line: ``jobs 2/5 (1 failed)  frames 34/60  1.8 frame/s  ETA 0:14``."""
+        for i, pj in self._jobs.items():
+            if self.ended.get(i) != "failed":
+                self._stored[i] = count_stored_frames(pj.work_dir)
+        elapsed = time.monotonic() - self._t0
+        done = sum(self._stored.values())
+        # A failed job's missing frames will not come: they leave the total.
+        expected = [self._stored[i] if self.ended.get(i) == "failed" else self._expected(i) for i in self._jobs]
+        total = None if any(e is None for e in expected) else sum(e for e in expected if e is not None)
+        computed = max(0, done - self._start_frames)
+        rate = computed / elapsed if elapsed > 0 else 0.0
+        failed = sum(1 for v in self.ended.values() if v == "failed")
+        parts = [f"jobs {len(self.ended)}/{len(self._jobs)}" + (f" ({failed} failed)" if failed else ""),
+                 f"frames {done}/{'?' if total is None else total}"]
+        if rate > 0:
+            parts.append(f"{rate:.2f} frame/s" if rate < 10 else f"{rate:.0f} frame/s")
+        if len(self.ended) == len(self._jobs):
+            parts.append(f"done in {_clock(elapsed)}")
+        elif total is not None and rate > 0:
+            parts.append(f"ETA {_clock(max(0, total - done) / rate)}")
+        elif self.ended and len(self.ended) > failed:  # frame counts unknown: estimate from finished jobs
+            parts.append(f"ETA ~{_clock(elapsed / len(self.ended) * (len(self._jobs) - len(self.ended)))}")
+        else:
+            parts.append("ETA ?")
+        return "batch: " + "  ".join(parts)
+
+    def show(self) -> None:
+        if not self.enabled:
             return
-        now = {j.job.index: count_stored_frames(j.work_dir) for j in self._jobs}
-        delta = sum(now.values()) - sum(self._done_frames.values())
-        self._done_frames = now
-        if delta:
-            self.frames_bar.update(delta)
+        with self._lock:
+            line = self.status()
+            self.lines.append(line)
+            self._last_print = time.monotonic()
+            if self._tty:
+                pad = max(0, self._width - len(line))
+                self._width = len(line)
+                self._stream.write("\r" + line + " " * pad)
+            else:
+                self._stream.write(line + "\n")
+            self._stream.flush()
 
-    def job_done(self) -> None:
-        if self.jobs_bar is not None:
-            self.refresh()
-            self.jobs_bar.update(1)
+    def job_done(self, index: int, status: str) -> None:
+        self.ended[index] = status
+        self.show()
 
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        for bar in (self.frames_bar, self.jobs_bar):
-            if bar is not None:
-                bar.close()
+        if self.enabled and self._tty:
+            with self._lock:
+                self._stream.write("\n")
+                self._stream.flush()
 
 
 # --- the driver ----------------------------------------------------------------------------------------------------
@@ -323,19 +465,25 @@ def run_plan(plan: Plan, backend: _Backend, *, shot_parallel: bool = False, quie
     ready: collections.deque[tuple[_JobRun, Callable[..., _tasks.Outcome], tuple[Any, ...], str]] = \
         collections.deque()
     in_flight: dict[Any, tuple[_JobRun, str]] = {}
-    progress = _Progress([r.planned for r in runs], quiet)
 
     def fail(run: _JobRun, message: str) -> None:
         run.stage = "done"
         run.result = _row(run.planned, "failed", seconds=run.seconds, message=message, tasks=run.tasks,
                           cpu_seconds=run.cpu_seconds)
-        progress.job_done()
+        progress.job_done(run.planned.job.index, "failed")
 
+    failed_early: list[tuple[_JobRun, str]] = []
     for run in runs:
         try:
             _prepare_forced(run.planned)
         except VideostyleError as err:
-            fail(run, str(err))
+            failed_early.append((run, str(err)))
+    # Created after --force restarted the frame stores, so that the frame count starts from what is really there.
+    progress = _Progress([r.planned for r in runs], quiet)
+    for run, message in failed_early:
+        fail(run, message)
+    for run in runs:
+        if run.stage == "done":
             continue
         cfg = run.planned.config
         if shot_parallel:
@@ -361,7 +509,7 @@ def run_plan(plan: Plan, backend: _Backend, *, shot_parallel: bool = False, quie
             run.result = _row(run.planned, "ok", frames=report.get("frames"), seconds=run.seconds,
                               message=_ok_message(report, shot_parallel), report=report, tasks=run.tasks,
                               cpu_seconds=run.cpu_seconds)
-            progress.job_done()
+            progress.job_done(run.planned.job.index, "ok")
         elif kind == "detect":
             ranges = segments(out.value)
             run.stage = "shots"
@@ -407,7 +555,8 @@ def _ok_message(report: dict[str, Any], shot_parallel: bool) -> str:
 
 
 def check_options(executor: str, *, workers: int | None = None, threads: int | None = None,
-                  ray_address: str | None = None, max_retries: int = 3) -> None:
+                  ray_address: str | None = None, max_retries: int = 3,
+                  connect_timeout: float = RAY_CONNECT_TIMEOUT) -> None:
     """Raise UsageError for executor options that cannot work (before any work starts)."""
     if executor not in EXECUTORS:
         raise UsageError(f"unknown executor {executor!r}: expected one of {', '.join(EXECUTORS)}")
@@ -417,6 +566,8 @@ def check_options(executor: str, *, workers: int | None = None, threads: int | N
         raise UsageError(f"invalid --threads {threads}: must be >= 1")
     if max_retries < 0:
         raise UsageError(f"invalid --max-retries {max_retries}: must be >= 0")
+    if not connect_timeout > 0:
+        raise UsageError(f"invalid --ray-timeout {connect_timeout:g}: must be > 0")
     if ray_address and executor != "ray":
         raise UsageError("--ray-address needs --executor ray")
     if executor == "ray":
@@ -424,11 +575,13 @@ def check_options(executor: str, *, workers: int | None = None, threads: int | N
 
 
 def make_backend(executor: str, *, workers: int | None = None, threads: int | None = None,
-                 ray_address: str | None = None, max_retries: int = 3, quiet: bool = False) -> _Backend:
+                 ray_address: str | None = None, max_retries: int = 3, quiet: bool = False,
+                 connect_timeout: float = RAY_CONNECT_TIMEOUT) -> _Backend:
     """The backend for ``executor`` (``local`` or ``ray``); see the module docstring."""
-    check_options(executor, workers=workers, threads=threads, ray_address=ray_address, max_retries=max_retries)
+    check_options(executor, workers=workers, threads=threads, ray_address=ray_address, max_retries=max_retries,
+                  connect_timeout=connect_timeout)
     if executor == "ray":
-        return _RayBackend(ray_address, workers, threads, max_retries, quiet)
+        return _RayBackend(ray_address, workers, threads, max_retries, quiet, connect_timeout)
     gpus = visible_gpus()
     n = workers if workers is not None else max(1, gpus)
     if n == 1:
@@ -438,15 +591,16 @@ def make_backend(executor: str, *, workers: int | None = None, threads: int | No
 
 def run_batch(plan: Plan, *, executor: str = "local", workers: int | None = None, threads: int | None = None,
               ray_address: str | None = None, max_retries: int = 3, shot_parallel: bool = False,
-              quiet: bool = False) -> BatchResult:
+              quiet: bool = False, connect_timeout: float = RAY_CONNECT_TIMEOUT) -> BatchResult:
     """Run a validated plan and collect one :class:`JobResult` per job (never raises for a job's failure).
 
     ``threads``: torch/OpenCV threads per worker (default 1 for pool and Ray workers, the library default when
-    running sequentially in this process).
+    running sequentially in this process). ``connect_timeout``: seconds allowed for joining the Ray cluster or
+    starting a local instance (:class:`ClusterError` after that).
     """
     t0 = time.perf_counter()
     backend = make_backend(executor, workers=workers, threads=threads, ray_address=ray_address,
-                           max_retries=max_retries, quiet=quiet)
+                           max_retries=max_retries, quiet=quiet, connect_timeout=connect_timeout)
     try:
         rows = run_plan(plan, backend, shot_parallel=shot_parallel, quiet=quiet)
     finally:
@@ -475,8 +629,10 @@ def format_summary(result: BatchResult) -> str:
 __all__ = [
     "EXECUTORS",
     "BatchResult",
+    "ClusterError",
     "JobResult",
     "check_options",
+    "connect_ray",
     "format_summary",
     "make_backend",
     "require_ray",

@@ -190,10 +190,15 @@ def segments(shots: Sequence[int]) -> list[tuple[int, int | None]]:
     return [(a, b) for a, b in itertools.pairwise(starts)] + [(starts[-1], None)]
 
 
-def format_plan(plan: Plan, *, shot_parallel: bool = False) -> str:
-    """A human-readable plan for ``--dry-run``."""
-    lines = [f"batch plan for {plan.manifest.path}: {len(plan.to_run)} to run, {len(plan.skipped)} skipped"
-             + (" (--force)" if plan.force else "")]
+def format_plan(plan: Plan, *, shot_parallel: bool = False, executor: str | None = None) -> str:
+    """A human-readable plan for ``--dry-run``: one header line, then two lines per job."""
+    frames = [pj.frames for pj in plan.to_run]
+    total = "?" if any(f is None for f in frames) else str(sum(f or 0 for f in frames))
+    how = ""
+    if executor:
+        how = f"; executor {executor}" + (", one task per shot" if shot_parallel else ", one task per job")
+    lines = [f"batch plan for {plan.manifest.path}: {len(plan.to_run)} to run ({total} frames), "
+             f"{len(plan.skipped)} skipped" + (" (--force)" if plan.force else "") + how]
     for pj in plan.jobs:
         cfg = pj.config
         what = "run " if pj.action == "run" else "skip"
