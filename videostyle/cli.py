@@ -9,7 +9,10 @@ import argparse
 import difflib
 import json
 import os
+import re
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -40,11 +43,18 @@ class _Parser(argparse.ArgumentParser):
             unknown = message.split("unrecognized arguments:", 1)[1].split()
             known = [opt for action in self._actions for opt in action.option_strings]
             for arg in unknown:
-                if arg.startswith("--"):
+                if arg.startswith("-"):
                     close = difflib.get_close_matches(arg.split("=")[0], known, n=1)
                     if close:
                         message += f" (did you mean {close[0]}?)"
                         break
+        elif "invalid choice:" in message and "(did you mean" not in message:
+            match = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+            if match:
+                choices = [c.strip().strip("'") for c in match.group(2).split(",")]
+                close = difflib.get_close_matches(match.group(1), choices, n=1)
+                if close:
+                    message += f" (did you mean {close[0]}?)"
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
@@ -84,7 +94,10 @@ def _add_stylize_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--fill", choices=FILLS, default=d_video.fill, help="what fills unreliable pixels of the init")
     g.add_argument("--cut-detector", choices=CUT_DETECTORS, default=d_video.cut_detector)
     g.add_argument("--cut-threshold", type=float, default=None)
-    g.add_argument("--passes", type=int, default=d_video.passes, help="multi-pass bidirectional scheme")
+    g.add_argument("--passes", type=int, default=d_video.passes,
+                   help="sweeps over each shot: 1 forward pass, more alternate backward/forward (Ruder et al.)")
+    g.add_argument("--pass-iterations", type=int, default=d_video.pass_iterations,
+                   help="iteration budget per frame in passes 2 and later")
     g.add_argument("--seed", type=int, default=d_video.seed)
     g = p.add_argument_group("range")
     g.add_argument("--start", type=float, default=None, metavar="SEC")
@@ -137,7 +150,8 @@ def stylize_config_from_args(ns: argparse.Namespace) -> StylizeConfig:
     video = VideoConfig(
         size=ns.size, iterations=ns.iterations, first_iterations=ns.first_iterations,
         temporal_weight=ns.temporal_weight, long_term=ns.long_term, flow=ns.flow, fill=ns.fill,
-        cut_detector=ns.cut_detector, cut_threshold=ns.cut_threshold, passes=ns.passes, seed=ns.seed,
+        cut_detector=ns.cut_detector, cut_threshold=ns.cut_threshold, passes=ns.passes,
+        pass_iterations=ns.pass_iterations, seed=ns.seed,
     )
     encode = EncodeConfig(codec=ns.codec, crf=ns.crf, preset=ns.preset, audio=not ns.no_audio)
     rng = RangeConfig(start=ns.start, duration=ns.duration, max_frames=ns.max_frames)
@@ -151,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="videostyle", description="Turn a video clip into a painting in motion.", allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"videostyle {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser._commands = sub.choices  # type: ignore[attr-defined]  # for unknown-option suggestions (_parse)
 
     p = sub.add_parser("stylize", help="stylise a video, image sequence or image")
     _add_stylize_options(p)
@@ -165,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None, help="torch threads per worker (default 1 in workers)")
     p.add_argument("--max-retries", type=int, default=3, help="Ray retries of a task whose worker died")
     p.add_argument("--ray-timeout", type=float, default=60.0, metavar="SECONDS",
-                   help="give up joining the Ray cluster (or starting a local instance) after this long")
+                   help="give up joining the --ray-address cluster after this long (default 60)")
     p.add_argument("--shot-parallel", action="store_true", help="run each shot of a clip as its own task")
     p.add_argument("--dry-run", action="store_true", help="validate and print the plan; run nothing")
     p.add_argument("--force", action="store_true", help="redo finished outputs and restart their frame stores")
@@ -278,12 +293,28 @@ def _cmd_batch(ns: argparse.Namespace) -> int:
 COMMANDS = {"stylize": _cmd_stylize, "probe": _cmd_probe, "metrics": _cmd_metrics, "batch": _cmd_batch}
 
 
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse; unknown options are reported by the subcommand's parser, which knows its options (suggestion)."""
+    ns, extras = parser.parse_known_args(argv)
+    if extras:
+        sub = getattr(parser, "_commands", {}).get(getattr(ns, "command", None), parser)
+        sub.error(f"unrecognized arguments: {' '.join(extras)}")
+    return ns
+
+
+def _terminate(_signum: int, _frame: Any) -> None:
+    """SIGTERM (a scheduler pre-empting the job) stops like Ctrl-C: finished frames kept, temporary files removed."""
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    ns = parser.parse_args(argv)
+    ns = _parse(parser, argv)
     debug = os.environ.get("VIDEOSTYLE_DEBUG") == "1"
     if not debug:  # warnings as one line each, e.g. the offline backbone fallback
         warnings.formatwarning = lambda message, *_args, **_kw: f"videostyle: warning: {message}\n"
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if on_main else None
     try:
         return COMMANDS[ns.command](ns)
     except VideostyleError as err:
@@ -292,11 +323,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"videostyle {ns.command}: error: {err}\n")
         return err.exit_code
     except KeyboardInterrupt:
-        sys.stderr.write(f"videostyle {ns.command}: interrupted\n")
+        hint = " (finished frames are kept; rerun the same command to resume)" if ns.command in (
+            "stylize", "batch") else ""
+        sys.stderr.write(f"videostyle {ns.command}: interrupted{hint}\n")
         return 130
+    except OSError as err:  # a last line of defence: OS errors no module turned into a message
+        if debug:
+            raise
+        where = f"{err.filename}: " if err.filename else ""
+        sys.stderr.write(f"videostyle {ns.command}: error: {where}{err.strerror or err}\n")
+        return 1
     except MemoryError:
         sys.stderr.write(f"videostyle {ns.command}: error: out of memory (try a smaller --size)\n")
         return 1
+    finally:
+        if on_main:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def run() -> NoReturn:

@@ -108,7 +108,8 @@ class VideoConfig:
     fill: str = "content"  # what fills unreliable pixels of the warped init
     cut_detector: str = "content"
     cut_threshold: float | None = None  # detector default when None
-    passes: int = 1  # multi-pass bidirectional scheme when > 1
+    passes: int = 1  # multi-pass bidirectional scheme when > 1 (pass 1 forwards, then alternating directions)
+    pass_iterations: int = 50  # budget per frame in passes 2…
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -116,6 +117,7 @@ class VideoConfig:
             raise UsageError(f"invalid size {self.size!r}: must be >= 16")
         _check_positive("iterations", self.iterations, allow_zero=True)
         _check_positive("first_iterations", self.first_iterations, allow_zero=True)
+        _check_positive("pass_iterations", self.pass_iterations, allow_zero=True)
         _check_positive("temporal_weight", self.temporal_weight, allow_zero=True)
         _check_choice("flow", self.flow, FLOW_METHODS)
         _check_choice("fill", self.fill, FILLS)

@@ -9,7 +9,8 @@ One way through a clip (Ruder, Dosovitskiy & Brox, GCPR 2016):
   from the content) and is optimised with the masked temporal loss under the ``iterations`` budget;
 * each finished frame goes to the :class:`~videostyle.video.store.FrameStore`; a rerun resumes after the last
   finished frame with that frame as the previous result;
-* once every frame is stored, the clip is encoded from the store with the source's audio and timing.
+* with ``passes > 1`` the shots are swept again in alternating directions (:mod:`~videostyle.video.passes`);
+* once every frame is stored, the clip is encoded from the store (last pass) with the source's audio and timing.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from .. import media
 from ..config import StylizeConfig, config_hash, to_dict
 from ..errors import NoFramesError, OutputExistsError, OutputNotWritableError, RunInterrupted, UsageError
 from .._fs import atomic_write
+from . import passes as multipass
 from .shots import CutDetector, annotate_shots
 from .store import FrameStore
 
@@ -170,9 +172,7 @@ class _Progress:
 
 def _check_paths(config: StylizeConfig) -> None:
     """Validate inputs and outputs before any work starts."""
-    media.probe(config.input)
-    if config.video.passes > 1:
-        raise UsageError(f"--passes {config.video.passes}: the multi-pass scheme is not implemented yet; use 1")
+    info = media.probe(config.input)
     if config.video.temporal_weight > 0:
         flowlib.check_method(config.video.flow)
     for path in config.styles:
@@ -197,6 +197,12 @@ def _check_paths(config: StylizeConfig) -> None:
             raise OutputNotWritableError("report directory does not exist or is not writable", path=config.report)
     if os.path.exists(config.output) and not config.force:
         raise OutputExistsError("output already exists (use --force to overwrite)", path=config.output)
+    from ..style.memory import check_working_size  # refuse a working size that cannot fit in memory
+
+    v = info.video
+    check_working_size(config.video.size, lambda side: media.working_size(v.display_width, v.display_height, side),
+                       model=config.style.model, device=config.style.device, source=(v.width, v.height),
+                       style_scale=config.style.style_scale, styles=len(config.styles))
 
 
 @dataclass
@@ -214,6 +220,8 @@ class RunState:
     device: str
     times: StageTimes
     work_dir: Path
+    #: records of passes 2… (multi-pass), in the order they ran; empty for a single pass
+    refined: list[dict[str, Any]] = field(default_factory=list)
 
 
 def open_store(config: StylizeConfig, *, force: bool | None = None) -> FrameStore:
@@ -257,7 +265,9 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
             total = min(total, rng.max_frames)
         if total is not None and frame_range is not None:
             total = max(0, (total if stop is None else min(total, stop)) - first)
-        progress = _Progress(total, config.quiet)
+        progress = _Progress(None if total is None else total * video.passes, config.quiet)
+        keep_sources = video.passes > 1
+        refined: list[dict[str, Any]] = []
         prefetch = flowlib.Prefetcher(_prepare(reader, config, resume, times), lambda item: item, depth=4)
         try:
             for item in _timed(prefetch, times, "waiting"):
@@ -272,6 +282,8 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
                     raise UsageError(f"frame range starts at frame {first}, which does not begin a shot")
                 if item.shot_start:
                     shots.append(idx)
+                if keep_sources and store.record(idx, 0) is None:
+                    store.put(idx, item.frame.image, {"source": True}, pass_no=0)
                 rec = store.record(idx) if idx < resume else None
                 if rec is not None:
                     t0 = time.perf_counter()
@@ -289,8 +301,17 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
                 previous.append(result.image)
                 progress.update(1, shot=len(shots), it=result.iterations,
                                 loss=f"{result.loss.get('total', float('nan')):.3g}")
+            prefetch.close()
+            if keep_sources and frames_meta:
+                def on_frame(record: dict[str, Any]) -> None:
+                    progress.update(1, **({} if record.get("resumed") else {
+                        "pass": record["pass_no"], "it": record["iterations"],
+                        "loss": f"{record['loss'].get('total', float('nan')):.3g}"}))
+
+                refined = multipass.refine(config, store, stylizer, shots, frames_meta[-1]["index"] + 1, times,
+                                           on_frame, _timed)
         except KeyboardInterrupt:
-            done = sum(1 for f in frames_meta)
+            done = len(frames_meta) + len(refined)
             raise RunInterrupted(
                 f"interrupted after {done} finished frames; they are kept in {store.root} and rerunning the same "
                 "command resumes from there") from None
@@ -300,7 +321,7 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
         state = RunState(frames=frames_meta, shots=shots, size=reader.size, fps=reader.fps,
                          time_base=reader.time_base, start_pts=reader.start_pts, info=info,
                          model=stylizer.backbone_name, device=str(getattr(stylizer, "device", config.style.device)),
-                         times=times, work_dir=store.root)
+                         times=times, work_dir=store.root, refined=refined)
     times.total = time.perf_counter() - t_start
     return state
 
@@ -388,7 +409,8 @@ def _encode(config: StylizeConfig, store: FrameStore, state: RunState) -> None:
     with media.open_writer(config.output, like=state.info, size=state.size, codec=enc.codec, crf=enc.crf,
                            preset=enc.preset, audio_from=audio_from, audio_range=_audio_range(state)) as writer:
         for rec in state.frames:
-            writer.write(store.get(rec["index"]), pts_ticks=rec.get("pts_ticks"), pts=rec.get("pts"))
+            writer.write(store.get(rec["index"], config.video.passes), pts_ticks=rec.get("pts_ticks"),
+                         pts=rec.get("pts"))
 
 
 def _write_preview(config: StylizeConfig, store: FrameStore, state: RunState) -> None:
@@ -403,8 +425,19 @@ def _write_preview(config: StylizeConfig, store: FrameStore, state: RunState) ->
             rec = wanted.get(frame.index)
             if rec is None:
                 continue
-            side = np.concatenate([frame.image, store.get(rec["index"])], axis=1)
+            side = np.concatenate([frame.image, store.get(rec["index"], config.video.passes)], axis=1)
             writer.write(side, pts_ticks=rec.get("pts_ticks"), pts=rec.get("pts"))
+
+
+def _pass_summary(state: RunState) -> list[dict[str, Any]]:
+    """Per pass: its direction, frames, frames computed in this run and the median iterations."""
+    by_pass: dict[int, list[dict[str, Any]]] = {1: state.frames}
+    for rec in state.refined:
+        by_pass.setdefault(int(rec["pass_no"]), []).append(rec)
+    return [{"pass": p, "direction": "forward" if multipass.direction(p) > 0 else "backward", "frames": len(recs),
+             "frames_computed": sum(1 for r in recs if not r.get("resumed")),
+             "iterations_median": float(np.median([r["iterations"] for r in recs])) if recs else None}
+            for p, recs in sorted(by_pass.items())]
 
 
 def _report(config: StylizeConfig, state: RunState) -> dict[str, Any]:
@@ -431,7 +464,8 @@ def _report(config: StylizeConfig, state: RunState) -> dict[str, Any]:
             "first_frames_median": float(np.median(first)) if first else None,
             "warm_frames_median": float(np.median(warm)) if warm else None,
         },
-        "loss": frames[-1].get("loss", {}),
+        "passes": _pass_summary(state),
+        "loss": (state.refined[-1] if state.refined else frames[-1]).get("loss", {}),
         "per_frame": frames,
         "seconds": state.times.total,
         "stages": stages,

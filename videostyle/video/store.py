@@ -5,6 +5,8 @@ Layout of a work directory::
     store.json            {"version": 1, "config_hash": ..., "settings": {...}}
     frames/p1/000000.png  stylised frame 0 of pass 1 (lossless PNG, RGB 8-bit)
     frames/p1/000000.json its record: index, pts, iterations, loss, seconds, shot_start, png size and CRC-32
+    frames/p2/…           later passes of the multi-pass scheme (``--passes``)
+    sources/000000.png    the content frame at the working size, kept only for multi-pass runs (pass number 0)
 
 Every file is written to a temporary name and renamed into place (``os.replace``), the PNG before its record, so a
 frame counts as finished only when its record exists and the PNG matches the size and CRC-32 it names. A frame
@@ -30,7 +32,7 @@ STORE_VERSION = 1
 
 
 class FrameStore:
-    """Stylised frames of one run, keyed by pass and frame index."""
+    """Stylised frames of one run, keyed by pass and frame index (pass 0: the source frames of a multi-pass run)."""
 
     def __init__(self, root: str | os.PathLike[str], config_hash: str, settings: dict[str, Any] | None = None,
                  *, force: bool = False) -> None:
@@ -55,11 +57,12 @@ class FrameStore:
             else:
                 payload = {"version": STORE_VERSION, "config_hash": config_hash, "settings": settings or {}}
                 _atomic_write(manifest, json.dumps(payload, indent=2, default=str).encode())
-        except PermissionError as err:
-            raise FrameStoreError(f"work directory is not writable ({err.strerror})", path=self.root) from None
+        except OSError as err:  # not writable, a missing parent, a full disk, a read-only file system
+            raise FrameStoreError(f"work directory cannot be created or written ({err.strerror})",
+                                  path=self.root) from None
 
     def _paths(self, index: int, pass_no: int) -> tuple[Path, Path]:
-        folder = self.root / "frames" / f"p{pass_no}"
+        folder = self.root / "sources" if pass_no == 0 else self.root / "frames" / f"p{pass_no}"
         return folder / f"{index:06d}.png", folder / f"{index:06d}.json"
 
     def put(self, index: int, image: np.ndarray, record: dict[str, Any], pass_no: int = 1) -> None:
