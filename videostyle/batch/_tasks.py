@@ -112,7 +112,8 @@ def merge_states(states: Sequence[Any]) -> Any:
     times = StageTimes(**{f.name: sum(getattr(s.times, f.name) for s in ordered)
                           for f in dataclasses.fields(StageTimes)})
     shots = sorted({i for s in ordered for i in s.shots})
-    return dataclasses.replace(ordered[0], frames=frames, shots=shots, times=times)
+    refined = [r for s in ordered for r in s.refined]  # multi-pass records (passes 2…) of every range
+    return dataclasses.replace(ordered[0], frames=frames, shots=shots, times=times, refined=refined)
 
 
 def _finish(config: StylizeConfig, states: Sequence[Any]) -> dict[str, Any]:
