@@ -32,6 +32,10 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow
 
+# Hostile inputs and faults (docs/reliability.md): the fast cases of `make test` plus kills, interrupts, a full tmpfs.
+reliability: $(STAMP)
+	OMP_NUM_THREADS=1 $(PY) -m pytest -m "reliability or not reliability" tests/test_reliability.py tests/test_reliability_faults.py
+
 # Regenerates docs/benchmarks.md, its plots and JSON (about 20 min on 2 CPU cores); one section:
 # $(PY) benchmarks/make_page.py --only tradeoff
 benchmarks: $(STAMP)

@@ -102,6 +102,10 @@ class FrameStoreError(VideostyleError):
     """The frame store (work directory) cannot be used, e.g. it belongs to a different configuration."""
 
 
+class InsufficientMemoryError(VideostyleError):
+    """The requested working size cannot fit in the memory available (checked before work starts)."""
+
+
 class JobFailedError(VideostyleError):
     """One or more batch jobs failed."""
 

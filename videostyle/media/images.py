@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import cv2
@@ -44,6 +45,38 @@ def to_uint16(image: np.ndarray) -> np.ndarray:
     raise ValueError(f"unsupported image dtype {image.dtype}: expected uint8, uint16 or float")
 
 
+#: images whose header claims more pixels than this are refused before decoding (≈ 24k × 24k, 1.8 GB as RGB8)
+MAX_IMAGE_PIXELS = 600_000_000
+
+
+def _cv2_reason(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return text.split("error: ", 1)[-1][:160]
+
+
+def _check_header_size(p: Path) -> None:
+    """Refuse an image whose header claims an absurd size, before any pixel is decoded (Pillow reads headers only)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # we apply our own limit below
+            try:
+                with Image.open(p) as img:
+                    w, h = img.size
+            finally:
+                Image.MAX_IMAGE_PIXELS = saved
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return  # not something Pillow knows: OpenCV decides below
+    if w <= 0 or h <= 0:
+        raise UnreadableMediaError(f"image header gives an invalid size {w}x{h}", path=p)
+    if w * h > MAX_IMAGE_PIXELS:
+        raise UnreadableMediaError(
+            f"image header claims {w}x{h} pixels, more than the {MAX_IMAGE_PIXELS // 1_000_000} megapixels accepted "
+            "(damaged or hostile file)", path=p)
+
+
 def read_image_raw(path: str | os.PathLike[str]) -> np.ndarray:
     """RGB image as stored (uint8 or uint16, H×W×3). Raises the input errors of :mod:`videostyle.errors`."""
     p = Path(path)
@@ -51,8 +84,12 @@ def read_image_raw(path: str | os.PathLike[str]) -> np.ndarray:
         raise InputNotFoundError("no such file", path=p)
     if p.stat().st_size == 0:
         raise EmptyInputError("the file is empty (0 bytes)", path=p)
+    _check_header_size(p)
     data = np.fromfile(p, dtype=np.uint8)
-    raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED | cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+    try:
+        raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED | cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+    except cv2.error as err:  # OpenCV asserts on absurd sizes and some damaged headers
+        raise UnreadableMediaError(f"not a readable image ({_cv2_reason(err)})", path=p) from None
     if raw is None or raw.size == 0:
         raise UnreadableMediaError("not a readable image (unknown or damaged format)", path=p)
     if raw.dtype not in (np.uint8, np.uint16):
@@ -84,4 +121,5 @@ def write_image(path: str | os.PathLike[str], image: np.ndarray, *, bit16: bool 
     ok, buf = cv2.imencode(ext, bgr, params)
     if not ok:
         raise OSError(f"{p}: could not encode image")
-    buf.tofile(p)
+    with open(p, "wb") as fh:  # a plain write keeps errno (e.g. ENOSPC) for the caller's message
+        fh.write(buf.tobytes())

@@ -32,6 +32,10 @@ from .images import read_image_raw
 #: Frame rate assumed for image sequences and single images.
 SEQUENCE_FPS = 24
 
+#: Video frames with more pixels than this (16K × 8K) are refused before the first one is decoded: such a header is
+#: damaged or hostile, and decoding it would allocate gigabytes per frame.
+MAX_VIDEO_PIXELS = 16384 * 8192
+
 
 @dataclass(frozen=True)
 class VideoInfo:
@@ -176,6 +180,63 @@ def _mp4_damage(path: Path) -> str | None:
     return None
 
 
+_EBML_MAGIC = b"\x1a\x45\xdf\xa3"
+_MKV_SEGMENT = 0x18538067
+
+
+def _ebml_vint(data: bytes, pos: int, *, keep_marker: bool) -> tuple[int, int, bool] | None:
+    """(value, length, all_ones) of the EBML variable-length integer at ``pos``; None when malformed."""
+    if pos >= len(data) or data[pos] == 0:
+        return None
+    first = data[pos]
+    length = 8 - first.bit_length() + 1
+    if pos + length > len(data):
+        return None
+    value = first if keep_marker else first & ((1 << (8 - length)) - 1)
+    for b in data[pos + 1 : pos + length]:
+        value = (value << 8) | b
+    all_ones = not keep_marker and value == (1 << (7 * length)) - 1
+    return value, length, all_ones
+
+
+def _mkv_damage(path: Path) -> str | None:
+    """For Matroska/WebM: a description of truncation (the Segment is longer than the file), else None.
+
+    Only a Segment of known size can be checked (live-streamed files declare an unknown size).
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if not head.startswith(_EBML_MAGIC):
+        return None
+    pos = 4
+    header = _ebml_vint(head, pos, keep_marker=False)
+    if header is None:
+        return None
+    pos += header[1] + header[0]  # skip the EBML header element
+    seg_id = _ebml_vint(head, pos, keep_marker=True)
+    if seg_id is None or seg_id[0] != _MKV_SEGMENT:
+        return None
+    pos += seg_id[1]
+    seg_size = _ebml_vint(head, pos, keep_marker=False)
+    if seg_size is None or seg_size[2]:
+        return None
+    needed = pos + seg_size[1] + seg_size[0]
+    if needed > size:
+        return f"file is truncated: the Matroska segment needs {needed} bytes but the file has {size}"
+    return None
+
+
+def _container_damage(path: Path) -> str | None:
+    """Truncation visible in the container structure (ISO-BMFF boxes, Matroska segment size), else None."""
+    try:
+        if _looks_like_bmff(path):
+            return _mp4_damage(path)
+        return _mkv_damage(path)
+    except (OSError, struct.error):
+        return None
+
+
 def _looks_like_bmff(path: Path) -> bool:
     try:
         with open(path, "rb") as fh:
@@ -188,10 +249,9 @@ def _looks_like_bmff(path: Path) -> bool:
 def media_error(path: str | os.PathLike[str], err: BaseException, *, during: str = "opening") -> Exception:
     """Map a PyAV/FFmpeg exception to a one-line :mod:`videostyle.errors` input error."""
     p = Path(path)
-    if _looks_like_bmff(p):
-        damage = _mp4_damage(p)
-        if damage is not None:
-            return TruncatedMediaError(damage, path=p)
+    damage = _container_damage(p)
+    if damage is not None:
+        return TruncatedMediaError(damage, path=p)
     if isinstance(err, av.error.EOFError):
         return TruncatedMediaError(f"unexpected end of file while {during} (truncated or damaged)", path=p)
     reason = getattr(err, "strerror", None) or type(err).__name__
@@ -217,10 +277,9 @@ def check_input_file(path: str | os.PathLike[str]) -> Path:
 def open_input(path: str | os.PathLike[str]) -> av.container.InputContainer:
     """``av.open`` for reading with checked inputs and mapped errors."""
     p = check_input_file(path)
-    if _looks_like_bmff(p):
-        damage = _mp4_damage(p)
-        if damage is not None:
-            raise TruncatedMediaError(damage, path=p)
+    damage = _container_damage(p)
+    if damage is not None:
+        raise TruncatedMediaError(damage, path=p)
     try:
         container = av.open(os.fspath(p), "r")
     except av.error.FFmpegError as err:
@@ -315,6 +374,10 @@ def _probe_video(path: Path) -> MediaInfo:
         cc = v.codec_context
         if not cc.width or not cc.height:
             raise UnreadableMediaError("the video stream has no picture size (damaged header)", path=path)
+        if cc.width * cc.height > MAX_VIDEO_PIXELS:
+            raise UnreadableMediaError(
+                f"the video header claims {cc.width}x{cc.height} pixels per frame, more than the "
+                f"{MAX_VIDEO_PIXELS / 1e6:.0f} megapixels accepted (16K x 8K); damaged or hostile file", path=path)
         rotation = _first_frame_rotation(container, path)
         if rotation is None:
             raise NoFramesError("the video stream holds no frames", path=path)

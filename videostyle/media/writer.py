@@ -17,17 +17,23 @@ later and counted in ``FrameWriter.pts_adjusted``.
 Image sequences are numbered from 1 (``%05d.png`` → ``00001.png``); writing into an existing directory replaces
 the files of the same pattern, including stale frames of an older, longer sequence.
 
-Atomicity: the output goes to a temporary name in the destination directory (``.name.tmp-XXXX.ext``, or a
-temporary directory for image sequences) and is renamed on :meth:`FrameWriter.close`; leaving the ``with`` block by
-an exception, or any failure while finalising, deletes the temporary output and leaves the final path untouched.
+Atomicity: the output goes to a temporary name in the destination directory (``.name.tmp-HOST-PID-XXXX.ext``, or
+a temporary directory for image sequences) and is renamed on :meth:`FrameWriter.close`; leaving the ``with`` block by
+an exception, or any failure while finalising, deletes the temporary output and leaves the final path untouched. A
+temporary output left by a killed process (SIGKILL, power loss) is hidden, never has the output's name, and is
+deleted by the next writer of the same output on that host (or once a day old, for other hosts' leftovers).
+Finished outputs get the usual permissions (``0666 & ~umask``), not the private ``0600`` of temporary files.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -244,8 +250,10 @@ class FrameWriter:
                 # A hidden temporary directory inside the sequence directory when it exists, beside it otherwise.
                 seq_dir = Path(os.path.dirname(self.target) or ".").resolve()
                 where = seq_dir if seq_dir.exists() else seq_dir.parent
+                remove_stale_temporaries(where, seq_dir.name)
                 with _not_writable(self.target, where):
-                    self._tmp = tempfile.mkdtemp(prefix=f".{seq_dir.name}.tmp-", dir=where)
+                    self._tmp = tempfile.mkdtemp(prefix=_temp_prefix(seq_dir.name), dir=where)
+                    _publishable(self._tmp, directory=True)
         except BaseException:
             self._abort()
             raise
@@ -478,11 +486,78 @@ def _not_writable(shown: str, directory: str | os.PathLike[str]) -> Iterator[Non
         ) from None
 
 
+def _temp_prefix(name: str) -> str:
+    """``.name.tmp-HOST-PID-``: hidden, and names the process that owns the temporary output."""
+    host = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname())[:32] or "host"
+    return f".{name}.tmp-{host}-{os.getpid()}-"
+
+
+def _owner_is_gone(entry: str, name: str) -> bool:
+    """True for a temporary output of ``name`` whose writing process has died (same host), or that is a day old."""
+    head = f".{name}.tmp-"
+    if not entry.startswith(head):
+        return False
+    host = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname())[:32] or "host"
+    match = re.match(re.escape(host) + r"-(\d+)-", entry[len(head):])
+    if match is not None:
+        pid = int(match.group(1))
+        if pid == os.getpid():
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False
+        return False
+    return False
+
+
+def remove_stale_temporaries(directory: str | os.PathLike[str], name: str, *, max_age: float = 86400.0) -> list[str]:
+    """Delete temporary outputs of ``name`` left in ``directory`` by killed writers; returns what was removed.
+
+    A temporary output belongs to a dead writer when it names this host and a process id that no longer exists;
+    one from another host (shared storage) is removed only once it is older than ``max_age`` seconds.
+    """
+    removed: list[str] = []
+    head = f".{name}.tmp-"
+    try:
+        entries = [e for e in os.scandir(directory) if e.name.startswith(head)]
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        try:
+            stale = _owner_is_gone(entry.name, name) or now - entry.stat(follow_symlinks=False).st_mtime > max_age
+            if not stale:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+            removed.append(entry.path)
+        except OSError:  # best effort: another process may be cleaning up too
+            continue
+    return removed
+
+
+def _publishable(tmp: str, *, directory: bool = False) -> None:
+    """Give a temporary output the permissions a normally created file would have (mkstemp makes it 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, (0o777 if directory else 0o666) & ~umask)
+
+
 def _temp_file(final: Path) -> str:
-    """Create ``.name.tmp-XXXX.ext`` beside ``final`` (same file system, so the final rename is atomic)."""
+    """Create ``.name.tmp-HOST-PID-XXXX.ext`` beside ``final`` (same file system, so the final rename is atomic).
+
+    Temporary outputs of ``final`` left by killed runs on this host are deleted first.
+    """
+    remove_stale_temporaries(final.parent, final.stem)
     with _not_writable(os.fspath(final), final.parent):
-        fd, tmp = tempfile.mkstemp(prefix=f".{final.stem}.tmp-", suffix=final.suffix, dir=final.parent)
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(final.stem), suffix=final.suffix, dir=final.parent)
         os.close(fd)
+        _publishable(tmp)
     return tmp
 
 

@@ -173,6 +173,8 @@ class _Progress:
 def _check_paths(config: StylizeConfig) -> None:
     """Validate inputs and outputs before any work starts."""
     info = media.probe(config.input)
+    if config.range.start or config.range.duration is not None:  # an empty range fails before a work dir exists
+        media.open_reader(config.input, start=config.range.start, duration=config.range.duration).close()
     if config.video.temporal_weight > 0:
         flowlib.check_method(config.video.flow)
     for path in config.styles:
