@@ -83,6 +83,21 @@ def test_silent_ray_address_times_out_with_one_line(manifest: Path) -> None:
     assert "--ray-address" in lines[0]
 
 
+@pytest.mark.ray
+def test_cli_ray_executor_starts_a_local_instance(manifest: Path) -> None:
+    # ray.init runs in the main thread here: Ray's processes die with the thread that started them.
+    tiny = manifest.parent / "tiny.toml"
+    tiny.write_text('[defaults]\nstyle = "s.png"\nsize = 32\nmodel = "vgg16-hed"\nfirst_iterations = 2\n'
+                    'iterations = 1\n\n[[job]]\ninput = "c.mp4"\noutput = "ray_local.mkv"\n')
+    proc, _ = run_cli(os.fspath(tiny), "--executor", "ray", "--workers", "1", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 jobs: 1 ok, 0 skipped, 0 failed" in proc.stdout and "(ray executor)" in proc.stdout
+    # stderr holds the progress lines only: no Ray start-up notices
+    assert proc.stderr.strip().splitlines()[-1].startswith("batch: jobs 1/1  frames 4/4  "), proc.stderr
+    assert all(line.startswith("batch: ") for line in proc.stderr.strip().splitlines()), proc.stderr
+    assert (manifest.parent / "ray_local.mkv").is_file()
+
+
 class FakeRay:
     def __init__(self, init: object) -> None:
         self.init = init

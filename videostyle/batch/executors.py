@@ -211,13 +211,21 @@ def _drop_sigterm_warning(record: logging.LogRecord) -> bool:
     return "SIGTERM handler is not set" not in record.getMessage()
 
 
+def _drop_auth_notice(record: logging.LogRecord) -> bool:
+    """Ray's notice that its default token authentication is on: nothing for a batch user to act on."""
+    return not record.getMessage().startswith("Token authentication is enabled for this Ray cluster")
+
+
+logging.getLogger("ray._private.authentication.authentication_token_setup").addFilter(_drop_auth_notice)
+
+
 def connect_ray(ray: Any, address: str | None, *, workers: int | None = None, quiet: bool = False,
                 timeout: float = RAY_CONNECT_TIMEOUT) -> None:
     """``ray.init``: join the cluster at ``address`` (``auto``, ``ray://HOST:PORT``, ``HOST:PORT``) or start a local
-    instance (``num_cpus=workers``); raise :class:`ClusterError` (one line) when that fails or takes over ``timeout``
-    seconds.
+    instance (``num_cpus=workers``); raise :class:`ClusterError` (one line) when that fails, or when joining takes
+    over ``timeout`` seconds.
 
-    A ``HOST:PORT`` address is probed over TCP first, so a closed port fails at once. ``ray.init`` runs in a helper
+    A ``HOST:PORT`` address is probed over TCP first, so a closed port fails at once. Joining runs in a helper
     thread: Ray's client retries an unanswered ``ray://`` address for about half a minute, and a half-dead cluster
     can block longer; after ``timeout`` the batch gives up (the abandoned attempt dies with the process).
     """
@@ -235,8 +243,6 @@ def connect_ray(ray: Any, address: str | None, *, workers: int | None = None, qu
         init_kwargs = dict(address="local", num_cpus=workers, include_dashboard=False,
                            runtime_env={"env_vars": {"PYTHONPATH": path}}, **kwargs)
     box: dict[str, BaseException] = {}
-    worker_logger = logging.getLogger("ray._private.worker")
-    worker_logger.addFilter(_drop_sigterm_warning)
 
     def init() -> None:
         try:
@@ -246,13 +252,20 @@ def connect_ray(ray: Any, address: str | None, *, workers: int | None = None, qu
         except BaseException as err:  # noqa: BLE001 - reported to the caller's thread
             box["error"] = err
 
-    thread = threading.Thread(target=init, name="videostyle-ray-init", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    worker_logger.removeFilter(_drop_sigterm_warning)
-    if thread.is_alive():
-        raise ClusterError(f"cannot reach {where}: ray.init did not finish within {timeout:g} s"
-                           + (f"; {_FIX}" if address else ""))
+    if not address:
+        # A local instance starts in this thread: Ray's processes die with the thread that spawned them
+        # (PR_SET_PDEATHSIG), so a helper thread would take them down when it ends.
+        init()
+    else:
+        # Joining starts no processes, so a helper thread can wait for it with a timeout.
+        worker_logger = logging.getLogger("ray._private.worker")
+        worker_logger.addFilter(_drop_sigterm_warning)
+        thread = threading.Thread(target=init, name="videostyle-ray-init", daemon=True)
+        thread.start()
+        thread.join(timeout)
+        worker_logger.removeFilter(_drop_sigterm_warning)
+        if thread.is_alive():
+            raise ClusterError(f"cannot reach {where}: ray.init did not finish within {timeout:g} s; {_FIX}")
     err = box.get("error")
     if err is None:
         return
@@ -359,7 +372,7 @@ class _Progress:
         self._stored = {i: count_stored_frames(j.work_dir) if not j.config.force else 0
                         for i, j in self._jobs.items()}
         self._start_frames = sum(self._stored.values())
-        self._last_print = 0.0
+        self._last_print = self._t0  # the first periodic line comes after one interval
         self._width = 0
         self.lines: list[str] = []  # every status written (for tests)
         if self.enabled:
