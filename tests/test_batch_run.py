@@ -231,3 +231,20 @@ def test_shot_parallel_equals_sequential(media: Path, ray_instance) -> None:
     assert np.array_equal(a, b)
     with open_reader(os.fspath(media / "out_shots" / "parallel.mkv")) as reader:
         assert reader.info.audio, "the assembled clip lost its audio"
+
+
+def test_shot_parallel_multi_pass_equals_sequential_on_the_local_pool(media: Path) -> None:
+    (media / "out_passes").mkdir()
+    runs = {}
+    for name, kw in (("sequential", {"threads": 1}), ("parallel", {"workers": 2, "shot_parallel": True})):
+        jobs = [{"input": "clips/two_shots.mp4", "output": f"out_passes/{name}.mkv"}]
+        manifest = write_manifest(media / f"passes_{name}.toml", jobs, style="style.png", passes=2, pass_iterations=1)
+        runs[name] = run_batch(plan_batch(load_manifest(manifest)), executor="local", quiet=True, **kw).results[0]
+    seq, par = runs["sequential"], runs["parallel"]
+    assert seq.status == par.status == "ok", (seq.message, par.message)
+    assert par.tasks == 4 and par.report["shots"] == seq.report["shots"] == [0, 10]
+    assert [p["frames"] for p in par.report["passes"]] == [p["frames"] for p in seq.report["passes"]] == [20, 20]
+    a, a_pts = decode(media / "out_passes" / "sequential.mkv")
+    b, b_pts = decode(media / "out_passes" / "parallel.mkv")
+    assert a.shape[0] == b.shape[0] == 20 and a_pts == b_pts
+    assert np.array_equal(a, b)
