@@ -79,6 +79,7 @@ def run(root: Path, name: str, args: argparse.Namespace, *, force: bool = False,
     from videostyle.batch import load_manifest, plan_batch, run_batch
 
     manifest = root / f"{name}.toml" if force else write_manifest(root, name, args)
+    load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
     result = run_batch(plan_batch(load_manifest(manifest), force=force), quiet=True, **kw)  # type: ignore[arg-type]
     seconds = time.perf_counter() - t0
@@ -87,7 +88,8 @@ def run(root: Path, name: str, args: argparse.Namespace, *, force: bool = False,
         raise SystemExit(f"{name}: jobs failed: {bad}")
     frames = sum(r.frames or 0 for r in result.results)
     return {"name": name, "seconds": seconds, "frames": frames, "cpu": sum(r.cpu_seconds or 0 for r in result.results),
-            "job_seconds": [r.seconds for r in result.results]}
+            "job_seconds": [r.seconds for r in result.results],
+            "job_cpu": [r.cpu_seconds for r in result.results], "load": (load0, os.getloadavg()[0])}
 
 
 def main() -> int:
@@ -115,7 +117,7 @@ def main() -> int:
         rows.append(dict(run(root, "local_1thread", args, executor="local", threads=1), workers=1, ray_init=0.0))
         for workers in (1, 2):
             t0 = time.perf_counter()
-            ray.init(num_cpus=workers, include_dashboard=False, logging_level="ERROR")
+            ray.init(address="local", num_cpus=workers, include_dashboard=False, logging_level="ERROR")
             init = time.perf_counter() - t0
             try:
                 cold = run(root, f"ray_{workers}", args, executor="ray", threads=1)
@@ -134,15 +136,19 @@ def main() -> int:
           f"vgg16-hed, torch {torch.__version__}, ray {ray.__version__}, {os.cpu_count()} CPUs, "
           f"load average before/after: {load_before:.2f}/{os.getloadavg()[0]:.2f}, "
           f"cores two busy processes got before/after: {cores_before:.2f}/{free_cores():.2f}")
-    print("| run | workers | seconds | frames/s | speed-up vs 1 worker | CPU s | CPU share | ray.init s | equal |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| run | workers | seconds | frames/s | speed-up vs 1 worker | CPU s | CPU share | ray.init s | equal "
+          "| load before/after | per-job wall s | per-job CPU s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         seconds, workers = float(r["seconds"]), int(r["workers"])
         one = base.get(str(r["name"]).replace("ray_2", "ray_1"), r)
         speed = float(one["seconds"]) / seconds
         share = float(r["cpu"]) / (seconds * workers)
         print(f"| {r['name']} | {workers} | {seconds:.1f} | {float(r['frames']) / seconds:.2f} | {speed:.2f}x | "
-              f"{float(r['cpu']):.1f} | {share:.0%} | {float(r['ray_init']):.1f} | {r.get('equal_to_local', '-')} |")
+              f"{float(r['cpu']):.1f} | {share:.0%} | {float(r['ray_init']):.1f} | {r.get('equal_to_local', '-')} | "
+              f"{r['load'][0]:.2f}/{r['load'][1]:.2f} | "  # type: ignore[index]
+              f"{' '.join(f'{x:.1f}' for x in r['job_seconds'])} | "  # type: ignore[attr-defined]
+              f"{' '.join(f'{x:.1f}' for x in r['job_cpu'])} |")  # type: ignore[attr-defined]
     if args.json:
         Path(args.json).write_text(json.dumps({"args": vars(args), "rows": rows}, indent=2, default=str))
     return 0

@@ -135,7 +135,8 @@ def test_local_process_pool_matches_sequential_with_progress(media: Path, local_
 def ray_instance():
     import ray  # a test dependency: the Ray tests must run in `make test`, not be skipped
 
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
+    # address="local": a new instance even when this machine has a (possibly stale) `ray start` cluster
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR")
     yield ray
     ray.shutdown()
 
