@@ -170,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stylize", help="stylise a video, image sequence or image")
     _add_stylize_options(p)
 
-    p = sub.add_parser("batch", help="run a manifest (TOML/JSON) of stylize jobs locally or on Ray")
+    p = sub.add_parser("batch", help="run a manifest (TOML/JSON/YAML) of stylize jobs locally or on Ray")
     p.add_argument("manifest", help="[defaults] + [[job]] tables; keys are stylize options with underscores")
     p.add_argument("--executor", choices=("local", "ray"), default="local",
                    help="local: sequential (or one worker per GPU); ray: a Ray task per job or shot")
