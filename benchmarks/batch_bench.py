@@ -10,8 +10,9 @@ with the batch API:
 
 The time of each run covers planning, the tasks and encoding; Ray's own start-up (``ray.init``) is timed
 separately. ``cpu`` is the CPU time the tasks got (all worker processes): on a machine shared with other work,
-``cpu / (seconds x workers)`` shows how much of the cores the workers actually had. Outputs are lossless (FFV1)
-and compared with the reference frame for frame.
+``cpu / (seconds x workers)`` shows how much of the cores the workers actually had; ``overlap`` (the jobs' wall
+seconds summed, over the batch's) shows how many jobs ran at once, whatever the machine's load. Outputs are lossless
+(FFV1) and compared with the reference frame for frame. The load average before/after each run is printed too.
 
     .venv/bin/python benchmarks/batch_bench.py                      # defaults: 12 frames, size 64, 10/5 iterations
     .venv/bin/python benchmarks/batch_bench.py --frames 24 --json out.json
@@ -136,16 +137,18 @@ def main() -> int:
           f"vgg16-hed, torch {torch.__version__}, ray {ray.__version__}, {os.cpu_count()} CPUs, "
           f"load average before/after: {load_before:.2f}/{os.getloadavg()[0]:.2f}, "
           f"cores two busy processes got before/after: {cores_before:.2f}/{free_cores():.2f}")
-    print("| run | workers | seconds | frames/s | speed-up vs 1 worker | CPU s | CPU share | ray.init s | equal "
-          "| load before/after | per-job wall s | per-job CPU s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| run | workers | seconds | frames/s | speed-up vs 1 worker | CPU s | CPU share | overlap | ray.init s "
+          "| equal | load before/after | per-job wall s | per-job CPU s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         seconds, workers = float(r["seconds"]), int(r["workers"])
         one = base.get(str(r["name"]).replace("ray_2", "ray_1"), r)
         speed = float(one["seconds"]) / seconds
         share = float(r["cpu"]) / (seconds * workers)
+        overlap = sum(float(x) for x in r["job_seconds"]) / seconds  # type: ignore[attr-defined]  # jobs at once
         print(f"| {r['name']} | {workers} | {seconds:.1f} | {float(r['frames']) / seconds:.2f} | {speed:.2f}x | "
-              f"{float(r['cpu']):.1f} | {share:.0%} | {float(r['ray_init']):.1f} | {r.get('equal_to_local', '-')} | "
+              f"{float(r['cpu']):.1f} | {share:.0%} | {overlap:.2f} | {float(r['ray_init']):.1f} | "
+              f"{r.get('equal_to_local', '-')} | "
               f"{r['load'][0]:.2f}/{r['load'][1]:.2f} | "  # type: ignore[index]
               f"{' '.join(f'{x:.1f}' for x in r['job_seconds'])} | "  # type: ignore[attr-defined]
               f"{' '.join(f'{x:.1f}' for x in r['job_cpu'])} |")  # type: ignore[attr-defined]
