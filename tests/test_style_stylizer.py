@@ -120,8 +120,20 @@ def test_tolerance_stops_early(style, content) -> None:
     st = _st(style, tolerance=0.5, tolerance_window=3)
     res = st.run(content, iterations=200, seed=0)
     assert res.stopped_early and res.iterations < 200
-    full = _st(style, tolerance=0.0).run(content, iterations=12, seed=0)
+    full = _st(style, tolerance=0.0, change_tolerance=0.0).run(content, iterations=12, seed=0)
     assert not full.stopped_early and full.iterations == 12
+
+
+def test_an_image_that_stopped_changing_stops_early(style, content) -> None:
+    # Started from a converged result, the image barely moves: the pixel-change test ends the run after one
+    # window, while the loss test alone (relative 1e-4 over 50) would run the whole budget.
+    done = _st(style, change_tolerance=0.0).run(content, iterations=60, seed=0)
+    warm = _st(style, change_tolerance=1.0, change_window=5).run(content, init=done.image, iterations=60, seed=0)
+    assert warm.stopped_early and warm.iterations == 5
+    cold = _st(style, change_tolerance=1.0, change_window=5).run(content, iterations=60, seed=0)
+    assert cold.iterations > warm.iterations
+    loss_only = _st(style, change_tolerance=0.0).run(content, init=done.image, iterations=60, seed=0)
+    assert loss_only.iterations == 60 and not loss_only.stopped_early
 
 
 def test_adam_and_levels(style, content) -> None:

@@ -119,7 +119,11 @@ def _add_stylize_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--optimizer", choices=OPTIMIZERS, default=d_style.optimizer)
     g.add_argument("--learning-rate", type=float, default=d_style.learning_rate)
     g.add_argument("--init", choices=("content", "noise"), default=d_style.init)
-    g.add_argument("--tolerance", type=float, default=d_style.tolerance)
+    g.add_argument("--tolerance", type=float, default=d_style.tolerance,
+                   help="stop when the loss improves by less than this (relative) over 50 iterations")
+    g.add_argument("--change-tolerance", type=float, default=d_style.change_tolerance, metavar="LEVELS",
+                   help="stop when 10 iterations move the image by less than this many 8-bit levels on average "
+                        "(0: off)")
     g.add_argument("--levels", type=int, default=d_style.levels, help="coarse-to-fine levels")
     g.add_argument("--color", choices=COLOR_MODES, default=d_style.color, help="colour preservation")
     g.add_argument("--amp", action="store_true", help="bf16 autocast on CUDA")
@@ -145,6 +149,7 @@ def stylize_config_from_args(ns: argparse.Namespace) -> StylizeConfig:
         content_weight=ns.content_weight, style_weight=ns.style_weight, tv_weight=ns.tv_weight,
         style_blend_weights=ns.style_blend_weights, style_scale=ns.style_scale,
         optimizer=ns.optimizer, learning_rate=ns.learning_rate, init=ns.init, tolerance=ns.tolerance,
+        change_tolerance=ns.change_tolerance,
         levels=ns.levels, color=ns.color, device=ns.device, amp=ns.amp, channels_last=ns.channels_last,
     )
     video = VideoConfig(

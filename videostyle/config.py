@@ -61,6 +61,9 @@ class StyleConfig:
     init: str = "content"
     tolerance: float = 1.0e-4  # relative loss change over `tolerance_window` iterations that stops early
     tolerance_window: int = 50
+    # mean pixel change (8-bit levels) over `change_window` iterations under which the image counts as converged
+    change_tolerance: float = 1.0
+    change_window: int = 10
     lbfgs_history: int = 20  # L-BFGS curvature pairs (Gatys et al. used scipy's default of 10; torch's is 100)
     levels: int = 1  # coarse-to-fine pyramid levels
     color: str = "none"  # colour preservation
@@ -78,7 +81,7 @@ class StyleConfig:
         _check_choice("init", self.init, INITS)
         _check_choice("color", self.color, COLOR_MODES)
         _check_choice("device", self.device.split(":")[0], DEVICES)
-        for name in ("content_weight", "style_weight", "tv_weight", "tolerance"):
+        for name in ("content_weight", "style_weight", "tv_weight", "tolerance", "change_tolerance"):
             _check_positive(name, getattr(self, name), allow_zero=True)
         _check_positive("style_scale", self.style_scale)
         _check_positive("learning_rate", self.learning_rate)
@@ -88,6 +91,8 @@ class StyleConfig:
             raise UsageError(f"invalid lbfgs_history {self.lbfgs_history!r}: must be >= 1")
         if self.tolerance_window < 1:
             raise UsageError(f"invalid tolerance_window {self.tolerance_window!r}: must be >= 1")
+        if self.change_window < 1:
+            raise UsageError(f"invalid change_window {self.change_window!r}: must be >= 1")
         if self.style_layer_weights is not None and len(self.style_layer_weights) != len(self.style_layers):
             raise UsageError(
                 f"style_layer_weights has {len(self.style_layer_weights)} values for "

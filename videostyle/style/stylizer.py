@@ -327,4 +327,5 @@ class Stylizer:
         return optimize(
             x0, loss_fn, iterations=iterations, optimizer=cfg.optimizer, lr=cfg.learning_rate,
             tolerance=cfg.tolerance, window=cfg.tolerance_window, history=cfg.lbfgs_history,
+            change_tolerance=cfg.change_tolerance, change_window=cfg.change_window,
         )
