@@ -41,11 +41,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--style", default=None,
                     help=f"style image (default: {PAINTING} in the media folder, ../shared/media from the repo root)")
     ap.add_argument("--style-label", default="style: Van Gogh,\nThe Starry Night")
-    ap.add_argument("--frames", type=int, default=10, help="frames of the sample clip (first shot: < 35)")
-    ap.add_argument("--size", type=int, default=224)
-    ap.add_argument("--first-iterations", type=int, default=100)
-    ap.add_argument("--iterations", type=int, default=40)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--frames", type=int, default=8, help="frames of the sample clip (first shot: < 35)")
+    ap.add_argument("--size", type=int, default=160)
+    ap.add_argument("--first-iterations", type=int, default=80)
+    ap.add_argument("--iterations", type=int, default=30)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=str(ROOT / "docs"))
     ap.add_argument("--cache", default=None, help="an .npz of the stylised frames: reused if present, else written "
                     "(to re-render the pictures without stylising again)")
