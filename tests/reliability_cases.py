@@ -96,12 +96,12 @@ def build_media(folder: Path) -> Path:
     cv2.imwrite(str(folder / "style_huge.jpg"), huge, [cv2.IMWRITE_JPEG_QUALITY, 80])
     (folder / "manifest_errors.toml").write_text(
         '[defaults]\nstyle = "style.png"\nsize = 32\n\n'
-        '[[job]]\ninput = "clip.mp4"\noutput = "out/a.mkv"\niteratoins = 3\n\n'
-        '[[job]]\ninput = "clip.mp4"\noutput = "out/b.mkv"\nsize = "big"\n')
+        '[[job]]\ninput = "clip.mp4"\noutput = "a.mkv"\niteratoins = 3\n\n'
+        '[[job]]\ninput = "clip.mp4"\noutput = "b.mkv"\nsize = "big"\n')
     (folder / "manifest_missing_input.toml").write_text(
         '[defaults]\nstyle = "style.png"\nsize = 32\n\n'
-        '[[job]]\ninput = "clip.mp4"\noutput = "out/a.mkv"\n\n'
-        '[[job]]\ninput = "nowhere.mp4"\noutput = "out/b.mkv"\n')
+        '[[job]]\ninput = "clip.mp4"\noutput = "a.mkv"\n\n'
+        '[[job]]\ninput = "nowhere.mp4"\noutput = "b.mkv"\n')
     (folder / "manifest_syntax.toml").write_text('[[job]\ninput = "clip.mp4"\n')
     return folder
 
@@ -137,7 +137,8 @@ class Case:
 def stylize(inp: str, *, style: str = "style.png", out: str = "out.mkv", extra: tuple[str, ...] = ()) -> Argv:
     def build(src: Path, tmp: Path) -> tuple[list[str], list[str]]:
         o = out if out.startswith("/") else str(tmp / out)
-        return (["stylize", str(src / inp), "--style", str(src / style), "-o", o, *FAST, *extra],
+        more = [a.replace("{tmp}", str(tmp)).replace("{src}", str(src)) for a in extra]
+        return (["stylize", str(src / inp), "--style", str(src / style), "-o", o, *FAST, *more],
                 [o, o + ".videostyle-work"])
     return build
 
@@ -230,10 +231,11 @@ BAD_CASES: list[Case] = [
     Case("metrics_plot_dir_missing", "metrics", "--plot in a missing directory",
          raw("metrics", "{src}/clip.mp4", "{src}/clip.mp4", "--plot", "{tmp}/nodir/p.png"), 1, ("p.png", "does not exist")),
     Case("batch_fields", "batch", "manifest: misspelt key and bad value",
-         raw("batch", "{src}/manifest_errors.toml", outputs=("{src}/out",)), 2,
+         raw("batch", "{src}/manifest_errors.toml", outputs=("{src}/a.mkv", "{src}/b.mkv")), 2,
          ("job 1", "'iteratoins'", "did you mean 'iterations'", "job 2", "'size'", "'big'")),
     Case("batch_missing_input", "batch", "manifest: a job's input is missing",
-         raw("batch", "{src}/manifest_missing_input.toml", outputs=("{src}/out",)), 2, ("job 2", "nowhere.mp4")),
+         raw("batch", "{src}/manifest_missing_input.toml", outputs=("{src}/a.mkv", "{src}/b.mkv")), 2,
+         ("1 problem", "job 2", "nowhere.mp4")),
     Case("batch_syntax", "batch", "manifest: TOML syntax error", raw("batch", "{src}/manifest_syntax.toml"), 2,
          ("manifest_syntax.toml", "line 1")),
     Case("batch_no_manifest", "batch", "manifest does not exist", raw("batch", "{tmp}/none.toml"), 2,

@@ -168,3 +168,47 @@ def build_big_clip(folder: Path) -> Path:
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 256, (6, 120, 160, 3), dtype=np.uint8)
     return synthetic.write_clip(folder / "noisy.mkv", frames, fps=24, audio=False)
+
+
+# --- a batch killed in its second job ------------------------------------------------------------------------------
+MANIFEST = """[defaults]
+style = "{style}"
+size = 32
+iterations = 3
+first_iterations = 4
+seed = 5
+
+[[job]]
+input = "{clip}"
+output = "a.mkv"
+
+[[job]]
+input = "{clip}"
+output = "b.mkv"
+style_weight = 20.0
+"""
+
+
+def batch(src: Path, folder: Path, at: str | None = None) -> subprocess.CompletedProcess[str]:
+    manifest = folder / "shots.toml"
+    manifest.write_text(MANIFEST.format(style=src / "style.png", clip=src / "clip.mp4"))
+    hook = ["--at", at] if at else []
+    cmd = [sys.executable, str(JOB), *hook, "--", "batch", str(manifest), "--quiet"]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS="1"))
+
+
+def test_batch_sigkill_in_the_second_job_then_rerun(src, tmp_path):
+    ref, got = tmp_path / "reference", tmp_path / "killed"
+    ref.mkdir()
+    got.mkdir()
+    assert batch(src, ref).returncode == 0
+    killed = batch(src, got, at="optimise:25")  # job 1 takes 4 + 5 x 3 = 19 evaluations: this is job 2, frame 2
+    assert killed.returncode == -9
+    assert (got / "a.mkv").exists() and not (got / "b.mkv").exists()
+    a_before = (got / "a.mkv").stat().st_mtime_ns
+    done = batch(src, got)
+    assert done.returncode == 0, done.stderr
+    assert "skipped" in done.stdout and (got / "a.mkv").stat().st_mtime_ns == a_before  # finished job not redone
+    for name in ("a.mkv", "b.mkv"):
+        assert_same_output(got / name, ref / name)
+    assert temporaries(got) == []
