@@ -201,7 +201,22 @@ def _disk(src: Path, work: Path) -> list[str]:
                 shutil.rmtree(mount / "work", ignore_errors=True)
         finally:
             subprocess.run(["umount", "-l", str(mount)], check=False)
-    return ["## Full disk", "", _row("case", "command", "observed message (stderr)", "exit", "files left"),
+        ro = tmp.parent / "read-only"
+        ro.mkdir()
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(ro)]).returncode == 0:
+            try:
+                for label, out, extra in (("output on a read-only file system", ro / "out.mkv", []),
+                                          ("work directory on a read-only file system", tmp / "out3.mkv",
+                                           ["--work-dir", str(ro / "work")])):
+                    argv = ["stylize", str(src / "clip.mp4"), "--style", str(src / "style.png"), "-o", str(out),
+                            *FAST, *extra]
+                    code, err = _in_process(argv)
+                    rows.append(_row(label, _command(argv, src, tmp).replace(str(ro), "<read-only>"),
+                                     _clean(err, src, tmp).replace(str(ro), "<read-only>"), str(code),
+                                     "nothing" if not out.exists() else f"`{out.name}`"))
+            finally:
+                subprocess.run(["umount", "-l", str(ro)], check=False)
+    return ["## Full disk and read-only file systems", "", _row("case", "command", "observed message (stderr)", "exit", "files left"),
             _row("---", "---", "---", "---", "---"), *rows, ""]
 
 

@@ -177,7 +177,7 @@ def test_full_disk_while_writing_the_report_keeps_the_finished_output(src, tmp_p
 def test_stale_temporary_output_of_a_killed_writer_is_removed(src, tmp_path, capsys):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     pid = int(dead.stdout)  # a process id that has just exited
-    host = writer_module._temp_prefix("out")[len(".out.tmp-"):].rsplit("-", 2)[0]
+    host = writer_module._host()
     stale = tmp_path / f".out.tmp-{host}-{pid}-abc123.mkv"
     stale.write_bytes(b"half an output")
     alive = tmp_path / f".out.tmp-{host}-{os.getppid()}-def456.mkv"  # a live process: must be left alone

@@ -212,3 +212,26 @@ def test_batch_sigkill_in_the_second_job_then_rerun(src, tmp_path):
     for name in ("a.mkv", "b.mkv"):
         assert_same_output(got / name, ref / name)
     assert temporaries(got) == []
+
+
+@pytest.mark.parametrize("target", ["output", "work_dir"])
+def test_read_only_file_system_is_refused_before_work(src, tmp_path, capsys, target):
+    """Root may write anywhere, except on a read-only mount: the unwritable output a render node really meets."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting needs root")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(ro)], capture_output=True).returncode:
+        pytest.skip("cannot mount a read-only tmpfs here")
+    try:
+        out = ro / "out.mkv" if target == "output" else tmp_path / "out.mkv"
+        extra = ["--work-dir", str(ro / "work")] if target == "work_dir" else []
+        code, err = _cli(["stylize", str(src / "clip.mp4"), "--style", str(src / "style.png"), "-o", str(out),
+                          *FAST, *extra], capsys)
+    finally:
+        subprocess.run(["umount", "-l", str(ro)], check=False)
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err
+    assert ("not writable" in err) if target == "output" else ("Read-only file system" in err)
+    assert not out.exists() and temporaries(tmp_path) == []

@@ -486,29 +486,25 @@ def _not_writable(shown: str, directory: str | os.PathLike[str]) -> Iterator[Non
         ) from None
 
 
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname())[:32] or "host"
+
+
 def _temp_prefix(name: str) -> str:
     """``.name.tmp-HOST-PID-``: hidden, and names the process that owns the temporary output."""
-    host = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname())[:32] or "host"
-    return f".{name}.tmp-{host}-{os.getpid()}-"
+    return f".{name}.tmp-{_host()}-{os.getpid()}-"
 
 
 def _owner_is_gone(entry: str, name: str) -> bool:
-    """True for a temporary output of ``name`` whose writing process has died (same host), or that is a day old."""
-    head = f".{name}.tmp-"
-    if not entry.startswith(head):
+    """True for a temporary output of ``name`` written by a process of this host that no longer exists."""
+    match = re.match(re.escape(f".{name}.tmp-{_host()}-") + r"(\d+)-", entry)
+    if match is None or int(match.group(1)) == os.getpid():
         return False
-    host = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname())[:32] or "host"
-    match = re.match(re.escape(host) + r"-(\d+)-", entry[len(head):])
-    if match is not None:
-        pid = int(match.group(1))
-        if pid == os.getpid():
-            return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        except OSError:
-            return False
+    try:
+        os.kill(int(match.group(1)), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists but belongs to someone else
         return False
     return False
 
