@@ -227,7 +227,7 @@ BAD_CASES: list[Case] = [
     Case("metrics_garbage", "metrics", "stylised clip is garbage", raw("metrics", "{src}/clip.mp4", "{src}/garbage.mp4"),
          1, ("garbage.mp4", "not a media file")),
     Case("metrics_shorter", "metrics", "stylised clip has fewer frames",
-         raw("metrics", "{src}/clip.mp4", "{src}/short.mp4", "--offsets", "1"), 1, ("fewer frames",)),
+         raw("metrics", "{src}/clip.mp4", "{src}/short.mp4", "--offsets", "1"), 1, ("short.mp4", "fewer frames")),
     Case("metrics_plot_dir_missing", "metrics", "--plot in a missing directory",
          raw("metrics", "{src}/clip.mp4", "{src}/clip.mp4", "--plot", "{tmp}/nodir/p.png"), 1, ("p.png", "does not exist")),
     Case("batch_fields", "batch", "manifest: misspelt key and bad value",

@@ -122,7 +122,6 @@ LIMITS = [
     "## Known limits", "",
     "- A full disk while the JSON report is written, after the output was renamed into place: the output is complete,",
     "  the report is missing, exit 1 with one line naming the report (`test_full_disk_while_writing_the_report...`).",
-    "- A frame store that cannot even write its `store.json` (full disk) leaves an empty work directory behind.",
     "- An image sequence written into an existing directory is moved into place frame by frame on close; a kill",
     "  during that move leaves a mix of old and new frames (the rerun replaces them all). Video files are atomic.",
     "- Truncation is detected from the container structure of MP4/MOV (box sizes, missing `moov`) and Matroska",

@@ -122,8 +122,13 @@ def measure_clips(input_path: str, stylised_path: str, *, offsets: Sequence[int]
         if src.size != out.size:
             raise InputError(f"the input decodes at {src.size[0]}x{src.size[1]} for the stylised clip's "
                              f"{out.size[0]}x{out.size[1]}; aspect ratios differ", path=stylised_path)
-        result, floor = warping_errors((f.image for f in src), (f.image for f in out), offsets=offsets,
-                                       method=method, shot_starts=starts)
+        try:
+            result, floor = warping_errors((f.image for f in src), (f.image for f in out), offsets=offsets,
+                                           method=method, shot_starts=starts)
+        except InputError as err:
+            if err.path is not None:
+                raise
+            raise InputError(str(err), path=stylised_path) from None  # name the file the message is about
     report: dict[str, Any] = {
         "input": input_path,
         "stylised": stylised_path,

@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from .._fs import atomic_write as _atomic_write
-from ..errors import FrameStoreError
+from ..errors import FrameStoreError, OutputNotWritableError
 
 STORE_VERSION = 1
 
@@ -42,6 +42,7 @@ class FrameStore:
         try:
             if force and self.root.exists():
                 shutil.rmtree(self.root)
+            created = not self.root.exists()
             self.root.mkdir(parents=True, exist_ok=True)
             if manifest.exists():
                 try:
@@ -56,7 +57,12 @@ class FrameStore:
                         path=self.root)
             else:
                 payload = {"version": STORE_VERSION, "config_hash": config_hash, "settings": settings or {}}
-                _atomic_write(manifest, json.dumps(payload, indent=2, default=str).encode())
+                try:
+                    _atomic_write(manifest, json.dumps(payload, indent=2, default=str).encode())
+                except OutputNotWritableError:  # e.g. a full disk: leave no empty work directory behind
+                    if created:
+                        shutil.rmtree(self.root, ignore_errors=True)
+                    raise
         except OSError as err:  # not writable, a missing parent, a full disk, a read-only file system
             raise FrameStoreError(f"work directory cannot be created or written ({err.strerror})",
                                   path=self.root) from None
