@@ -151,7 +151,7 @@ def _slim(run: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def section_speed(p: dict[str, Any], work: Path) -> dict[str, Any]:
+def section_speed(p: dict[str, Any], work: Path, out: Path) -> dict[str, Any]:
     """s/frame against working size (fixed budget) and against the warm-frame budget (fixed size)."""
     by_size, by_iterations = [], []
     for size in p["sizes"]:
@@ -165,18 +165,22 @@ def section_speed(p: dict[str, Any], work: Path) -> dict[str, Any]:
     return {"params": p, "by_size": by_size, "by_iterations": by_iterations}
 
 
-def section_demo(p: dict[str, Any], work: Path) -> dict[str, Any]:
+def section_demo(p: dict[str, Any], work: Path, out: Path) -> dict[str, Any]:
     """The `make demo` settings on the whole sample clip (with the preview): stage times and iterations per frame."""
     run = stylize_run(work, "demo", size=p["size"], first_iterations=p["first_iterations"],
                       iterations=p["iterations"], max_frames=p["frames"], output_ext=".mp4", preview=True)
     return {"params": p, "run": _slim(run)}
 
 
-def section_tradeoff(p: dict[str, Any], work: Path) -> dict[str, Any]:
-    """Warping error (Lai et al., k=1, flow on the input) and style distance for each temporal weight."""
+def section_tradeoff(p: dict[str, Any], work: Path, out: Path) -> dict[str, Any]:
+    """Warping error (Lai et al., k=1, flow on the input) and style distance for each temporal weight.
+
+    Also writes ``tradeoff_frames.png``: a few frames of each weight's result under the source's, to look at.
+    """
+    from videostyle import media
     from videostyle.metrics import measure_clips
 
-    rows = []
+    rows, sheet = [], []
     for weight in p["weights"]:
         run = stylize_run(work, f"tradeoff_tw{weight:g}", size=p["size"], first_iterations=p["first_iterations"],
                           iterations=p["iterations"], temporal_weight=weight, max_frames=p["frames"])
@@ -189,10 +193,48 @@ def section_tradeoff(p: dict[str, Any], work: Path) -> dict[str, Any]:
                      "content_distance": m["content_distance"]["mean"], **_slim(run)})
         print(f"    warping error {rows[-1]['warping_error']:.5f} (input {rows[-1]['input_warping_error']:.5f}), "
               f"style distance {rows[-1]['style_distance']:.4f}", flush=True)
-    return {"params": p, "rows": rows}
+        with media.open_reader(run["output"]) as reader:
+            frames = [f.image for f in reader]
+        if not sheet:
+            with media.open_reader(ROOT / SAMPLE, size=reader.size, max_frames=p["frames"]) as src:
+                sheet.append(("source", [f.image for f in src]))
+        sheet.append((f"w={weight_label(weight)}", frames))
+    write_frame_sheet(sheet, out / "tradeoff_frames.png")
+    return {"params": p, "rows": rows, "frames_sheet": "tradeoff_frames.png"}
 
 
-def section_flow(p: dict[str, Any], work: Path) -> dict[str, Any]:
+def frame_columns(count: int, columns: int = 4) -> list[int]:
+    """``columns`` frame indices spread over ``count`` frames, ending with the last (where drift has piled up)."""
+    if count <= columns:
+        return list(range(count))
+    step = (count - 1) / (columns - 1)
+    return sorted({round(i * step) for i in range(columns)})
+
+
+def write_frame_sheet(rows: list[tuple[str, list[Any]]], path: Path, scale: int = 2) -> None:
+    """Rows of frames (labelled, nearest-neighbour enlarged ``scale``×) into one PNG."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    cols = frame_columns(min(len(frames) for _, frames in rows))
+    h, w = rows[0][1][0].shape[:2]
+    tw, th, label_w, gap, top = w * scale, h * scale, 130, 3, 18
+    canvas = Image.new("RGB", (label_w + len(cols) * (tw + gap), top + len(rows) * (th + gap)), "white")
+    draw = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default(size=12)
+    for c, t in enumerate(cols):
+        draw.text((label_w + c * (tw + gap) + 2, 2), f"frame {t}", fill="black", font=font)
+    for r, (label, frames) in enumerate(rows):
+        y = top + r * (th + gap)
+        draw.text((4, y + th // 2 - 7), label, fill="black", font=font)
+        for c, t in enumerate(cols):
+            tile = Image.fromarray(np.asarray(frames[t])).resize((tw, th), Image.Resampling.NEAREST)
+            canvas.paste(tile, (label_w + c * (tw + gap), y))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(path, optimize=True)
+
+
+def section_flow(p: dict[str, Any], work: Path, out: Path) -> dict[str, Any]:
     """Each flow backend's speed (one OpenCV thread) and accuracy on the synthetic scenes (benchmarks/flow_bench)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import flow_bench
@@ -284,7 +326,7 @@ def plot_speed(data: dict[str, Any], path: Path) -> None:
     for x, y, r in zip(px, warm, data["by_size"]):
         a.annotate(f"{r['size'][0]}×{r['size'][1]}", (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
     a.set_xlabel("working size (kilopixels)")
-    a.set_ylabel("seconds per frame (wall)")
+    a.set_ylabel("seconds per frame\n(wall unless CPU)")
     a.set_title("s/frame vs size", fontsize=10)
     a.legend(fontsize=7)
     budgets = [r["budget"] for r in data["by_iterations"]]
@@ -293,12 +335,14 @@ def plot_speed(data: dict[str, Any], path: Path) -> None:
     actual = [r["summary"]["warm"].get("iterations_mean", float("nan")) for r in data["by_iterations"]]
     b.plot(budgets, warm_b, "o-", color="C1", label="warm frame, best")
     b.plot(budgets, warm_bm, "o:", color="C1", alpha=0.5, label="warm frame, median")
+    b.plot(budgets, [r["cpu_s"] / r["frames"] for r in data["by_iterations"]], "^--", color="C7",
+           label="CPU s/frame, whole call")
     b.legend(fontsize=7)
     for x, y, n in zip(budgets, warm_b, actual):
         b.annotate(f"{n:.0f} it run", (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
     size = data["by_iterations"][0]["size"] if data["by_iterations"] else ["?", "?"]
     b.set_xlabel("warm-frame budget (--iterations)")
-    b.set_ylabel("seconds per warm frame (wall)")
+    b.set_ylabel("seconds per frame\n(wall unless CPU)")
     b.set_xscale("log", base=2)
     b.set_xticks(budgets, [str(x) for x in budgets])
     b.set_title(f"s/frame vs iterations at {size[0]}×{size[1]}", fontsize=10)
@@ -364,7 +408,7 @@ def plot_tradeoff(data: dict[str, Any], path: Path) -> None:
     floor = rows[0]["input_warping_error"] if rows else None
     if floor:
         ax.axvline(floor, color="C2", linestyle="--", linewidth=1)
-        ax.annotate("input's own warping error (floor)", (floor, max(ys)), textcoords="offset points",
+        ax.annotate("input clip's own warping error", (floor, max(ys)), textcoords="offset points",
                     xytext=(4, -2), fontsize=7, color="C2", rotation=90, va="top")
     ax.set_xscale("log")
     ax.set_xlabel("warping error, k=1 (log; lower = less flicker)")
@@ -449,23 +493,26 @@ def render_speed(d: dict[str, Any]) -> list[str]:
              "time for the whole call (all threads, setup and encoding included) divided by the frames.", "",
              "![s/frame vs size and iterations](benchmarks/speed.png)", "",
              "| size | first frame s | warm frame s (median) | warm frame s (best) | warm iterations run (mean) | "
-             "s/iteration (warm) | CPU s/frame | wall s/frame (whole call) | CPU share |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "s/iteration (warm) | CPU s/frame | CPU s/iteration | wall s/frame (whole call) | CPU share |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in d["by_size"]:
         s = r["summary"]
         lines.append(f"| {r['size'][0]}×{r['size'][1]} | {_f(s['first'].get('seconds_median'))} | "
                      f"{_f(s['warm'].get('seconds_median'))} | {_f(s['warm'].get('seconds_min'))} | "
                      f"{_f(s['warm'].get('iterations_mean'), '.1f')} | "
                      f"{_f(s['warm'].get('seconds_per_iteration'), '.3f')} | {_f(r['cpu_s'] / r['frames'])} | "
-                     f"{_f(r['wall_s'] / r['frames'])} | {_f(100 * cpu_share(r, threads), '.0f')}% |")
+                     f"{_f(r['cpu_s'] / max(1, sum(r['iterations'])), '.3f')} | {_f(r['wall_s'] / r['frames'])} | {_f(100 * cpu_share(r, threads), '.0f')}% |")
     lines += ["", "| warm budget | warm frame s (median) | warm frame s (best) | warm iterations run (mean) | "
-              "stopped early | CPU s/frame | CPU share |", "|---|---|---|---|---|---|---|"]
+              "stopped early | CPU s/frame | CPU s/iteration | CPU share |", "|---|---|---|---|---|---|---|---|"]
     for r in d["by_iterations"]:
         s = r["summary"]["warm"]
         lines.append(f"| {r['budget']} | {_f(s.get('seconds_median'))} | {_f(s.get('seconds_min'))} | "
                      f"{_f(s.get('iterations_mean'), '.1f')} | {s.get('stopped_early', 0)}/{s.get('count', 0)} | "
-                     f"{_f(r['cpu_s'] / r['frames'])} | {_f(100 * cpu_share(r, threads), '.0f')}% |")
-    lines += ["", "CPU share = CPU seconds / (wall seconds × torch threads): how much of its threads' cores the run "
+                     f"{_f(r['cpu_s'] / r['frames'])} | {_f(r['cpu_s'] / max(1, sum(r['iterations'])), '.3f')} | "
+                     f"{_f(100 * cpu_share(r, threads), '.0f')}% |")
+    lines += ["", "CPU s/iteration = the whole call's CPU time over all iterations run (so it includes loading the "
+              "backbone, style targets, flow, decoding and encoding: an upper bound on one iteration's cost). "
+              "CPU share = CPU seconds / (wall seconds × torch threads): how much of its threads' cores the run "
               "actually got (100% = an idle machine). \"best\" = the fastest warm frame, the closest to an idle "
               "machine; the median shows what the shared machine gave."]
     return lines
@@ -476,7 +523,7 @@ def render_demo_iterations(d: dict[str, Any], tradeoff: dict[str, Any] | None) -
     s = run["summary"]
     lines = [f"From the report of the demo run (`make demo` settings: `--size {p['size']} --first-iterations "
              f"{p['first_iterations']} --iterations {p['iterations']}`, "
-             f"{'whole sample clip' if p.get('frames') is None else 'first frames of the sample clip'}, "
+             f"{'the whole sample clip' if p.get('frames') is None else 'the first frames of the sample clip'}: "
              f"{run['frames']} frames, "
              f"shots start at {run['shots']}). Warm frames start from the warped previous result and may stop "
              "early on convergence.", "", "![iterations per frame](benchmarks/iterations.png)", "",
@@ -521,8 +568,16 @@ def render_tradeoff(d: dict[str, Any]) -> list[str]:
                      f"{_f(r['summary']['warm'].get('iterations_median'), '.0f')} | {_f(r['wall_s'], '.0f')} | "
                      f"{_f(r['cpu_s'], '.0f')} |")
     if d["rows"]:
-        lines += ["", f"The input's own warping error (the floor a perfectly stable result approaches): "
-                  f"{_f(d['rows'][0]['input_warping_error'], '.5f')}."]
+        lines += ["", f"The input clip's own warping error (dashed line; what `videostyle metrics` reports as the "
+                  f"input floor): {_f(d['rows'][0]['input_warping_error'], '.5f')}. It is a reference rather than a "
+                  "hard floor: warping a detailed photo by sub-pixel flow does not reproduce the next frame exactly, "
+                  "whereas a temporally held result is built from the same warp of its previous frame, so it can "
+                  "score below the input; very low values with a rising style distance are the sign of a result "
+                  "frozen to its first frame and blurred by repeated warping."]
+    if d.get("frames_sheet"):
+        lines += ["", "The last frames of each run (enlarged 2×, nearest neighbour) — look for flicker between "
+                  "columns in the per-frame row, and for smears, ghost trails or washed-out texture at high weights:",
+                  "", f"![frames of each run](benchmarks/{d['frames_sheet']})"]
     return lines
 
 
@@ -663,7 +718,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{time.strftime('%H:%M:%S')}] section {name}", flush=True)
             info = machine(args.threads)
             t0 = time.perf_counter()
-            data = RUNNERS[name](params[name], work)
+            data = RUNNERS[name](params[name], work, docs / "benchmarks")
             info["load_average_after"] = list(os.getloadavg())
             data.update(machine=info, elapsed_s=time.perf_counter() - t0, quick=args.quick,
                         command=section_command(name))

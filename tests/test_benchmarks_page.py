@@ -98,3 +98,9 @@ def test_page_renders_from_present_json_and_plots(page, tmp_path):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"](benchmarks/{name}.png)" in text
     assert not (folder / "speed.png").exists()
+
+
+def test_frame_columns_spread_and_end_with_the_last(page):
+    assert page.frame_columns(8) == [0, 2, 5, 7]
+    assert page.frame_columns(3) == [0, 1, 2]
+    assert page.frame_columns(70, 4)[-1] == 69
