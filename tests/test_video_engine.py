@@ -228,3 +228,22 @@ def test_sigint_stops_cleanly_with_a_resume_message(clip, style_png, tmp_path):
     assert len(err.strip().splitlines()) == 1
     assert not out.exists()
     assert _store_of(Path(str(out) + ".work")).finished_prefix() >= 2
+
+
+def test_rotated_source_keeps_its_orientation(style_png, tmp_path):
+    # A phone clip stored landscape with a 90° display flag: the result must look the way the source displays.
+    stored = np.full((48, 64, 3), 40, np.uint8)
+    stored[:12, :12] = (255, 255, 255)  # marker in the stored top-left corner: displayed top-right
+    clip = synthetic.write_clip(tmp_path / "rot.mp4", [stored] * 4, rotation=90, audio=False)
+    out = tmp_path / "out.mp4"
+    config = StylizeConfig(input=str(clip), output=str(out), styles=(str(style_png),),
+                           video=VideoConfig(size=64, iterations=2, first_iterations=2, seed=3),
+                           work_dir=str(tmp_path / "work"), quiet=True)
+    stylize(config, backbone=tiny_backbone(0))
+    src, res = media.probe(clip).video, media.probe(out).video
+    assert (res.display_width, res.display_height) == (src.display_width, src.display_height) == (48, 64)
+    image = _frames(out)[0].image
+    corners = {"top_right": image[:8, -8:], "top_left": image[:8, :8], "bottom_left": image[-8:, :8],
+               "bottom_right": image[-8:, -8:]}
+    marker = corners.pop("top_right").mean()
+    assert all(marker > c.mean() + 60 for c in corners.values())
