@@ -83,6 +83,12 @@ def build_media(folder: Path) -> Path:
     _absurd_mkv(folder)
     (folder / "absurd_header.png").write_bytes(_png_claiming(60000, 60000))
     frames = list(scene.frames)
+    for name, broken in (("sequence", None), ("sequence_broken", 3)):
+        (folder / name).mkdir()
+        for i, image in enumerate(frames, start=1):
+            cv2.imwrite(str(folder / name / f"{i:05d}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        if broken:
+            (folder / name / f"{broken:05d}.png").write_bytes(b"not a PNG")
     synthetic.write_clip(folder / "short.mp4", scene.frames[:3], fps=24)
     _encode(folder / "ten_bit.mp4", frames, "libx264", "yuv420p10le")
     _encode(folder / "yuv444.mp4", frames, "libx264", "yuv444p")
@@ -150,6 +156,14 @@ def raw(*args: str, outputs: tuple[str, ...] = ()) -> Argv:
     return build
 
 
+def _output_only(build: Argv) -> Argv:
+    """A failure found mid-run: the work directory (the resume point of frames already finished) may stay."""
+    def only(src: Path, tmp: Path) -> tuple[list[str], list[str]]:
+        argv, outputs = build(src, tmp)
+        return argv, outputs[:1]
+    return only
+
+
 def _existing_output(src: Path, tmp: Path) -> tuple[list[str], list[str]]:
     out = tmp / "out.mkv"
     out.write_bytes(b"a finished output from yesterday")
@@ -185,6 +199,8 @@ BAD_CASES: list[Case] = [
     Case("absurd_image_header", "input", "PNG header claiming 60000x60000", stylize("absurd_header.png",
                                                                                     out="out.png"), 1,
          ("absurd_header.png", "60000x60000")),
+    Case("sequence_broken_member", "input", "image sequence whose 3rd file is garbage",
+         _output_only(stylize("sequence_broken/%05d.png")), 1, ("00003.png", "not a readable image")),
     Case("empty_range", "input", "--start after the end", stylize("clip.mp4", extra=("--start", "50")), 1,
          ("clip.mp4", "no frames in the selected range")),
     # --- style images ----------------------------------------------------------------------------------------------
@@ -243,6 +259,7 @@ BAD_CASES: list[Case] = [
 ]
 
 GOOD_CASES: list[Case] = [
+    Case("sequence_pattern", "input", "PNG sequence given as a pattern", stylize("sequence/%05d.png")),
     Case("ten_bit", "input", "10-bit H.264 (yuv420p10le)", stylize("ten_bit.mp4")),
     Case("yuv444", "input", "H.264 yuv444p", stylize("yuv444.mp4")),
     Case("one_pixel", "input", "1x1 FFV1 video", stylize("one_pixel.mkv")),

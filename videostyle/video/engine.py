@@ -78,10 +78,14 @@ def _file_digest(path: str) -> str:
 def _run_settings(config: StylizeConfig) -> dict[str, Any]:
     """Everything that changes the stylised frames (and nothing that only changes the encoding)."""
     src = Path(config.input)
-    stat = src.stat()
+    if src.exists():
+        identity = {"bytes": src.stat().st_size if src.is_file() else None, "mtime_ns": src.stat().st_mtime_ns}
+    else:  # an image-sequence pattern (shot/%05d.png): its member files identify the input
+        stats = [os.stat(f) for f in media.probe(config.input).files]
+        identity = {"bytes": sum(s.st_size for s in stats), "mtime_ns": max(s.st_mtime_ns for s in stats),
+                    "files": len(stats)}
     return {
-        "input": {"path": str(src.resolve()), "bytes": stat.st_size if src.is_file() else None,
-                  "mtime_ns": stat.st_mtime_ns},
+        "input": {"path": str(src.resolve()), **identity},
         "styles": [_file_digest(p) for p in config.styles],
         "style": to_dict(config.style),
         "video": to_dict(config.video),
