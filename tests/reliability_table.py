@@ -124,6 +124,8 @@ LIMITS = [
     "  the report is missing, exit 1 with one line naming the report (`test_full_disk_while_writing_the_report...`).",
     "- An image sequence written into an existing directory is moved into place frame by frame on close; a kill",
     "  during that move leaves a mix of old and new frames (the rerun replaces them all). Video files are atomic.",
+    "- Only the first file of an image sequence is read before work starts; a later member that cannot be read stops",
+    "  the job when the reader reaches it (exit 1, the file named) and leaves the work directory as the resume point.",
     "- Truncation is detected from the container structure of MP4/MOV (box sizes, missing `moov`) and Matroska",
     "  (segment size); damaged packets inside an intact container are decoded as FFmpeg conceals them.",
     "- A temporary output left by a killed writer is removed by the next writer of the same output on the same host",
