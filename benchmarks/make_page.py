@@ -365,7 +365,8 @@ def plot_iterations(data: dict[str, Any], path: Path) -> None:
     from matplotlib.patches import Patch
 
     ax.legend(handles=[Patch(color="C3", label="first frame of a shot"), Patch(color="C0", label="warm, full budget"),
-                       Patch(color="C2", label="warm, stopped early")], fontsize=7, loc="upper right")
+                       Patch(color="C2", label="warm, stopped early")], fontsize=7, loc="upper center", ncol=3)
+    ax.set_ylim(0, max(f["iterations"] for f in frames) * 1.35)
     ax.set_title(f"iterations per frame, demo settings ({run['size'][0]}×{run['size'][1]}, "
                  f"--first-iterations {data['params']['first_iterations']} --iterations "
                  f"{data['params']['iterations']})", fontsize=10)
@@ -382,7 +383,8 @@ def plot_stages(data: dict[str, Any], path: Path) -> None:
     secs = [max(r["seconds"], 1e-3) for r in rows]
     ax.barh(names, secs, color=["C7" if r["background"] else "C0" for r in rows])
     for i, r in enumerate(rows):
-        ax.text(secs[i], i, f" {r['seconds']:.2f} s ({r['share']:.1%})", va="center", fontsize=7)
+        ax.text(secs[i], i, f" {r['seconds']:.2f} s ({r['share']:.1%})" if r["share"] >= 0.01 else
+                f" {r['seconds']:.2f} s ({r['share']:.2%})", va="center", fontsize=7)
     ax.invert_yaxis()
     ax.set_xscale("log")
     ax.set_xlim(1e-3, max(secs) * 30)
@@ -613,7 +615,7 @@ def render_stages(d: dict[str, Any]) -> list[str]:
              f"{run['frames']} frames).", "", "![stage times](benchmarks/stages.png)", "",
              "| stage | seconds | share of total | thread |", "|---|---|---|---|"]
     for r in stage_shares(run["stages"]):
-        lines.append(f"| {r['stage']} | {_f(r['seconds'], '.2f')} | {_f(r['share'] * 100, '.1f')}% | "
+        lines.append(f"| {r['stage']} | {_f(r['seconds'], '.2f')} | {_f(r['share'] * 100, '.2f')}% | "
                      f"{'background' if r['background'] else 'main'} |")
     return lines
 
