@@ -26,6 +26,9 @@ _OCC_REL, _OCC_ABS = 0.01, 0.5
 _EDGE_REL, _EDGE_ABS = 0.01, 0.002
 
 
+INTERPOLATIONS = {"linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC}
+
+
 def _sample_maps(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Absolute sampling coordinates ``grid + flow`` as the two float32 maps ``cv2.remap`` takes."""
     h, w = flow.shape[:2]
@@ -34,8 +37,8 @@ def _sample_maps(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return map_x, map_y
 
 
-def warp(image: np.ndarray, flow: np.ndarray, border: str = "replicate") -> np.ndarray:
-    """Sample ``image`` at ``x + flow(x)`` (bilinear, ``cv2.remap``).
+def warp(image: np.ndarray, flow: np.ndarray, border: str = "replicate", interpolation: str = "linear") -> np.ndarray:
+    """Sample ``image`` at ``x + flow(x)`` (``cv2.remap``, bilinear or bicubic).
 
     With the backward flow of frame t (``compute_flow(frame_t, frame_prev)``), ``warp(prev, flow)`` brings
     ``prev`` (a frame or its stylisation) onto frame t's pixel grid.
@@ -47,6 +50,9 @@ def warp(image: np.ndarray, flow: np.ndarray, border: str = "replicate") -> np.n
             ``"constant"`` (zeros; bilinear samples within one pixel outside blend towards 0) or ``"reflect"``
             (mirrored, OpenCV's BORDER_REFLECT_101). Whatever the border, such pixels are marked unreliable by
             :func:`consistency_mask`.
+        interpolation: ``"linear"`` (default) or ``"cubic"``. A bilinear sample at a fractional position is a
+            low-pass filter; carried from frame to frame along a chain of warps (the video engine does exactly
+            that with stylised frames) the blur accumulates and eats the brush-stroke texture. Bicubic keeps it.
 
     Returns:
         An array of ``image``'s shape and dtype. Integer images are rounded (saturated). OpenCV resolves sample
@@ -63,9 +69,12 @@ def warp(image: np.ndarray, flow: np.ndarray, border: str = "replicate") -> np.n
         raise FlowError(f"image: expected dtype one of {names}, got {image.dtype} (shape {image.shape})")
     if border not in BORDERS:
         raise FlowError(f"invalid border {border!r}: expected one of {', '.join(BORDERS)}")
+    if interpolation not in INTERPOLATIONS:
+        raise FlowError(f"invalid interpolation {interpolation!r}: expected one of {', '.join(INTERPOLATIONS)}")
     map_x, map_y = _sample_maps(flow)
     out = cv2.remap(
-        np.ascontiguousarray(image), map_x, map_y, cv2.INTER_LINEAR, borderMode=BORDERS[border], borderValue=0
+        np.ascontiguousarray(image), map_x, map_y, INTERPOLATIONS[interpolation], borderMode=BORDERS[border],
+        borderValue=0,
     )
     return out.reshape(image.shape)  # cv2 drops a trailing channel axis of size 1
 

@@ -137,7 +137,8 @@ def _initial_and_temporal(item: WorkItem, content: np.ndarray, previous: collect
                           config: StylizeConfig) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, float]]]:
     """Warped initialisation and temporal targets for a warm frame (Ruder et al., closest-first long-term masks)."""
     offsets = sorted(item.flows)
-    warped = [flowlib.warp(previous[-k], item.flows[k][0]).astype(np.float32) / 255.0 for k in offsets]
+    warped = [flowlib.warp(previous[-k], item.flows[k][0], interpolation="cubic").astype(np.float32) / 255.0
+              for k in offsets]
     masks = [item.flows[k][1] for k in offsets]
     held = flowlib.closest_first(masks) if len(masks) > 1 else masks
     reliable = masks[0][..., None]

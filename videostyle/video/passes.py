@@ -137,7 +137,7 @@ def _refine_frame(stylizer: Any, store: FrameStore, step: _Step, pass_no: int, n
     init = previous
     if step.flow is not None and neighbour is not None:
         flow, mask = step.flow
-        warped = flowlib.warp(neighbour, flow).astype(np.float32) / 255.0
+        warped = flowlib.warp(neighbour, flow, interpolation="cubic").astype(np.float32) / 255.0
         c = BLEND * mask[..., None]
         init = c * warped + (1.0 - c) * previous
         temporal = [(warped, mask, video.temporal_weight)]
