@@ -36,7 +36,7 @@ test-slow: $(STAMP)
 reliability: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) -m pytest -m "reliability or not reliability" tests/test_reliability.py tests/test_reliability_faults.py
 
-# Regenerates docs/benchmarks.md, its plots and JSON (about 20 min on 2 CPU cores); one section:
+# Regenerates docs/benchmarks.md, its plots and JSON (about 25 min on 2 CPU cores); one section:
 # $(PY) benchmarks/make_page.py --only tradeoff
 benchmarks: $(STAMP)
 	$(PY) benchmarks/make_page.py
