@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -81,14 +82,19 @@ def main() -> int:
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--first-iterations", type=int, default=100)
     ap.add_argument("--iterations", type=int, default=100)
-    ap.add_argument("--work", default="/tmp/videostyle-temporal-bench")
+    ap.add_argument("--fill", default="content", help="what fills unreliable pixels of the warped init")
+    ap.add_argument("--passes", type=int, default=1, help="multi-pass scheme for the temporal runs")
+    ap.add_argument("--pass-iterations", type=int, default=50)
+    ap.add_argument("--change-tolerance", type=float, default=StyleConfig().change_tolerance)
+    ap.add_argument("--threads", type=int, default=2, help="torch threads")
+    ap.add_argument("--work", default=None, help="working folder (default: a temporary one)")
     ap.add_argument("--out", default=None, help="write the results as JSON")
     ns = ap.parse_args()
 
     import torch
 
-    torch.set_num_threads(2)
-    work = Path(ns.work)
+    torch.set_num_threads(ns.threads)
+    work = Path(ns.work) if ns.work else Path(tempfile.mkdtemp(prefix="videostyle-temporal-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     weights = [float(w) for w in ns.weights.split(",")]
     scenes = make_scenes(work, ns.frames, (ns.size * 3 // 2 // 2 * 2, ns.size))
@@ -99,9 +105,10 @@ def main() -> int:
             out = work / f"{name}_tw{w:g}.mkv"
             config = StylizeConfig(
                 input=str(clip), output=str(out), styles=(ns.style,),
-                style=StyleConfig(model="vgg16-hed"),
+                style=StyleConfig(model="vgg16-hed", change_tolerance=ns.change_tolerance),
                 video=VideoConfig(size=ns.size * 3 // 2, iterations=ns.iterations,
-                                  first_iterations=ns.first_iterations, temporal_weight=w),
+                                  first_iterations=ns.first_iterations, temporal_weight=w, fill=ns.fill,
+                                  passes=ns.passes if w > 0 else 1, pass_iterations=ns.pass_iterations),
                 force=True, quiet=True, work_dir=str(work / f"{name}_tw{w:g}.work"),
             )
             t0 = time.perf_counter()
@@ -116,6 +123,7 @@ def main() -> int:
                 "content_distance": m["content_distance"]["mean"],
                 "iterations_first_median": report["iterations_summary"]["first_frames_median"],
                 "iterations_warm_median": report["iterations_summary"]["warm_frames_median"],
+                "passes": report["passes"],
                 "seconds": seconds,
                 "stages": report["stages"],
             }
