@@ -1,7 +1,7 @@
 """Runs one small stylisation job with the tiny random backbone, for tests that kill or interrupt a real process.
 
 Usage: python tests/video_job.py INPUT STYLE OUTPUT WORK_DIR [--iterations N] [--first-iterations N]
-       [--temporal-weight W] [--long-term 1,2]
+       [--temporal-weight W] [--long-term 1,2] [--change-tolerance LEVELS]
 Exit codes and messages go through the CLI's error boundary, as a user would see them.
 """
 
@@ -24,6 +24,7 @@ def main() -> int:
     ap.add_argument("--temporal-weight", default="200")
     ap.add_argument("--long-term", default="1")
     ap.add_argument("--size", default="64")
+    ap.add_argument("--change-tolerance", default="1.0")
     ns = ap.parse_args()
 
     import videostyle.video.engine as engine
@@ -40,7 +41,8 @@ def main() -> int:
     return cli_main([
         "stylize", ns.input, "--style", ns.style, "-o", ns.output, "--work-dir", ns.work_dir,
         "--size", ns.size, "--iterations", ns.iterations, "--first-iterations", ns.first_iterations,
-        "--temporal-weight", ns.temporal_weight, "--long-term", ns.long_term, "--quiet", "--seed", "3",
+        "--temporal-weight", ns.temporal_weight, "--long-term", ns.long_term, "--change-tolerance", ns.change_tolerance,
+        "--quiet", "--seed", "3",
     ])
 
 
