@@ -537,7 +537,13 @@ def render_demo_iterations(d: dict[str, Any], tradeoff: dict[str, Any] | None) -
                      f"{_f(k.get('iterations_mean'), '.1f')} | {k.get('stopped_early', 0)} | "
                      f"{_f(k.get('seconds_median'))} |")
     if s["first"].get("iterations_median") and s["warm"].get("iterations_median") is not None:
-        lines += ["", f"Warm / first iterations (medians): **{s['warm']['iterations_median'] / s['first']['iterations_median']:.2f}**."]
+        ratio = s["warm"]["iterations_median"] / s["first"]["iterations_median"]
+        budget = p["iterations"] / p["first_iterations"]
+        note = (f" — {s['warm'].get('stopped_early', 0)} of {s['warm']['count']} warm frames stopped early, so this "
+                f"is the budget ratio ({budget:.2f}), not convergence" if s["warm"].get("stopped_early", 0) == 0
+                else f" (budget ratio {budget:.2f}; {s['warm']['stopped_early']} of {s['warm']['count']} warm frames "
+                "stopped early)")
+        lines += ["", f"Warm / first iterations (medians): **{ratio:.2f}**{note}."]
     if tradeoff:
         lines += ["", f"Warm-frame iterations in the trade-off runs of (c) ({tradeoff['params']['frames']} frames, "
                   f"budgets {tradeoff['params']['first_iterations']}/{tradeoff['params']['iterations']}):", "",
