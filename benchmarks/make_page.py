@@ -412,7 +412,12 @@ def plot_tradeoff(data: dict[str, Any], path: Path) -> None:
         ax.axvline(floor, color="C2", linestyle="--", linewidth=1)
         ax.annotate("input clip's own warping error", (floor, max(ys)), textcoords="offset points",
                     xytext=(4, -2), fontsize=7, color="C2", rotation=90, va="top")
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("warping error, k=1 (log; lower = less flicker)")
     ax.set_ylabel("style distance to the style image\n(lower = more stylised)")
     ax.set_title("temporal weight: flicker vs style", fontsize=10)
