@@ -140,7 +140,10 @@ def main() -> int:
                 e["legibility_ratio"] = e["subject_legibility"] / base["subject_legibility"]
             print(name, f"tw={w:g}", "warping ratio %.3f  style ratio %.3f" % (e["warping_error_ratio"],
                   e["style_distance_ratio"]), "legibility ratio %.3f" % e.get("legibility_ratio", float("nan")))
-    payload = {"settings": vars(ns), "results": results}
+    settings = {k: v for k, v in vars(ns).items() if k not in ("work", "out")}
+    style = Path(ns.style).resolve()
+    settings["style"] = str(style.relative_to(ROOT)) if style.is_relative_to(ROOT) else style.name
+    payload = {"settings": settings, "results": results}
     if ns.out:
         Path(ns.out).parent.mkdir(parents=True, exist_ok=True)
         Path(ns.out).write_text(json.dumps(payload, indent=2))
