@@ -219,7 +219,7 @@ def _store_of(work: Path) -> FrameStore:
 def test_sigint_stops_cleanly_with_a_resume_message(clip, style_png, tmp_path):
     out = tmp_path / "out.mp4"
     # Every budgeted iteration runs (no early stop), so the job is still busy when the signal arrives.
-    proc = subprocess.Popen(_job(clip, style_png, out, "--first-iterations", "60", "--iterations", "60",
+    proc = subprocess.Popen(_job(clip, style_png, out, "--first-iterations", "60", "--iterations", "400",
                                  "--change-tolerance", "0"), stderr=subprocess.PIPE, text=True)
     _wait_for_frames(Path(str(out) + ".work"), 2, proc)
     proc.send_signal(signal.SIGINT)
