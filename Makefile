@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.videostyle-installed
 DEMO_OUT ?= demo_out
 
-.PHONY: setup demo test test-slow sample benchmarks clean
+.PHONY: setup demo test test-slow reliability sample benchmarks clean
 
 setup: $(STAMP)
 
@@ -32,7 +32,7 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow
 
-# Hostile inputs and faults (docs/reliability.md): the fast cases of `make test` plus kills, interrupts, a full tmpfs.
+# Hostile inputs and faults (docs/reliability.md), on their own: bad inputs, kills, interrupts, a full tmpfs.
 reliability: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) -m pytest -m "reliability or not reliability" tests/test_reliability.py tests/test_reliability_faults.py
 

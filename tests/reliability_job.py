@@ -109,6 +109,9 @@ def main() -> int:
     ap.add_argument("--at", default=None, metavar="POINT:N")
     ap.add_argument("--signal", default="KILL", choices=sorted(SIGNALS))
     ns = ap.parse_args(argv[:split])
+    # As if started from a terminal: a job launched in the background by a non-interactive shell (CI, nohup)
+    # inherits SIGINT ignored, and Python then never raises KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     use_tiny_backbone()
     if ns.at:

@@ -8,6 +8,7 @@ Exit codes and messages go through the CLI's error boundary, as a user would see
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from videostyle.cli import main as cli_main
@@ -26,6 +27,9 @@ def main() -> int:
     ap.add_argument("--size", default="64")
     ap.add_argument("--change-tolerance", default="1.0")
     ns = ap.parse_args()
+    # As if started from a terminal: a job launched in the background by a non-interactive shell (CI, nohup)
+    # inherits SIGINT ignored, and Python then never raises KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     import videostyle.video.engine as engine
     from videostyle.style.backbones import tiny_backbone
