@@ -7,7 +7,10 @@ import re
 from pathlib import Path
 
 #: Extensions read and written as still images (lower case, with the dot).
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr", ".dpx")
+
+#: Extensions an image sequence (or a single image) can be written as.
+SEQUENCE_EXTS = (".png", ".exr", ".tif", ".tiff", ".dpx")
 
 #: Video output extensions and the codec each one uses by default.
 VIDEO_OUTPUTS = {".mp4": "h264", ".mov": "prores", ".mkv": "ffv1"}
@@ -19,11 +22,30 @@ VIDEO_CODECS_BY_EXT = {".mp4": ("h264",), ".mov": ("prores", "h264"), ".mkv": ("
 IMAGE_CODECS = ("png", "png16")
 
 _PRINTF = re.compile(r"%0?(\d*)d")
+_HASHES = re.compile(r"#+")
+_LAST_NUMBER = re.compile(r"(\d+)(?!.*\d)")
+
+
+def hashes_to_printf(path: str) -> str:
+    """Nuke/Houdini-style padding in the file name (``plate.####.exr``) as a printf pattern (``plate.%04d.exr``)."""
+    directory, base = os.path.split(path)
+    if "%" in base or not _HASHES.search(base):
+        return path
+    matches = list(_HASHES.finditer(base))
+    last = matches[-1]
+    base = base[: last.start()] + f"%0{len(last.group(0))}d" + base[last.end() :]
+    return os.path.join(directory, base) if directory else base
+
+
+def frame_number(path: str | os.PathLike[str]) -> int | None:
+    """The frame number of a sequence member: the last group of digits in its file name (``plate.1001.exr``)."""
+    match = _LAST_NUMBER.search(Path(path).name)
+    return int(match.group(1)) if match else None
 
 
 def is_pattern(path: str | os.PathLike[str]) -> bool:
-    """True for a printf-style image sequence pattern such as ``shot/%05d.png``."""
-    return _PRINTF.search(os.path.basename(os.fspath(path))) is not None
+    """True for an image sequence pattern: printf-style ``shot/%05d.png`` or hashes ``plate.####.exr``."""
+    return _PRINTF.search(os.path.basename(hashes_to_printf(os.fspath(path)))) is not None
 
 
 def is_image_path(path: str | os.PathLike[str]) -> bool:
@@ -51,7 +73,7 @@ def list_pattern_images(pattern: str | os.PathLike[str]) -> list[tuple[int, Path
 
     ``shot/%05d.png`` matches ``shot/00001.png``; ``%d`` matches any number of digits.
     """
-    pattern = os.fspath(pattern)
+    pattern = hashes_to_printf(os.fspath(pattern))
     directory, base = os.path.split(pattern)
     match = _PRINTF.search(base)
     if match is None:
@@ -73,7 +95,7 @@ def list_pattern_images(pattern: str | os.PathLike[str]) -> list[tuple[int, Path
 
 def format_pattern(pattern: str, number: int) -> str:
     """The file name of frame ``number`` of a printf pattern (only the ``%0Nd`` field is substituted)."""
-    directory, base = os.path.split(pattern)
+    directory, base = os.path.split(hashes_to_printf(pattern))
     match = _PRINTF.search(base)
     assert match is not None
     name = base[: match.start()] + (match.group(0) % number) + base[match.end() :]

@@ -26,8 +26,9 @@ from ..errors import (
     TruncatedMediaError,
     UnreadableMediaError,
 )
-from ._paths import is_image_path, is_pattern, list_directory_images, list_pattern_images
+from ._paths import frame_number, is_image_path, is_pattern, list_directory_images, list_pattern_images
 from .images import read_image_raw
+from .plates import PlateSpec, is_plate_path, read_plate_spec
 
 #: Frame rate assumed for image sequences and single images.
 SEQUENCE_FPS = 24
@@ -83,6 +84,14 @@ class MediaInfo:
     video: VideoInfo | None
     audio: list[AudioInfo] = field(default_factory=list)
     files: tuple[str, ...] = ()  # image sequence members, in order (empty for videos and single images)
+    #: frame number of each member of ``files`` (from its name: ``plate.1001.exr`` → 1001; 1, 2, … when unnamed)
+    numbers: tuple[int, ...] = ()
+    plate: PlateSpec | None = None  # how the (first) image is stored, for EXR / DPX / TIFF inputs
+
+    @property
+    def is_float(self) -> bool:
+        """True when the pixels are stored as floats (EXR, float TIFF): scene-linear by default."""
+        return self.plate is not None and self.plate.is_float
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (fractions as ``"num/den"`` strings)."""
@@ -103,6 +112,8 @@ class MediaInfo:
             "video": video,
             "audio": [dict(a.__dict__) for a in self.audio],
             "files": len(self.files) if self.kind == "sequence" else None,
+            "frame_numbers": [self.numbers[0], self.numbers[-1]] if self.numbers else None,
+            "plate": dict(self.plate.__dict__) if self.plate is not None else None,
         }
 
     def describe(self) -> str:
@@ -306,16 +317,22 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
     return _probe_video(p)
 
 
-def _image_video_info(image_path: Path, frames: int) -> VideoInfo:
-    raw = read_image_raw(image_path)
-    h, w = raw.shape[:2]
+def _image_video_info(image_path: Path, frames: int) -> tuple[VideoInfo, PlateSpec | None]:
+    plate = read_plate_spec(image_path) if is_plate_path(image_path) else None
+    if plate is not None:
+        w, h = plate.width, plate.height
+        pix_fmt = f"{'rgba' if plate.has_alpha else 'rgb'} {plate.sample}"
+    else:
+        raw = read_image_raw(image_path)
+        h, w = raw.shape[:2]
+        pix_fmt = "rgb48" if raw.dtype.itemsize == 2 else "rgb24"
     return VideoInfo(
         codec=image_path.suffix.lower().lstrip(".").replace("jpeg", "jpg"),
         width=w, height=h, display_width=w, display_height=h,
         fps=float(SEQUENCE_FPS), avg_rate=Fraction(SEQUENCE_FPS), time_base=Fraction(1, SEQUENCE_FPS),
         frames=frames, frames_estimated=False, duration=frames / SEQUENCE_FPS, rotation=0,
-        pix_fmt="rgb48" if raw.dtype.itemsize == 2 else "rgb24",
-    )
+        pix_fmt=pix_fmt,
+    ), plate
 
 
 def _probe_sequence(spec: str, files: list[Path]) -> MediaInfo:
@@ -323,17 +340,26 @@ def _probe_sequence(spec: str, files: list[Path]) -> MediaInfo:
         if is_pattern(spec):
             raise InputNotFoundError("no image files match this sequence pattern", path=spec)
         raise InputIsDirectoryError("is a directory without images (.png, .jpg, .tif, ...)", path=spec)
-    video = _image_video_info(files[0], len(files))
+    video, plate = _image_video_info(files[0], len(files))
     return MediaInfo(
         path=spec, kind="sequence", container="image sequence", duration=video.duration, video=video,
-        audio=[], files=tuple(os.fspath(f) for f in files),
+        audio=[], files=tuple(os.fspath(f) for f in files), numbers=_frame_numbers(files), plate=plate,
     )
 
 
+def _frame_numbers(files: list[Path]) -> tuple[int, ...]:
+    """The number in each member's name when every member has one and they increase; else 1, 2, …"""
+    numbers = [frame_number(f) for f in files]
+    if all(n is not None for n in numbers) and all(a < b for a, b in zip(numbers, numbers[1:])):  # type: ignore
+        return tuple(numbers)  # type: ignore[arg-type]
+    return tuple(range(1, len(files) + 1))
+
+
 def _probe_image(path: Path) -> MediaInfo:
-    video = _image_video_info(path, 1)
+    video, plate = _image_video_info(path, 1)
     video = VideoInfo(**{**video.__dict__, "duration": None})
-    return MediaInfo(path=os.fspath(path), kind="image", container=video.codec, duration=None, video=video)
+    return MediaInfo(path=os.fspath(path), kind="image", container=video.codec, duration=None, video=video,
+                     plate=plate)
 
 
 def _seconds(value: int | None, time_base: Fraction | None) -> float | None:

@@ -21,8 +21,10 @@ import av.error
 import cv2
 import numpy as np
 
-from ..errors import NoFramesError
-from .images import read_image
+from ..errors import NoFramesError, UsageError
+from .colour import ColourIn, colour_in
+from .images import read_image, read_image_raw
+from .plates import is_plate_path, read_plate
 from .probe import MediaInfo, media_error, open_input, probe
 
 _EPS = 1e-6  # seconds of tolerance when comparing frame times with the range edges
@@ -30,7 +32,13 @@ _EPS = 1e-6  # seconds of tolerance when comparing frame times with the range ed
 
 @dataclass(frozen=True)
 class Frame:
-    """One decoded frame: ``image`` is H×W×3 RGB uint8, upright; ``index`` counts from 0 in the kept range."""
+    """One decoded frame: ``image`` is H×W×3 RGB uint8, upright; ``index`` counts from 0 in the kept range.
+
+    ``image`` is display-referred sRGB (converted from the input colour space, unpremultiplied). For plates,
+    ``alpha`` (H×W float32) and ``residual`` (H×W×3 float32: what lay outside [0, 1] in sRGB, see
+    :mod:`videostyle.media.colour`) carry what the uint8 image cannot; ``number`` is a sequence member's frame
+    number (``plate.1001.exr`` → 1001).
+    """
 
     index: int
     pts: float
@@ -38,6 +46,9 @@ class Frame:
     pts_ticks: int | None = None
     time_base: Fraction | None = None
     duration_ticks: int | None = None  # the source frame's duration (None when unknown); keeps VFR exact
+    number: int | None = None
+    alpha: np.ndarray | None = None
+    residual: np.ndarray | None = None
 
 
 def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -73,11 +84,21 @@ class FrameReader:
         duration: float | None = None,
         max_frames: int | None = None,
         size: tuple[int, int] | None = None,
+        frames: tuple[int, int] | None = None,
+        colorspace: str | None = None,
     ) -> None:
         self.path = os.fspath(path)
         self.info: MediaInfo = probe(path)
         video = self.info.video
         assert video is not None
+        self.frames = frames
+        if frames is not None and self.info.kind != "sequence":
+            raise UsageError(f"--frames {frames[0]}-{frames[1]} selects frame numbers of an image sequence; "
+                             f"{self.path} is a {self.info.kind} (use --start/--duration/--max-frames)")
+        plate = self.info.plate
+        #: the conversion into the optimiser's display-referred sRGB (identity for 8-bit sRGB inputs)
+        self.colour: ColourIn = colour_in(colorspace, is_float=self.info.is_float,
+                                          file_colorspace=plate.colorspace if plate is not None else None)
         self.start = float(start or 0.0)
         self.end = None if duration is None else self.start + float(duration)
         self.max_frames = max_frames
@@ -95,6 +116,10 @@ class FrameReader:
             self._pending: Frame | None = next(self._source)
         except StopIteration:
             self.close()
+            if frames is not None:
+                have = f"{self.info.numbers[0]}-{self.info.numbers[-1]}" if self.info.numbers else "none"
+                raise NoFramesError(f"no frames numbered {frames[0]}-{frames[1]} (the sequence has {have})",
+                                    path=self.path) from None
             raise NoFramesError(f"no frames in the selected range {self._range_text()}", path=self.path) from None
         except BaseException:
             self.close()
@@ -145,11 +170,22 @@ class FrameReader:
         return f"[{self.start:g} s, {end})"
 
     def _finish(
-        self, image: np.ndarray, index: int, pts: float, ticks: int | None, duration: int | None = None
+        self, image: np.ndarray, index: int, pts: float, ticks: int | None, duration: int | None = None,
+        number: int | None = None,
     ) -> Frame:
-        image = upright(image, self.info.video.rotation if self.info.video else 0)
-        return Frame(index=index, pts=pts, image=resize_image(image, self.size), pts_ticks=ticks,
-                     time_base=self.time_base, duration_ticks=duration)
+        """Upright, resized and (for plates or a non-sRGB ``colorspace``) converted to display sRGB uint8."""
+        image = resize_image(upright(image, self.info.video.rotation if self.info.video else 0), self.size)
+        alpha = residual = None
+        if not self.colour.identity or image.dtype not in (np.uint8, np.uint16) or image.shape[2] == 4:
+            if image.dtype == np.uint8:
+                image = image.astype(np.float32) / 255.0
+            elif image.dtype == np.uint16:
+                image = image.astype(np.float32) / 65535.0
+            image, residual, alpha = self.colour.to_display(image)
+        elif image.dtype == np.uint16:
+            image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+        return Frame(index=index, pts=pts, image=image, pts_ticks=ticks, time_base=self.time_base,
+                     duration_ticks=duration, number=number, alpha=alpha, residual=residual)
 
     def _in_range(self, rel_ticks: float, tb: Fraction) -> int:
         """-1 before the range, 0 inside, 1 after (1 µs of tolerance for rounding at both edges)."""
@@ -164,14 +200,25 @@ class FrameReader:
         files = self.info.files or (self.info.path,)
         fps = self.info.video.fps if self.info.video else 24.0
         tb = self.time_base or Fraction(1, 24)
+        numbers = self.info.numbers or (None,) * len(files)
         index = 0
-        for number, file in enumerate(files):
-            if self.info.kind == "sequence" and self._in_range(number, tb) != 0:
-                if self._in_range(number, tb) > 0:
+        for position, (file, number) in enumerate(zip(files, numbers)):
+            if self.info.kind == "sequence" and self._in_range(position, tb) != 0:
+                if self._in_range(position, tb) > 0:
                     return
                 continue
-            pts = number / fps
-            yield self._finish(read_image(file), index, pts, number, 1)
+            if self.frames is not None and number is not None and not self.frames[0] <= number <= self.frames[1]:
+                if number > self.frames[1]:
+                    return
+                continue
+            pts = position / fps
+            if is_plate_path(file):
+                image = read_plate(file)[0]
+            elif self.colour.identity:
+                image = read_image(file)
+            else:
+                image = read_image_raw(file)
+            yield self._finish(image, index, pts, position, 1, number)
             index += 1
 
     def _open_video(self, seek_seconds: float) -> av.container.InputContainer:
@@ -234,10 +281,14 @@ def open_reader(
     duration: float | None = None,
     max_frames: int | None = None,
     size: tuple[int, int] | None = None,
+    frames: tuple[int, int] | None = None,
+    colorspace: str | None = None,
 ) -> FrameReader:
-    """Open a video, image sequence (``dir/%05d.png`` or a directory) or image for streaming.
+    """Open a video, image sequence (``dir/%05d.png``, ``plate.####.exr`` or a directory) or image for streaming.
 
     ``size`` = (w, h) resizes every (upright) frame; use :func:`working_size` to keep the aspect with even sides.
+    ``frames`` = (first, last) keeps the sequence members numbered first…last (inclusive); ``colorspace`` is the
+    input's OpenColorIO colour space (None: the default of :mod:`videostyle.media.colour`).
     """
     return FrameReader(Path(path) if not isinstance(path, str) else path, start=start, duration=duration,
-                       max_frames=max_frames, size=size)
+                       max_frames=max_frames, size=size, frames=frames, colorspace=colorspace)

@@ -14,8 +14,15 @@ up to one audio frame (~21 ms for AAC at 48 kHz) late. Audio is interleaved whil
 Timestamps must increase; a frame whose time is not after the previous one (damaged sources) is moved one tick
 later and counted in ``FrameWriter.pts_adjusted``.
 
-Image sequences are numbered from 1 (``%05d.png`` → ``00001.png``); writing into an existing directory replaces
-the files of the same pattern, including stale frames of an older, longer sequence.
+Image sequences are numbered by the ``number`` given to :meth:`FrameWriter.write` (the source's frame numbers:
+``plate.1001.exr`` → ``out.1001.exr``), from 1 when none is given (``%05d.png`` → ``00001.png``); the padding is
+the output pattern's (``%04d`` or ``####``). Writing into an existing directory replaces the files of the same
+pattern, including stale frames of an older, longer sequence.
+
+Plates (.exr, .tif/.tiff, .dpx; sequences or single images) are written with OpenImageIO in the output colour space
+(:mod:`videostyle.media.colour`): stored like the source plate when it has the same format (half/float EXR with its
+compression, 16-bit or float TIFF, DPX bit depth), else half-float ZIP EXR, 16-bit TIFF, 10-bit DPX; with the
+source's alpha (premultiplied) when ``write`` is given one.
 
 Atomicity: the output goes to a temporary name in the destination directory (``.name.tmp-HOST-PID-XXXX.ext``, or
 a temporary directory for image sequences) and is renamed on :meth:`FrameWriter.close`; leaving the ``with`` block by
@@ -47,13 +54,16 @@ from ..errors import OutputError, OutputNotWritableError, UnsupportedOutputError
 from ._paths import (
     IMAGE_CODECS,
     IMAGE_EXTS,
+    SEQUENCE_EXTS,
     VIDEO_CODECS_BY_EXT,
     VIDEO_OUTPUTS,
     format_pattern,
     is_pattern,
     list_pattern_images,
 )
-from .images import to_uint8, write_image
+from .colour import ColourIn, ColourOut, colour_in, colour_out
+from .images import to_uint8, to_uint16, write_image
+from .plates import PlateSpec, is_plate_path, output_spec, write_plate
 from .probe import MediaInfo, open_input
 from .reader import FrameReader
 
@@ -72,10 +82,17 @@ def output_kind(path: str | os.PathLike[str], codec: str | None = None) -> tuple
     if spath.endswith(("/", os.sep)) or (os.path.isdir(spath) and not is_pattern(spath)):
         spath = os.path.join(spath, SEQUENCE_PATTERN)
     ext = Path(spath).suffix.lower()
-    supported = "supported: .mp4 (H.264), .mov (ProRes), .mkv (FFV1), .png/.jpg/.tif image, dir/%05d.png sequence"
+    supported = ("supported: .mp4 (H.264), .mov (ProRes), .mkv (FFV1), .png/.jpg/.tif/.exr/.dpx image, "
+                 "dir/%05d.png or plate.####.exr sequence")
+    if is_plate_path(spath):
+        if codec is not None:
+            raise UnsupportedOutputError(f"codec {codec} does not apply to {ext} plates (they are written like "
+                                         "the source plate, see the README's VFX section)", path=spath)
+        return ("sequence" if is_pattern(spath) else "image"), ext.lstrip(".").replace("tiff", "tif"), spath
     if is_pattern(spath):
-        if ext != ".png":
-            raise UnsupportedOutputError(f"image sequences are written as PNG, not {ext or 'no extension'}", path=spath)
+        if ext not in SEQUENCE_EXTS:
+            raise UnsupportedOutputError(f"image sequences are written as PNG, EXR, TIFF or DPX "
+                                         f"({' '.join(SEQUENCE_EXTS)}), not {ext or 'no extension'}", path=spath)
         if codec not in (None, *IMAGE_CODECS):
             raise UnsupportedOutputError(f"codec {codec} cannot write an image sequence (use png or png16)", path=spath)
         return "sequence", codec or "png", spath
@@ -215,9 +232,15 @@ class FrameWriter:
         audio_from: str | os.PathLike[str] | None = None,
         audio_range: tuple[float, float | None] | None = None,
         fps: float | None = None,
+        input_colorspace: str | None = None,
+        output_colorspace: str | None = None,
     ) -> None:
         self.kind, self.codec, self.target = validate_output(path, codec)
         self.path = self.target
+        #: plates (EXR / TIFF / DPX) are written with OpenImageIO, float data and alpha kept
+        self.is_plate = is_plate_path(self.target)
+        self.colour, self._plate_like, self.needs_extras = _output_colour(
+            like, self.target, self.is_plate, input_colorspace, output_colorspace)
         if size is None:
             size = _size_from(like)
         if size is None:
@@ -304,12 +327,18 @@ class FrameWriter:
         pts_ticks: int | None = None,
         pts: float | None = None,
         duration_ticks: int | None = None,
+        *,
+        number: int | None = None,
+        alpha: np.ndarray | None = None,
+        residual: np.ndarray | None = None,
     ) -> None:
         """Append a frame (H×W×3 RGB uint8 or uint16, of the writer's ``size``) at the given time.
 
         ``pts_ticks``/``duration_ticks`` are in the source time base (``Frame.pts_ticks``/``Frame.duration_ticks``);
         ``pts`` is seconds on the ``Frame.pts`` timeline. The duration (default ``1/fps``) only matters for the last
-        frame of a VFR clip (it sets the stream's end).
+        frame of a VFR clip (it sets the stream's end). ``number`` names a sequence member (the source's frame
+        number); ``alpha`` and ``residual`` are the source frame's (``Frame.alpha``/``Frame.residual``), used by
+        plate outputs (see :attr:`needs_extras`).
         """
         if self._closed:
             raise ValueError(f"{self.target}: writer is closed")
@@ -326,7 +355,12 @@ class FrameWriter:
             ticks = self._last_ticks + 1
             self.pts_adjusted += 1
         self._last_ticks = ticks
-        if self.kind == "video":
+        if not self.is_plate and not self.colour.identity:  # display sRGB → the requested space, then as usual
+            converted = self.colour.from_display(image)
+            image = to_uint16(converted) if image.dtype == np.uint16 or self.codec == "png16" else to_uint8(converted)
+        if self.is_plate:
+            self._write_plate(image, number, alpha, residual)
+        elif self.kind == "video":
             self._encode(image, ticks - self._first_ticks, duration_ticks)
         elif self.kind == "image":
             if self.frames_written:
@@ -338,10 +372,28 @@ class FrameWriter:
                 write_image(self._tmp, image, bit16=self.codec == "png16")
         else:
             assert self._tmp is not None
-            name = os.path.basename(format_pattern(self.target, SEQUENCE_FIRST_NUMBER + self.frames_written))
             with _not_writable(self.target, self._tmp):
-                write_image(os.path.join(self._tmp, name), image, bit16=self.codec == "png16")
+                write_image(os.path.join(self._tmp, self._member_name(number)), image, bit16=self.codec == "png16")
         self.frames_written += 1
+
+    def _member_name(self, number: int | None) -> str:
+        """File name of a sequence member: the source's frame number, else counting from 1."""
+        return os.path.basename(format_pattern(
+            self.target, number if number is not None else SEQUENCE_FIRST_NUMBER + self.frames_written))
+
+    def _write_plate(self, image: np.ndarray, number: int | None, alpha: np.ndarray | None,
+                     residual: np.ndarray | None) -> None:
+        """Display sRGB (+ residual) → the output colour space, premultiplied by ``alpha``; written with OIIO."""
+        if self.kind == "image" and self.frames_written:
+            raise UnsupportedOutputError(
+                "a single image output takes one frame; use a sequence like dir/plate.####.exr", path=self.target)
+        pixels = self.colour.from_display(image, residual, alpha)
+        h, w = pixels.shape[:2]
+        spec = output_spec(Path(self.target).suffix, self._plate_like, alpha=alpha is not None, width=w, height=h)
+        assert self._tmp is not None
+        where = self._tmp if self.kind == "image" else os.path.join(self._tmp, self._member_name(number))
+        with _not_writable(self.target, os.path.dirname(where) or "."):
+            write_plate(where, pixels, spec, colorspace=None if self.colour.identity else self.colour.colorspace)
 
     def _ticks(self, pts_ticks: int | None, pts: float | None) -> int:
         if pts_ticks is not None:
@@ -557,6 +609,25 @@ def _temp_file(final: Path) -> str:
     return tmp
 
 
+def _output_colour(like: FrameReader | MediaInfo | None, target: str, is_plate: bool, input_colorspace: str | None,
+                   output_colorspace: str | None) -> tuple[ColourOut, PlateSpec | None, bool]:
+    """``(conversion from display sRGB, the source's plate spec, whether writes need the source's extras)``."""
+    info = like.info if isinstance(like, FrameReader) else like
+    plate = info.plate if info is not None else None
+    source: ColourIn
+    if isinstance(like, FrameReader):
+        source = like.colour
+    else:
+        source = colour_in(input_colorspace, is_float=bool(info and info.is_float),
+                           file_colorspace=plate.colorspace if plate is not None else None)
+    out_float = is_plate and (Path(target).suffix.lower() == ".exr"
+                              or (plate is not None and plate.is_float and plate.format == "tiff"))
+    colour = colour_out(output_colorspace, is_float=out_float, source=source,
+                        source_is_float=bool(info and info.is_float))
+    extras = is_plate and ((plate is not None and (plate.has_alpha or plate.is_float)) or not source.identity)
+    return colour, plate, extras
+
+
 def _size_from(like: FrameReader | MediaInfo | None) -> tuple[int, int] | None:
     if isinstance(like, FrameReader):
         return like.size
@@ -576,7 +647,14 @@ def open_writer(
     audio_from: str | os.PathLike[str] | None = None,
     audio_range: tuple[float, float | None] | None = None,
     fps: float | None = None,
+    input_colorspace: str | None = None,
+    output_colorspace: str | None = None,
 ) -> FrameWriter:
-    """Open an output for frames of ``size`` = (w, h); the kind follows the extension (see :func:`output_kind`)."""
+    """Open an output for frames of ``size`` = (w, h); the kind follows the extension (see :func:`output_kind`).
+
+    ``input_colorspace`` is the source's (as given to the reader, when ``like`` is not the reader itself) and
+    ``output_colorspace`` the result's; None: the defaults of :mod:`videostyle.media.colour`.
+    """
     return FrameWriter(path, like=like, size=size, codec=codec, crf=crf, preset=preset, audio_from=audio_from,
-                       audio_range=audio_range, fps=fps)
+                       audio_range=audio_range, fps=fps, input_colorspace=input_colorspace,
+                       output_colorspace=output_colorspace)

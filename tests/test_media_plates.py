@@ -1,0 +1,262 @@
+"""VFX plates: EXR / TIFF / DPX sequences in and out (OpenImageIO), colour (OpenColorIO), alpha, frame numbers.
+
+Plates are generated here with OpenImageIO directly (not with the code under test). The stylised image is
+stood in for by the reader's own display image, which is what an unstylised pass (0 iterations) stores; the
+engine end to end is in tests/test_video_plates.py.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import OpenImageIO as oiio
+import pytest
+
+from videostyle.errors import InputError, NoFramesError, UnsupportedOutputError, UsageError
+from videostyle.media import colour, open_reader, open_writer, probe
+
+H, W = 24, 32
+NUMBERS = (1001, 1002, 1003, 1004)
+
+
+def _write(path: Path, pixels: np.ndarray, pixel_type: str, compression: str | None = None, **attrs) -> None:
+    h, w, n = pixels.shape
+    spec = oiio.ImageSpec(w, h, n, pixel_type)
+    spec.channelnames = ("R", "G", "B", "A")[:n]
+    if n == 4:
+        spec.alpha_channel = 3
+    if compression:
+        spec.attribute("compression", compression)
+    for key, value in attrs.items():
+        if isinstance(value, tuple):
+            spec.attribute(key, oiio.TypeDesc(f"float[{len(value)}]"), value)
+        else:
+            spec.attribute(key, value)
+    out = oiio.ImageOutput.create(str(path))
+    assert out.open(str(path), spec), oiio.geterror()
+    assert out.write_image(np.ascontiguousarray(pixels, dtype=np.float32))
+    out.close()
+
+
+def _read(path: Path) -> tuple[np.ndarray, oiio.ImageSpec]:
+    inp = oiio.ImageInput.open(str(path))
+    assert inp is not None, oiio.geterror()
+    spec = inp.spec()
+    pixels = inp.read_image(0, 0, 0, spec.nchannels, "float")
+    inp.close()
+    return np.asarray(pixels, dtype=np.float32), spec
+
+
+def _linear_frame(seed: int, *, highlights: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(scene-linear RGB with a few values above 1, alpha with transparent, opaque and soft parts)."""
+    rng = np.random.default_rng(seed)
+    rgb = (rng.random((H, W, 3)) ** 2.2 * 0.9).astype(np.float32)
+    if highlights:
+        rgb[2:6, 2:10] = 4.0  # a light source: 4× display white
+    alpha = rng.random((H, W)).astype(np.float32)
+    alpha[:, :4] = 0.0
+    alpha[:, -4:] = 1.0
+    return rgb, alpha
+
+
+def _to_srgb(linear: np.ndarray) -> np.ndarray:
+    """The IEC 61966-2-1 sRGB encoding, written out here (not OpenColorIO) for an independent check."""
+    x = np.asarray(linear, dtype=np.float64)
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.abs(x) ** (1 / 2.4) * np.sign(x) - 0.055)
+
+
+def _unstylised_copy(src: str, dst: str, **reader_kw) -> list:
+    """What an unstylised run does: read the plate, write its display image back with the source's extras."""
+    with open_reader(src, **reader_kw) as reader, open_writer(dst, like=reader) as writer:
+        frames = list(reader)
+        for f in frames:
+            writer.write(f.image, pts_ticks=f.pts_ticks, number=f.number, alpha=f.alpha, residual=f.residual)
+    return frames
+
+
+@pytest.fixture(scope="module")
+def exr_plates(tmp_path_factory) -> tuple[Path, dict[int, np.ndarray]]:
+    """Half-float premultiplied RGBA EXR plates numbered 1001–1004 (PIZ), scene-linear Rec.709."""
+    root = tmp_path_factory.mktemp("plates")
+    frames = {}
+    for n in NUMBERS:
+        rgb, alpha = _linear_frame(n)
+        premult = np.concatenate([rgb * alpha[..., None], alpha[..., None]], axis=-1)
+        _write(root / f"plate.{n}.exr", premult, "half", "piz")
+        frames[n] = _read(root / f"plate.{n}.exr")[0]  # as stored (half precision)
+    return root, frames
+
+
+# --- OpenColorIO -------------------------------------------------------------------------------------------------
+def test_ocio_known_values():
+    lin = colour.default_colorspace(True)
+    grey = colour.convert(np.full((1, 1, 3), 0.18, np.float32), lin, colour.srgb())
+    assert grey[0, 0] == pytest.approx([0.4614] * 3, abs=5e-4)
+    half = colour.convert(np.full((1, 1, 3), 0.5, np.float32), colour.srgb(), lin)
+    assert half[0, 0] == pytest.approx([0.2140] * 3, abs=5e-4)
+    # ACEScg red in linear Rec.709: outside the Rec.709 gamut (a negative green), a known matrix row
+    red = colour.convert(np.array([[[1.0, 0.0, 0.0]]], np.float32), colour.resolve("ACEScg"), lin)
+    assert red[0, 0] == pytest.approx([1.7051, -0.1302, -0.0240], abs=2e-3)
+
+
+def test_ocio_names_resolve_and_unknown_names_fail_with_a_suggestion():
+    assert colour.resolve("acescg") == "ACEScg"
+    assert colour.resolve("lin_rec709") == colour.default_colorspace(True)
+    with pytest.raises(UsageError, match=r"unknown colour space 'ACEScgg'.*did you mean"):
+        colour.resolve("ACEScgg")
+
+
+def test_ocio_environment_config_is_honoured(tmp_path, monkeypatch):
+    cfg = tmp_path / "tiny.ocio"
+    cfg.write_text(
+        "ocio_profile_version: 2\nroles:\n  default: raw\n  scene_linear: lin\n"
+        "colorspaces:\n"
+        "  - !<ColorSpace> {name: raw, isdata: true}\n"
+        "  - !<ColorSpace> {name: lin}\n"
+        "  - !<ColorSpace>\n    name: srgb_tx\n"
+        "    from_scene_reference: !<ExponentWithLinearTransform> {gamma: 2.4, offset: 0.055, "
+        "direction: inverse}\n")
+    monkeypatch.setenv("OCIO", str(cfg))
+    assert colour.config().getColorSpace("lin") is not None
+    assert colour.default_colorspace(True) == "lin"  # the config's scene_linear role
+    assert colour.srgb() == "srgb_tx"
+    out = colour.convert(np.full((1, 1, 3), 0.18, np.float32), "lin", "srgb_tx")
+    assert out[0, 0, 0] == pytest.approx(0.4614, abs=5e-4)
+
+
+# --- EXR in and out ----------------------------------------------------------------------------------------------
+def test_exr_sequence_keeps_frame_numbers_alpha_and_picture(tmp_path, exr_plates):
+    root, stored = exr_plates
+    out_dir = tmp_path / "out"
+    frames = _unstylised_copy(str(root / "plate.%04d.exr"), str(out_dir / "out.####.exr"))
+    assert [f.number for f in frames] == list(NUMBERS)
+    assert sorted(os.listdir(out_dir)) == [f"out.{n}.exr" for n in NUMBERS]
+    for n in NUMBERS:
+        src = stored[n]
+        out, spec = _read(out_dir / f"out.{n}.exr")
+        assert str(spec.format) == "half" and spec.nchannels == 4 and spec.alpha_channel == 3
+        assert spec.get_string_attribute("compression") == "piz"  # kept from the source
+        assert np.max(np.abs(out[..., 3] - src[..., 3])) <= 1e-3  # alpha passes through
+        err = np.abs(_to_srgb(out[..., :3]) - _to_srgb(src[..., :3]))
+        assert err.max() * 255 <= 1.5, f"frame {n}: {err.max() * 255:.2f}/255 in sRGB"
+        # the light source (4.0, beyond display white) comes back, not clipped to 1
+        lit = (src[2:6, 2:10, 3] > 0.5)
+        assert np.allclose(out[2:6, 2:10, 0][lit] / src[2:6, 2:10, 3][lit], 4.0, rtol=2e-3)
+
+
+def test_reader_unpremultiplies_for_the_network(exr_plates):
+    root, stored = exr_plates
+    with open_reader(root / "plate.1001.exr") as reader:
+        frame = next(reader)
+    src = stored[1001]
+    alpha = src[..., 3]
+    soft = (alpha > 0.2) & (src[..., 0] * 1 < alpha * 0.99)  # unpremultiplied value inside [0, 1)
+    expected = _to_srgb(src[..., 0][soft] / alpha[soft]) * 255
+    assert np.max(np.abs(frame.image[..., 0][soft] - expected)) <= 1.0
+    assert frame.alpha is not None and np.array_equal(frame.alpha, alpha)
+    assert frame.residual is not None and frame.residual[3, 6, 0] > 0.5  # the highlight is kept aside
+
+
+def test_frames_selects_by_number_and_probe_reports_numbers(tmp_path, exr_plates):
+    root, _ = exr_plates
+    info = probe(root / "plate.####.exr")
+    assert info.numbers == NUMBERS and info.plate.sample == "half" and info.plate.has_alpha
+    assert info.to_dict()["frame_numbers"] == [1001, 1004]
+    frames = _unstylised_copy(str(root / "plate.####.exr"), str(tmp_path / "sel" / "sel.%04d.exr"),
+                              frames=(1002, 1003))
+    assert [f.number for f in frames] == [1002, 1003]
+    assert sorted(os.listdir(tmp_path / "sel")) == ["sel.1002.exr", "sel.1003.exr"]
+    with pytest.raises(NoFramesError, match=r"no frames numbered 2000-2010 \(the sequence has 1001-1004\)"):
+        open_reader(root / "plate.####.exr", frames=(2000, 2010))
+    with pytest.raises(UsageError, match="selects frame numbers of an image sequence"):
+        open_reader(root / "plate.1001.exr", frames=(1001, 1001))
+
+
+@pytest.mark.parametrize("pixel_type", ["half", "float"])
+@pytest.mark.parametrize("compression", ["none", "rle", "zip", "piz"])
+def test_exr_rgb_pixel_types_and_compressions_round_trip(tmp_path, pixel_type, compression):
+    rgb, _ = _linear_frame(7)
+    _write(tmp_path / "in.exr", rgb, pixel_type, compression)
+    _unstylised_copy(str(tmp_path / "in.exr"), str(tmp_path / "out.exr"))
+    src, _ = _read(tmp_path / "in.exr")
+    out, spec = _read(tmp_path / "out.exr")
+    assert str(spec.format) == pixel_type and spec.nchannels == 3
+    assert spec.get_string_attribute("compression") == compression
+    assert np.abs(_to_srgb(out) - _to_srgb(src)).max() * 255 <= 1.5
+
+
+def test_acescg_plate_is_recognised_from_its_chromaticities(tmp_path):
+    ap1 = (0.713, 0.293, 0.165, 0.830, 0.128, 0.044, 0.32168, 0.33767)
+    _write(tmp_path / "aces.exr", np.full((4, 4, 3), 0.18, np.float32), "half", chromaticities=ap1)
+    with open_reader(tmp_path / "aces.exr") as reader:
+        assert reader.colour.colorspace == "ACEScg"
+        frame = next(reader)
+    # ACEScg grey is grey in any RGB space: 0.18 → sRGB 0.4614 (118/255)
+    assert np.abs(frame.image.astype(int) - 118).max() <= 1
+    # an explicit --input-colorspace wins over the file
+    with open_reader(tmp_path / "aces.exr", colorspace="lin_rec709") as reader:
+        assert reader.colour.colorspace == colour.default_colorspace(True)
+
+
+def test_output_colorspace_converts_the_result(tmp_path, exr_plates):
+    root, stored = exr_plates
+    with open_reader(root / "plate.1004.exr") as reader, \
+            open_writer(tmp_path / "cg.exr", like=reader, output_colorspace="ACEScg") as writer:
+        f = next(reader)
+        writer.write(f.image, number=f.number, alpha=f.alpha, residual=f.residual)
+    out, spec = _read(tmp_path / "cg.exr")
+    back = colour.convert(out[..., :3], "ACEScg", colour.default_colorspace(True))
+    src = stored[1004]
+    assert np.abs(_to_srgb(back) - _to_srgb(src[..., :3])).max() * 255 <= 2.0
+    assert "ACEScg" in spec.get_string_attribute("oiio:ColorSpace") or \
+        spec.get_string_attribute("oiio:ColorSpace") in ("lin_ap1_scene", "lin_ap1")
+
+
+def test_exr_to_png_is_display_srgb(tmp_path, exr_plates):
+    root, stored = exr_plates
+    frames = _unstylised_copy(str(root / "plate.####.exr"), str(tmp_path / "png" / "f.%04d.png"))
+    assert sorted(os.listdir(tmp_path / "png")) == [f"f.{n}.png" for n in NUMBERS]
+    assert frames[0].image.dtype == np.uint8
+
+
+# --- TIFF and DPX ------------------------------------------------------------------------------------------------
+def test_16bit_tiff_rgba_round_trip_keeps_alpha_and_depth(tmp_path):
+    for n in NUMBERS:
+        rgb, alpha = _linear_frame(n, highlights=False)
+        srgb = np.clip(_to_srgb(rgb), 0, 1)  # integer TIFFs are display-referred (sRGB)
+        _write(tmp_path / f"tif.{n}.tif", np.concatenate([srgb * alpha[..., None], alpha[..., None]], -1),
+               "uint16")
+    _unstylised_copy(str(tmp_path / "tif.####.tif"), str(tmp_path / "out" / "o.####.tif"))
+    assert sorted(os.listdir(tmp_path / "out")) == [f"o.{n}.tif" for n in NUMBERS]
+    for n in NUMBERS:
+        src, _ = _read(tmp_path / f"tif.{n}.tif")
+        out, spec = _read(tmp_path / "out" / f"o.{n}.tif")
+        assert str(spec.format) == "uint16" and spec.nchannels == 4
+        assert np.abs(out[..., 3] - src[..., 3]).max() <= 1e-3
+        assert np.abs(out[..., :3] - src[..., :3]).max() * 255 <= 1.5
+
+
+def test_dpx_10bit_round_trip(tmp_path):
+    rgb, _ = _linear_frame(3, highlights=False)
+    srgb = np.clip(_to_srgb(rgb), 0, 1).astype(np.float32)
+    _write(tmp_path / "d.1001.dpx", srgb, "uint16", **{"oiio:BitsPerSample": 10})
+    _unstylised_copy(str(tmp_path / "d.####.dpx"), str(tmp_path / "o.####.dpx"))
+    out, spec = _read(tmp_path / "o.1001.dpx")
+    assert spec.get_int_attribute("oiio:BitsPerSample") == 10
+    assert np.abs(out - _read(tmp_path / "d.1001.dpx")[0]).max() * 255 <= 1.5
+
+
+# --- bad input ---------------------------------------------------------------------------------------------------
+def test_damaged_exr_is_a_one_line_input_error(tmp_path):
+    bad = tmp_path / "bad.1001.exr"
+    bad.write_bytes(b"not an exr at all" * 8)
+    with pytest.raises(InputError, match="not a readable image") as err:
+        probe(bad)
+    assert "\n" not in str(err.value) and str(bad) in str(err.value)
+
+
+def test_plate_outputs_take_no_codec(tmp_path):
+    with pytest.raises(UnsupportedOutputError, match="does not apply to .exr plates"):
+        open_writer(tmp_path / "x.####.exr", size=(8, 8), codec="png16")

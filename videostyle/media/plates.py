@@ -1,0 +1,190 @@
+"""VFX plates: OpenEXR, DPX and TIFF images read and written with OpenImageIO (float data, alpha, bit depths).
+
+A plate is read as float32 H×W×C (C = 3 or 4, alpha last, premultiplied as OpenImageIO delivers it: EXR is
+premultiplied by definition and unassociated TIFF alpha is premultiplied on reading) together with a
+:class:`PlateSpec` describing how it was stored, so that outputs can be written the same way (pixel type, bit
+depth, compression). Integer data is normalised to [0, 1]. Colour conversion is :mod:`videostyle.media.colour`'s.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import EmptyInputError, InputNotFoundError, OutputNotWritableError, UnreadableMediaError
+from .colour import colorspace_from_chromaticities
+
+#: Extensions read and written with OpenImageIO (lower case, with the dot).
+PLATE_EXTS = (".exr", ".dpx", ".tif", ".tiff")
+#: Compressions accepted for EXR outputs (the lossless ones plus OpenEXR's common lossy ones).
+EXR_COMPRESSIONS = ("none", "rle", "zips", "zip", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab", "htj2k")
+#: plates whose header claims more pixels than this are refused before decoding
+MAX_PLATE_PIXELS = 600_000_000
+
+
+@dataclass(frozen=True)
+class PlateSpec:
+    """How a plate is stored: ``sample`` is ``"uint8"``, ``"uint16"``, ``"half"`` or ``"float"``."""
+
+    width: int
+    height: int
+    channels: int  # 3 (RGB) or 4 (RGBA) as delivered by read_plate (gray is expanded to RGB)
+    sample: str
+    bits: int  # bits per sample as stored (10 for most DPX)
+    compression: str | None
+    colorspace: str | None  # what the file says (oiio:ColorSpace, EXR chromaticities), None when it says nothing
+    format: str = ""  # OpenImageIO's format name: "openexr", "dpx", "tiff", ...
+
+    @property
+    def is_float(self) -> bool:
+        return self.sample in ("half", "float")
+
+    @property
+    def has_alpha(self) -> bool:
+        return self.channels == 4
+
+
+def is_plate_path(path: str | os.PathLike[str]) -> bool:
+    """True for the extensions handled by OpenImageIO here (:data:`PLATE_EXTS`)."""
+    return Path(path).suffix.lower() in PLATE_EXTS
+
+
+def _oiio():  # noqa: ANN202
+    import OpenImageIO
+
+    return OpenImageIO
+
+
+_SAMPLES = {"UINT8": "uint8", "INT8": "uint8", "UINT16": "uint16", "INT16": "uint16", "HALF": "half",
+            "FLOAT": "float", "DOUBLE": "float", "UINT32": "float", "INT32": "float"}
+
+
+def _open(path: Path):  # noqa: ANN202 - an OpenImageIO.ImageInput
+    if not path.exists():
+        raise InputNotFoundError("no such file", path=path)
+    if path.stat().st_size == 0:
+        raise EmptyInputError("the file is empty (0 bytes)", path=path)
+    oiio = _oiio()
+    handle = oiio.ImageInput.open(os.fspath(path))
+    if handle is None:
+        reason = " ".join(oiio.geterror().split()).replace(os.fspath(path), "").strip(" ():")
+        raise UnreadableMediaError(f"not a readable image ({reason[:160] or 'unknown or damaged format'})",
+                                   path=path)
+    return handle
+
+
+def _spec_of(handle, path: Path) -> PlateSpec:  # noqa: ANN001
+    s = handle.spec()
+    if s.width <= 0 or s.height <= 0 or s.width * s.height > MAX_PLATE_PIXELS:
+        raise UnreadableMediaError(f"image header gives an unusable size {s.width}x{s.height}", path=path)
+    alpha = s.alpha_channel >= 0 or s.nchannels in (2, 4)
+    sample = _SAMPLES.get(str(s.format.basetype).rsplit(".", 1)[-1], "float")
+    bits = int(s.get_int_attribute("oiio:BitsPerSample", 0)) or {"uint8": 8, "uint16": 16, "half": 16}.get(sample, 32)
+    named = s.get_string_attribute("oiio:ColorSpace") or None
+    chroma = s.getattribute("chromaticities")
+    colorspace = named or colorspace_from_chromaticities(tuple(chroma) if chroma is not None else None)
+    return PlateSpec(width=s.width, height=s.height, channels=4 if alpha else 3, sample=sample, bits=bits,
+                     compression=s.get_string_attribute("compression") or None, colorspace=colorspace,
+                     format=handle.format_name())
+
+
+def read_plate_spec(path: str | os.PathLike[str]) -> PlateSpec:
+    """The header of a plate (no pixels decoded)."""
+    p = Path(path)
+    handle = _open(p)
+    try:
+        return _spec_of(handle, p)
+    finally:
+        handle.close()
+
+
+def read_plate(path: str | os.PathLike[str]) -> tuple[np.ndarray, PlateSpec]:
+    """``(pixels float32 H×W×3 or H×W×4 premultiplied, spec)`` of the first subimage of a plate."""
+    p = Path(path)
+    handle = _open(p)
+    try:
+        spec = _spec_of(handle, p)
+        s = handle.spec()
+        pixels = handle.read_image(0, 0, 0, s.nchannels, "float")
+        if pixels is None:
+            reason = " ".join(_oiio().geterror().split())[:160]
+            raise UnreadableMediaError(f"image data cannot be decoded ({reason or 'damaged file'})", path=p)
+    finally:
+        handle.close()
+    pixels = np.asarray(pixels, dtype=np.float32).reshape(spec.height, spec.width, -1)
+    n = pixels.shape[2]
+    alpha_at = s.alpha_channel if s.alpha_channel >= 0 else (n - 1 if n in (2, 4) else -1)
+    colour = [c for c in range(n) if c != alpha_at][:3]
+    rgb = pixels[..., colour]
+    if rgb.shape[2] == 1:
+        rgb = np.repeat(rgb, 3, axis=2)
+    elif rgb.shape[2] == 2:
+        rgb = np.concatenate([rgb, np.zeros_like(rgb[..., :1])], axis=2)
+    if alpha_at >= 0:
+        rgb = np.concatenate([rgb, pixels[..., alpha_at : alpha_at + 1]], axis=2)
+    return np.ascontiguousarray(rgb), spec
+
+
+def output_spec(ext: str, like: PlateSpec | None, *, alpha: bool, width: int, height: int,
+                compression: str | None = None) -> PlateSpec:
+    """How an output plate with extension ``ext`` is stored: like the source plate when it has the same format
+    (pixel type, bit depth, compression), else half-float ZIP EXR, 16-bit ZIP TIFF or 10-bit DPX."""
+    ext = ext.lower()
+    same = like is not None and _format_of(ext) == like.format
+    if ext == ".exr":
+        sample = like.sample if same and like is not None and like.is_float else "half"
+        bits = 16 if sample == "half" else 32
+        comp = compression or (like.compression if same and like is not None else None) or "zip"
+    elif ext == ".dpx":
+        sample = "uint16"
+        bits = like.bits if same and like is not None and like.bits in (8, 10, 12, 16) else 10
+        comp = None
+    else:  # TIFF: 16-bit, or float when the source TIFF was float
+        sample = like.sample if same and like is not None and like.sample in ("float", "half", "uint16") \
+            else "uint16"
+        bits = {"uint16": 16, "half": 16}.get(sample, 32)
+        comp = compression or "zip"
+    return PlateSpec(width=width, height=height, channels=4 if alpha else 3, sample=sample, bits=bits,
+                     compression=comp, colorspace=None, format=_format_of(ext))
+
+
+def _format_of(ext: str) -> str:
+    """OpenImageIO's format name for an output extension."""
+    return {".tif": "tiff", ".tiff": "tiff", ".exr": "openexr"}.get(ext, ext.lstrip("."))
+
+
+def write_plate(path: str | os.PathLike[str], pixels: np.ndarray, spec: PlateSpec,
+                colorspace: str | None = None) -> None:
+    """Write float H×W×3/4 ``pixels`` (premultiplied when 4) as ``spec`` says; the format follows the extension.
+
+    ``colorspace`` is recorded in the file's ``oiio:ColorSpace`` attribute (EXR header, TIFF/DPX metadata).
+    """
+    oiio = _oiio()
+    p = os.fspath(path)
+    h, w, n = pixels.shape
+    out_spec = oiio.ImageSpec(w, h, n, spec.sample)
+    out_spec.channelnames = ("R", "G", "B", "A")[:n]
+    if n == 4:
+        out_spec.alpha_channel = 3
+    if spec.compression:
+        out_spec.attribute("compression", spec.compression)
+    if spec.sample in ("uint8", "uint16") and spec.bits not in (8, 16):
+        out_spec.attribute("oiio:BitsPerSample", int(spec.bits))
+    if colorspace:
+        out_spec.attribute("oiio:ColorSpace", colorspace)
+    data = np.ascontiguousarray(pixels, dtype=np.float32)
+    if spec.sample in ("uint8", "uint16"):
+        data = np.clip(data, 0.0, 1.0)
+    handle = oiio.ImageOutput.create(p)
+    if handle is None:
+        raise OutputNotWritableError(f"no OpenImageIO writer for this file ({oiio.geterror()[:120]})", path=p)
+    try:
+        ok = handle.open(p, out_spec) and handle.write_image(data)
+        if not ok:
+            reason = " ".join((handle.geterror() or oiio.geterror()).split())[:160]
+            raise OutputNotWritableError(f"cannot write the image ({reason or 'unknown error'})", path=p)
+    finally:
+        handle.close()
