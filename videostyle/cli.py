@@ -6,10 +6,8 @@ Exit codes: 0 success, 1 a job failed (message on stderr), 2 usage error.
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import os
-import re
 import signal
 import sys
 import threading
@@ -18,43 +16,16 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from . import __version__
-from .config import (
-    COLOR_MODES,
-    CUT_DETECTORS,
-    DEVICES,
-    FILLS,
-    FLOW_METHODS,
-    MODELS,
-    OPTIMIZERS,
-    EncodeConfig,
-    RangeConfig,
-    StyleConfig,
-    StylizeConfig,
-    VideoConfig,
-)
+from . import _schema
+from ._checks import did_you_mean
+from .config import FLOW_METHODS, MODELS, StylizeConfig
 from .errors import UsageError, VideostyleError
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one line (with a suggestion for unknown options) and exits 2."""
+    """argparse that reports a usage error as one line and exits 2 (suggestions are added by :func:`_parse`)."""
 
     def error(self, message: str) -> NoReturn:
-        if "unrecognized arguments:" in message:
-            unknown = message.split("unrecognized arguments:", 1)[1].split()
-            known = [opt for action in self._actions for opt in action.option_strings]
-            for arg in unknown:
-                if arg.startswith("-"):
-                    close = difflib.get_close_matches(arg.split("=")[0], known, n=1)
-                    if close:
-                        message += f" (did you mean {close[0]}?)"
-                        break
-        elif "invalid choice:" in message and "(did you mean" not in message:
-            match = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
-            if match:
-                choices = [c.strip().strip("'") for c in match.group(2).split(",")]
-                close = difflib.get_close_matches(match.group(1), choices, n=1)
-                if close:
-                    message += f" (did you mean {close[0]}?)"
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
@@ -68,102 +39,59 @@ def _int_list(text: str) -> tuple[int, ...]:
     return values
 
 
-def _float_list(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+#: groups of the ``stylize`` help, by the config field holding the options (top-level fields: "output")
+_GROUPS = {"video": "video", "range": "range", "style": "style", "encode": "output"}
 
 
-def _add_stylize_options(p: argparse.ArgumentParser) -> None:
-    d_style, d_video, d_enc = StyleConfig(), VideoConfig(), EncodeConfig()
-    p.add_argument("input", help="video file, image sequence (pattern like shot/%%05d.png, or a folder) or image")
-    p.add_argument("--style", action="append", required=True, metavar="IMG",
-                   help="style image; repeat for several styles")
-    p.add_argument("-o", "--output", required=True, help="output video (.mp4 .mov .mkv), image, or image sequence")
-    g = p.add_argument_group("video")
-    g.add_argument("--size", type=int, default=d_video.size, help="long side of the working resolution (px)")
-    g.add_argument("--iterations", type=int, default=d_video.iterations, help="iteration budget per warm frame")
-    g.add_argument("--first-iterations", type=int, default=d_video.first_iterations,
-                   help="iteration budget for the first frame of each shot")
-    g.add_argument("--temporal-weight", type=float, default=d_video.temporal_weight,
-                   help="weight of the temporal loss; 0 = independent per-frame stylisation")
-    g.add_argument("--long-term", type=_int_list, default=d_video.long_term, metavar="K[,K...]",
-                   help="frame offsets of temporal terms, e.g. 1,2,4")
-    g.add_argument("--flow", choices=FLOW_METHODS, default=d_video.flow, help="optical-flow backend")
-    g.add_argument("--fill", choices=FILLS, default=d_video.fill, help="what fills unreliable pixels of the init")
-    g.add_argument("--cut-detector", choices=CUT_DETECTORS, default=d_video.cut_detector)
-    g.add_argument("--cut-threshold", type=float, default=None)
-    g.add_argument("--passes", type=int, default=d_video.passes,
-                   help="sweeps over each shot: 1 forward pass, more alternate backward/forward (Ruder et al.)")
-    g.add_argument("--pass-iterations", type=int, default=d_video.pass_iterations,
-                   help="iteration budget per frame in passes 2 and later")
-    g.add_argument("--seed", type=int, default=d_video.seed)
-    g = p.add_argument_group("range")
-    g.add_argument("--start", type=float, default=None, metavar="SEC")
-    g.add_argument("--duration", type=float, default=None, metavar="SEC")
-    g.add_argument("--max-frames", type=int, default=None)
-    g = p.add_argument_group("style")
-    g.add_argument("--model", choices=MODELS, default=None,
-                   help="backbone (default vgg19, falling back to vgg16-hed when offline)")
-    g.add_argument("--weights", default=None, metavar="PATH", help="backbone weights file")
-    g.add_argument("--device", default=d_style.device, help=f"one of {', '.join(DEVICES)} (or cuda:N)")
-    g.add_argument("--pooling", choices=("max", "avg"), default=d_style.pooling)
-    g.add_argument("--content-weight", type=float, default=d_style.content_weight)
-    g.add_argument("--style-weight", type=float, default=d_style.style_weight)
-    g.add_argument("--tv-weight", type=float, default=d_style.tv_weight)
-    g.add_argument("--style-blend-weights", type=_float_list, default=None, metavar="W[,W...]")
-    g.add_argument("--style-scale", type=float, default=d_style.style_scale)
-    g.add_argument("--content-layers", default=",".join(d_style.content_layers))
-    g.add_argument("--style-layers", default=",".join(d_style.style_layers))
-    g.add_argument("--optimizer", choices=OPTIMIZERS, default=d_style.optimizer)
-    g.add_argument("--learning-rate", type=float, default=d_style.learning_rate)
-    g.add_argument("--init", choices=("content", "noise"), default=d_style.init)
-    g.add_argument("--tolerance", type=float, default=d_style.tolerance,
-                   help="stop when the loss improves by less than this (relative) over 50 iterations")
-    g.add_argument("--change-tolerance", type=float, default=d_style.change_tolerance, metavar="LEVELS",
-                   help="stop when 10 iterations move the image by less than this many 8-bit levels on average "
-                        "(0: off)")
-    g.add_argument("--levels", type=int, default=d_style.levels, help="coarse-to-fine levels")
-    g.add_argument("--color", choices=COLOR_MODES, default=d_style.color, help="colour preservation")
-    g.add_argument("--amp", action="store_true", help="bf16 autocast on CUDA")
-    g.add_argument("--channels-last", action="store_true")
-    g = p.add_argument_group("output")
-    g.add_argument("--codec", choices=("h264", "prores", "ffv1", "png", "png16"), default=None)
-    g.add_argument("--crf", type=int, default=d_enc.crf)
-    g.add_argument("--preset", default=d_enc.preset)
-    g.add_argument("--no-audio", action="store_true", help="do not copy the source's audio")
-    g.add_argument("--report", default=None, metavar="FILE.json", help="write a JSON report")
-    g.add_argument("--preview", default=None, metavar="FILE", help="side-by-side (source | stylised) video")
-    g.add_argument("--work-dir", default=None, metavar="DIR", help="frame store (default: beside the output)")
-    g.add_argument("--force", action="store_true", help="overwrite the output and restart the frame store")
-    g.add_argument("--quiet", action="store_true", help="no progress display")
+def _converter(option: _schema.Option) -> Any:
+    """argparse ``type=`` for an option: the schema's conversion (validation happens in the config)."""
+    def convert(text: str) -> Any:
+        try:
+            return option.convert(text)
+        except UsageError as err:
+            raise argparse.ArgumentTypeError(str(err).removeprefix(f"key {option.key!r}: ")) from None
+
+    convert.__name__ = option.kind.__name__  # argparse names the type in some messages
+    return convert
 
 
-def stylize_config_from_args(ns: argparse.Namespace) -> StylizeConfig:
-    """Build the frozen job configuration from parsed ``stylize`` arguments."""
-    style = StyleConfig(
-        model=ns.model, weights=ns.weights, pooling=ns.pooling,
-        content_layers=tuple(x for x in ns.content_layers.split(",") if x),
-        style_layers=tuple(x for x in ns.style_layers.split(",") if x),
-        content_weight=ns.content_weight, style_weight=ns.style_weight, tv_weight=ns.tv_weight,
-        style_blend_weights=ns.style_blend_weights, style_scale=ns.style_scale,
-        optimizer=ns.optimizer, learning_rate=ns.learning_rate, init=ns.init, tolerance=ns.tolerance,
-        change_tolerance=ns.change_tolerance,
-        levels=ns.levels, color=ns.color, device=ns.device, amp=ns.amp, channels_last=ns.channels_last,
-    )
-    video = VideoConfig(
-        size=ns.size, iterations=ns.iterations, first_iterations=ns.first_iterations,
-        temporal_weight=ns.temporal_weight, long_term=ns.long_term, flow=ns.flow, fill=ns.fill,
-        cut_detector=ns.cut_detector, cut_threshold=ns.cut_threshold, passes=ns.passes,
-        pass_iterations=ns.pass_iterations, seed=ns.seed,
-    )
-    encode = EncodeConfig(codec=ns.codec, crf=ns.crf, preset=ns.preset, audio=not ns.no_audio)
-    rng = RangeConfig(start=ns.start, duration=ns.duration, max_frames=ns.max_frames)
-    return StylizeConfig(
-        input=ns.input, output=ns.output, styles=tuple(ns.style), style=style, video=video, encode=encode,
-        range=rng, work_dir=ns.work_dir, report=ns.report, preview=ns.preview, force=ns.force, quiet=ns.quiet,
-    )
+def add_options(parser: argparse.ArgumentParser, cls: type = StylizeConfig) -> None:
+    """Add an argument for every option of the config class ``cls`` (the schema in :mod:`videostyle.config`)."""
+    groups: dict[str, Any] = {}
+    for option in _schema.options(cls):
+        spec = option.spec
+        kwargs: dict[str, Any] = {"help": spec.help or None, "dest": option.key}
+        if spec.positional:
+            del kwargs["dest"]
+            parser.add_argument(option.key, type=_converter(option), **kwargs)
+            continue
+        names = [n for n in (spec.short, option.flag) if n]
+        if option.kind is bool:
+            kwargs["action"] = "store_true"
+        else:
+            kwargs["type"] = _converter(option) if not spec.repeat else str
+            kwargs["action"] = "append" if spec.repeat else "store"
+            kwargs["default"] = None if spec.repeat else option.default
+            kwargs["metavar"] = spec.metavar or ("{" + ",".join(spec.choices) + "}" if spec.choices else None)
+        kwargs["required"] = spec.required
+        group_name = _GROUPS.get(option.path[0]) if len(option.path) > 1 else ("output" if not spec.required
+                                                                                  else None)
+        if group_name is None:
+            target: Any = parser
+        else:
+            target = groups.get(group_name) or groups.setdefault(group_name, parser.add_argument_group(group_name))
+        target.add_argument(*names, **kwargs)
+
+
+def config_from_args(ns: argparse.Namespace, cls: type = StylizeConfig) -> Any:
+    """The config of parsed arguments (:func:`add_options`); values are validated by the config itself."""
+    values = {}
+    for option in _schema.options(cls):
+        value = getattr(ns, option.key)
+        if option.kind is bool and not value:
+            continue  # an absent flag: the field's default
+        values[option.key] = value
+    return cls.from_mapping(values, name_keys=False)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser._commands = sub.choices  # type: ignore[attr-defined]  # for unknown-option suggestions (_parse)
 
     p = sub.add_parser("stylize", help="stylise a video, image sequence or image")
-    _add_stylize_options(p)
+    add_options(p)
 
     p = sub.add_parser("batch", help="run a manifest (TOML/JSON/YAML) of stylize jobs locally or on Ray")
     p.add_argument("manifest", help="[defaults] + [[job]] tables; keys are stylize options with underscores")
@@ -243,7 +171,7 @@ def _cmd_probe(ns: argparse.Namespace) -> int:
 def _cmd_stylize(ns: argparse.Namespace) -> int:
     from .video import stylize
 
-    config = stylize_config_from_args(ns)
+    config = config_from_args(ns)
     stylize(config)
     return 0
 
@@ -299,11 +227,19 @@ COMMANDS = {"stylize": _cmd_stylize, "probe": _cmd_probe, "metrics": _cmd_metric
 
 
 def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
-    """Parse; unknown options are reported by the subcommand's parser, which knows its options (suggestion)."""
-    ns, extras = parser.parse_known_args(argv)
+    """Parse; an unknown command or option is reported with the closest known one."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    commands = getattr(parser, "_commands", {})
+    first = next((a for a in args if not a.startswith("-")), None)
+    if first is not None and first not in commands and not any(a in ("-h", "--help", "--version") for a in args):
+        parser.error(f"argument command: invalid choice: {first!r} (choose from {', '.join(commands)})"
+                     + did_you_mean(first, commands, quote=False))
+    ns, extras = parser.parse_known_args(args)
     if extras:
-        sub = getattr(parser, "_commands", {}).get(getattr(ns, "command", None), parser)
-        sub.error(f"unrecognized arguments: {' '.join(extras)}")
+        sub = commands.get(getattr(ns, "command", None), parser)
+        known = [opt for action in sub._actions for opt in action.option_strings]
+        unknown = next((a.split("=")[0] for a in extras if a.startswith("-")), "")
+        sub.error(f"unrecognized arguments: {' '.join(extras)}" + did_you_mean(unknown, known, quote=False))
     return ns
 
 

@@ -1,20 +1,31 @@
-"""Frozen configuration dataclasses shared by the CLI, batch manifests and the Python API.
+"""The option schema: frozen configuration dataclasses shared by the CLI, batch manifests and the Python API.
 
-The CLI parses options into these; nothing below the CLI reads ``argparse`` namespaces. Each dataclass validates
-its own values in ``__post_init__`` and raises :class:`~videostyle.errors.UsageError` naming the field and value.
+**To add an option**, add a field to one of the dataclasses below with its default and
+``metadata=opt("help text", ...)``: ``minimum=`` / ``above=`` (exclusive) / ``maximum=`` for numbers (always
+checked to be finite), ``choices=`` for names, ``check=`` for anything else (``check(key, value)`` raising
+:class:`~videostyle.errors.UsageError`), ``flag=`` / ``short=`` / ``metavar=`` for the command line. That is all:
+the ``stylize`` command line (:mod:`videostyle.cli` builds its parser from these fields), manifest keys
+(``--max-frames`` → ``max_frames``, :meth:`StylizeConfig.from_mapping`) and validation of Python-built configs
+(``__post_init__``) all follow from it; ``tests/test_config_schema.py`` checks every field is reachable from each.
+Supported types: ``int``, ``float``, ``str``, ``bool``, ``tuple[int | float | str, ...]``, each optionally ``| None``.
+Checks that involve several fields go in the class's ``__post_init__`` after ``validate(self)``.
+Nothing here knows about argparse or files; the machinery is in :mod:`videostyle._schema`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from . import _schema
+from ._checks import check_choice, check_number
+from ._schema import opt, validate
+from .errors import UnknownModelError, UsageError
 
 MODELS = ("vgg19", "vgg16", "vgg16-hed")
 FLOW_METHODS = ("dis-ultrafast", "dis-fast", "dis-medium", "farneback", "tvl1", "deepflow")
@@ -24,75 +35,77 @@ OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise")
 FILLS = ("content", "blend")
 CUT_DETECTORS = ("content", "adaptive", "none")
+CODECS = ("h264", "prores", "ffv1", "png", "png16")
 
 
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise UsageError(f"invalid {name} {value!r}: expected one of {', '.join(choices)}")
+def check_model(key: str, name: str) -> str:
+    """Return ``name`` if it is a known backbone, else raise :class:`UnknownModelError` (with a suggestion)."""
+    return check_choice(key, name, MODELS, error=UnknownModelError)
 
 
-def _check_positive(name: str, value: float | None, *, allow_zero: bool = False, allow_none: bool = False) -> None:
-    if value is None and allow_none:
+def _check_device(key: str, value: str) -> None:
+    check_choice(key, value.split(":")[0], DEVICES)
+
+
+def check_blend_weights(weights: Sequence[float] | None, styles: int) -> None:
+    """Style blend weights: one per style image, none negative, not all zero (None: equal weights)."""
+    if weights is None:
         return
-    if value is None or (value < 0 if allow_zero else value <= 0):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise UsageError(f"invalid {name} {value!r}: must be {bound}")
+    if len(weights) != styles:
+        raise UsageError(f"{len(weights)} style blend weights given for {styles} styles")
+    for w in weights:
+        check_number("style_blend_weights", w, minimum=0)
+    if not any(weights):
+        raise UsageError(f"invalid style_blend_weights {tuple(weights)!r}: not all 0")
 
 
 @dataclass(frozen=True)
 class StyleConfig:
     """How one frame is stylised (the Gatys optimisation)."""
 
-    model: str | None = None  # None: vgg19, falling back to vgg16-hed offline (with a warning)
-    weights: str | None = None  # explicit weights file for the backbone
-    pooling: str = "max"  # "max" | "avg"
-    content_layers: tuple[str, ...] = ("relu4_2",)
-    style_layers: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
-    style_layer_weights: tuple[float, ...] | None = None  # one per style layer; None: equal
-    content_weight: float = 1.0
+    model: str | None = field(default=None, metadata=opt(
+        "backbone (default vgg19, falling back to vgg16-hed when offline)", check=check_model,
+        metavar="{" + ",".join(MODELS) + "}", example="vgg16"))
+    weights: str | None = field(default=None, metadata=opt("backbone weights file", metavar="PATH"))
+    device: str = field(default="auto", metadata=opt(f"one of {', '.join(DEVICES)} (or cuda:N)",
+                                                     check=_check_device, example="cpu"))
+    pooling: str = field(default="max", metadata=opt(choices=("max", "avg")))
+    content_layers: tuple[str, ...] = field(default=("relu4_2",), metadata=opt(metavar="LAYER[,LAYER...]"))
+    style_layers: tuple[str, ...] = field(default=("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
+                                          metadata=opt(metavar="LAYER[,LAYER...]"))
+    style_layer_weights: tuple[float, ...] | None = field(default=None, metadata=opt(
+        "one weight per style layer (default: equal)", minimum=0, metavar="W[,W...]",
+        example=(1.0, 2.0, 1.0, 1.0, 1.0)))
+    content_weight: float = field(default=1.0, metadata=opt(minimum=0))
     # Losses are normalised (relative Gram / feature distances, see videostyle/style/losses.py), so these weights
     # mean about the same at any resolution and on every backbone; tuned on vgg16-hed at 128-256 px.
-    style_weight: float = 5.0e1
-    tv_weight: float = 5.0
-    style_blend_weights: tuple[float, ...] | None = None  # one per style image; None: equal
-    style_scale: float = 1.0
-    optimizer: str = "lbfgs"
-    learning_rate: float = 1.0  # for L-BFGS; Adam uses its own default when this is left at 1.0
-    init: str = "content"
-    tolerance: float = 1.0e-4  # relative loss change over `tolerance_window` iterations that stops early
-    tolerance_window: int = 50
-    # mean pixel change (8-bit levels) over `change_window` iterations under which the image counts as converged
-    change_tolerance: float = 1.0
-    change_window: int = 10
-    lbfgs_history: int = 20  # L-BFGS curvature pairs (Gatys et al. used scipy's default of 10; torch's is 100)
-    levels: int = 1  # coarse-to-fine pyramid levels
-    color: str = "none"  # colour preservation
-    device: str = "auto"
-    amp: bool = False  # bf16 autocast on CUDA
-    channels_last: bool = False
+    style_weight: float = field(default=5.0e1, metadata=opt(minimum=0))
+    tv_weight: float = field(default=5.0, metadata=opt(minimum=0))
+    style_blend_weights: tuple[float, ...] | None = field(default=None, metadata=opt(
+        "one weight per style image (default: equal)", minimum=0, metavar="W[,W...]", example=(1.0,)))
+    style_scale: float = field(default=1.0, metadata=opt(above=0))
+    optimizer: str = field(default="lbfgs", metadata=opt(choices=OPTIMIZERS))
+    learning_rate: float = field(default=1.0, metadata=opt(
+        "step size (L-BFGS; Adam uses its own default when this is left at 1.0)", above=0))
+    init: str = field(default="content", metadata=opt(choices=INITS))
+    tolerance: float = field(default=1.0e-4, metadata=opt(
+        "stop when the loss improves by less than this (relative) over --tolerance-window iterations", minimum=0))
+    tolerance_window: int = field(default=50, metadata=opt("iterations over which --tolerance is measured",
+                                                           minimum=1))
+    change_tolerance: float = field(default=1.0, metadata=opt(
+        "stop when --change-window iterations move the image by less than this many 8-bit levels on average "
+        "(0: off)", minimum=0, metavar="LEVELS"))
+    change_window: int = field(default=10, metadata=opt("iterations over which --change-tolerance is measured",
+                                                        minimum=1))
+    lbfgs_history: int = field(default=20, metadata=opt(
+        "L-BFGS curvature pairs (Gatys et al. used scipy's default of 10; torch's is 100)", minimum=1))
+    levels: int = field(default=1, metadata=opt("coarse-to-fine levels", minimum=1))
+    color: str = field(default="none", metadata=opt("colour preservation", choices=COLOR_MODES))
+    amp: bool = field(default=False, metadata=opt("bf16 autocast on CUDA"))
+    channels_last: bool = field(default=False, metadata=opt("channels-last memory format on CUDA"))
 
     def __post_init__(self) -> None:
-        if self.model is not None and self.model not in MODELS:
-            close = difflib.get_close_matches(str(self.model), MODELS, n=1, cutoff=0.3)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise UsageError(f"invalid model {self.model!r}{hint}: expected one of {', '.join(MODELS)}")
-        _check_choice("pooling", self.pooling, ("max", "avg"))
-        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        _check_choice("init", self.init, INITS)
-        _check_choice("color", self.color, COLOR_MODES)
-        _check_choice("device", self.device.split(":")[0], DEVICES)
-        for name in ("content_weight", "style_weight", "tv_weight", "tolerance", "change_tolerance"):
-            _check_positive(name, getattr(self, name), allow_zero=True)
-        _check_positive("style_scale", self.style_scale)
-        _check_positive("learning_rate", self.learning_rate)
-        if self.levels < 1:
-            raise UsageError(f"invalid levels {self.levels!r}: must be >= 1")
-        if self.lbfgs_history < 1:
-            raise UsageError(f"invalid lbfgs_history {self.lbfgs_history!r}: must be >= 1")
-        if self.tolerance_window < 1:
-            raise UsageError(f"invalid tolerance_window {self.tolerance_window!r}: must be >= 1")
-        if self.change_window < 1:
-            raise UsageError(f"invalid change_window {self.change_window!r}: must be >= 1")
+        validate(self)
         if self.style_layer_weights is not None and len(self.style_layer_weights) != len(self.style_layers):
             raise UsageError(
                 f"style_layer_weights has {len(self.style_layer_weights)} values for "
@@ -104,86 +117,101 @@ class StyleConfig:
 class VideoConfig:
     """How a clip is stylised over time (Ruder et al.)."""
 
-    size: int = 384  # long side of the working resolution (even dimensions)
-    iterations: int = 150  # budget per warm frame
-    first_iterations: int = 500  # budget for the first frame of each shot
-    temporal_weight: float = 2.0e2  # 0 = independent per-frame stylisation (the baseline)
-    long_term: tuple[int, ...] = (1,)  # frame offsets of the temporal terms (closest-first masks)
-    flow: str = "dis-medium"
-    fill: str = "content"  # what fills unreliable pixels of the warped init
-    cut_detector: str = "content"
-    cut_threshold: float | None = None  # detector default when None
-    passes: int = 1  # multi-pass bidirectional scheme when > 1 (pass 1 forwards, then alternating directions)
-    pass_iterations: int = 50  # budget per frame in passes 2…
-    seed: int = 0
+    size: int = field(default=384, metadata=opt("long side of the working resolution (px)", minimum=16))
+    iterations: int = field(default=150, metadata=opt("iteration budget per warm frame", minimum=0))
+    first_iterations: int = field(default=500, metadata=opt("iteration budget for the first frame of each shot",
+                                                            minimum=0))
+    temporal_weight: float = field(default=2.0e2, metadata=opt(
+        "weight of the temporal loss; 0 = independent per-frame stylisation", minimum=0))
+    long_term: tuple[int, ...] = field(default=(1,), metadata=opt(
+        "frame offsets of temporal terms, e.g. 1,2,4", minimum=1, metavar="K[,K...]"))
+    flow: str = field(default="dis-medium", metadata=opt("optical-flow backend", choices=FLOW_METHODS))
+    fill: str = field(default="content", metadata=opt("what fills unreliable pixels of the init", choices=FILLS))
+    cut_detector: str = field(default="content", metadata=opt(choices=CUT_DETECTORS))
+    cut_threshold: float | None = field(default=None, metadata=opt("cut detector threshold (default: the "
+                                                                   "detector's)", minimum=0))
+    passes: int = field(default=1, metadata=opt(
+        "sweeps over each shot: 1 forward pass, more alternate backward/forward (Ruder et al.)", minimum=1))
+    pass_iterations: int = field(default=50, metadata=opt("iteration budget per frame in passes 2 and later",
+                                                          minimum=0))
+    seed: int = field(default=0, metadata=opt())
 
     def __post_init__(self) -> None:
-        if self.size < 16:
-            raise UsageError(f"invalid size {self.size!r}: must be >= 16")
-        _check_positive("iterations", self.iterations, allow_zero=True)
-        _check_positive("first_iterations", self.first_iterations, allow_zero=True)
-        _check_positive("pass_iterations", self.pass_iterations, allow_zero=True)
-        _check_positive("temporal_weight", self.temporal_weight, allow_zero=True)
-        _check_choice("flow", self.flow, FLOW_METHODS)
-        _check_choice("fill", self.fill, FILLS)
-        _check_choice("cut_detector", self.cut_detector, CUT_DETECTORS)
-        if not self.long_term or any(k < 1 for k in self.long_term):
-            raise UsageError(f"invalid long_term {self.long_term!r}: offsets must be integers >= 1")
-        if self.passes < 1:
-            raise UsageError(f"invalid passes {self.passes!r}: must be >= 1")
+        validate(self)
 
 
 @dataclass(frozen=True)
 class EncodeConfig:
     """How the result is written. The container/codec follows the output extension unless ``codec`` is set."""
 
-    codec: str | None = None  # "h264" | "prores" | "ffv1" | "png" | "png16"; None: from the extension
-    crf: int = 18
-    preset: str = "medium"
-    audio: bool = True  # remux the source's audio streams
+    codec: str | None = field(default=None, metadata=opt("codec (default: from the output extension)",
+                                                         choices=CODECS))
+    crf: int = field(default=18, metadata=opt("H.264 constant rate factor (0 lossless … 51)", minimum=0,
+                                              maximum=51))
+    preset: str = field(default="medium", metadata=opt("H.264 (x264) preset"))
+    audio: bool = field(default=True, metadata=opt("do not copy the source's audio", negate=True))
+
+    def __post_init__(self) -> None:
+        validate(self)
 
 
 @dataclass(frozen=True)
 class RangeConfig:
     """Which part of the input is processed."""
 
-    start: float | None = None  # seconds
-    duration: float | None = None  # seconds
-    max_frames: int | None = None
+    start: float | None = field(default=None, metadata=opt(minimum=0, metavar="SEC"))
+    duration: float | None = field(default=None, metadata=opt(above=0, metavar="SEC"))
+    max_frames: int | None = field(default=None, metadata=opt(above=0))
 
     def __post_init__(self) -> None:
-        _check_positive("start", self.start, allow_zero=True, allow_none=True)
-        _check_positive("duration", self.duration, allow_none=True)
-        _check_positive("max_frames", self.max_frames, allow_none=True)
+        validate(self)
 
 
 @dataclass(frozen=True)
 class StylizeConfig:
     """One stylisation job: inputs, outputs and every setting."""
 
-    input: str
-    output: str
-    styles: tuple[str, ...]
+    input: str = field(metadata=opt(
+        "video file, image sequence (pattern like shot/%%05d.png, or a folder) or image", positional=True,
+        required=True))
+    output: str = field(metadata=opt("output video (.mp4 .mov .mkv), image, or image sequence", short="-o",
+                                     required=True))
+    styles: tuple[str, ...] = field(metadata=opt("style image; repeat for several styles", flag="--style",
+                                                 required=True, repeat=True, metavar="IMG"))
     style: StyleConfig = field(default_factory=StyleConfig)
     video: VideoConfig = field(default_factory=VideoConfig)
     encode: EncodeConfig = field(default_factory=EncodeConfig)
     range: RangeConfig = field(default_factory=RangeConfig)
-    work_dir: str | None = None  # frame store; default: beside the output
-    report: str | None = None
-    preview: str | None = None
-    force: bool = False
-    quiet: bool = False
+    work_dir: str | None = field(default=None, metadata=opt("frame store (default: beside the output)",
+                                                            metavar="DIR"))
+    report: str | None = field(default=None, metadata=opt("write a JSON report", metavar="FILE.json"))
+    preview: str | None = field(default=None, metadata=opt("side-by-side (source | stylised) video",
+                                                           metavar="FILE"))
+    force: bool = field(default=False, metadata=opt("overwrite the output and restart the frame store"))
+    quiet: bool = field(default=False, metadata=opt("no progress display"))
 
     def __post_init__(self) -> None:
         if not self.styles:
             raise UsageError("at least one --style image is required")
-        if (
-            self.style.style_blend_weights is not None
-            and len(self.style.style_blend_weights) != len(self.styles)
-        ):
-            raise UsageError(
-                f"{len(self.style.style_blend_weights)} style blend weights given for {len(self.styles)} styles"
-            )
+        validate(self)
+        check_blend_weights(self.style.style_blend_weights, len(self.styles))
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any], *, where: str | None = None,
+                     name_keys: bool = True) -> StylizeConfig:
+        """A job from option keys (``stylize`` flags with underscores: ``max_frames``, ``no_audio``, ``style``).
+
+        Values may be native (numbers, bools, lists) or text as on a command line (``"1,2,4"``); missing keys take
+        their defaults, ``None`` values too. Raises :class:`~videostyle.errors.OptionsError` listing every problem,
+        each naming ``where`` (e.g. ``job 2 (sh020)``), the key (unless ``name_keys=False``: the command line,
+        whose messages name the option themselves) and the value.
+        """
+        return _schema.build(cls, mapping, where=where, name_keys=name_keys)
+
+    @classmethod
+    def option_keys(cls) -> list[str]:
+        """Every key :meth:`from_mapping` accepts."""
+        return _schema.option_keys(cls)
 
     def default_work_dir(self) -> Path:
         out = Path(self.output)

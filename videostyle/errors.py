@@ -29,6 +29,26 @@ class UsageError(VideostyleError):
     exit_code = 2
 
 
+class OptionError(UsageError):
+    """One option with an invalid value; ``key`` names the option (its manifest key), ``value`` what was given."""
+
+    def __init__(self, message: str, *, key: str = "", value: object = None) -> None:
+        self.key = key
+        self.value = value
+        super().__init__(message)
+
+
+class OptionsError(UsageError):
+    """Every problem found in a mapping of options (a manifest job, ``StylizeConfig.from_mapping``).
+
+    ``problems`` lists them, each naming the key and the value; ``str()`` joins them on one line.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
 class ConfigError(VideostyleError):
     """A configuration or manifest that cannot be used (exit code 2 when it comes from the command line)."""
 
@@ -98,12 +118,20 @@ class StyleError(VideostyleError):
     """Invalid arguments to the style engine."""
 
 
+class UnknownModelError(OptionError, StyleError):
+    """An unknown backbone name, wherever it is given (config, CLI, manifest, ``load_backbone``); exit code 2."""
+
+
 class FrameStoreError(VideostyleError):
     """The frame store (work directory) cannot be used, e.g. it belongs to a different configuration."""
 
 
 class InsufficientMemoryError(VideostyleError):
     """The requested working size cannot fit in the memory available (checked before work starts)."""
+
+
+class DeviceOutOfMemoryError(InsufficientMemoryError):
+    """The accelerator (CUDA, MPS) ran out of memory during the optimisation; names the working size that fits."""
 
 
 class JobFailedError(VideostyleError):

@@ -21,26 +21,24 @@ JSON mirrors it: ``{"defaults": {...}, "job": [{...}, ...]}``. Keys are the ``vi
 dashes written as underscores (``max_frames``, ``first_iterations``, ``no_audio`` ...). Relative paths resolve
 against the manifest's folder.
 
-Each job's merged mapping is turned into a ``stylize`` argument list and parsed by the CLI's own ``stylize`` parser
-(:func:`videostyle.cli._add_stylize_options` and :func:`videostyle.cli.stylize_config_from_args`), so defaults,
-types and validation are defined once. Every problem of every job is collected and raised together as one
-:class:`ManifestError`.
+Each job's merged mapping is parsed by the option schema (:meth:`videostyle.config.StylizeConfig.from_mapping`),
+the same one the ``stylize`` command line is built from, so defaults, types and validation are defined once. Every
+problem of every job is collected and raised together as one :class:`ManifestError`.
 """
 
 from __future__ import annotations
 
-import argparse
-import difflib
 import json
 import os
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
+from .._checks import did_you_mean
+from .._schema import unknown_key
 from ..config import StylizeConfig
-from ..errors import ConfigError, VideostyleError
+from ..errors import ConfigError, OptionsError
 
 #: Keys whose values are paths (resolved against the manifest's folder when relative).
 PATH_KEYS = frozenset({"input", "output", "style", "weights", "report", "preview", "work_dir"})
@@ -137,130 +135,10 @@ def read_manifest_data(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
-# --- the shared stylize parser -----------------------------------------------------------------------------------
-class _ArgumentError(Exception):
-    pass
-
-
-class _RaisingParser(argparse.ArgumentParser):
-    """The ``stylize`` parser, raising instead of printing and exiting."""
-
-    def error(self, message: str) -> NoReturn:
-        raise _ArgumentError(message)
-
-    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:  # e.g. --help in a manifest value
-        raise _ArgumentError(message or f"exit {status}")
-
-
-@dataclass(frozen=True)
-class _Option:
-    key: str  # manifest key
-    flag: str  # long option, or "" for the positional input
-    action: argparse.Action
-
-
-def _stylize_parser() -> tuple[_RaisingParser, dict[str, _Option]]:
-    from ..cli import _add_stylize_options
-
-    parser = _RaisingParser(prog="stylize", add_help=False, allow_abbrev=False)
-    _add_stylize_options(parser)
-    options: dict[str, _Option] = {}
-    for action in parser._actions:
-        longs = [s for s in action.option_strings if s.startswith("--")]
-        if longs:
-            options[longs[0][2:].replace("-", "_")] = _Option(longs[0][2:].replace("-", "_"), longs[0], action)
-        elif not action.option_strings:
-            options[action.dest] = _Option(action.dest, "", action)
-    return parser, options
-
-
+# --- keys ---------------------------------------------------------------------------------------------------------
 def option_keys() -> list[str]:
     """Every key a manifest job may use (``stylize`` options with underscores, plus ``name``)."""
-    _, options = _stylize_parser()
-    return sorted(set(options) - set(RESERVED_KEYS) | EXTRA_KEYS)
-
-
-def _suggest(key: str, valid: Iterable[str]) -> str:
-    close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _scalar_text(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (str, int, float)):
-        return str(value)
-    return None
-
-
-def _to_argv(label: str, merged: Mapping[str, Any], options: Mapping[str, _Option],
-             problems: list[str]) -> list[str]:
-    """A ``stylize`` argument list for one job; problems with a key's value are appended to ``problems``."""
-    positional: list[str] = []
-    argv: list[str] = []
-    for key, value in merged.items():
-        if key in EXTRA_KEYS or value is None:
-            continue
-        opt = options[key]
-        action = opt.action
-        is_flag = isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction))
-        if is_flag:
-            if not isinstance(value, bool):
-                problems.append(f"{label}: key {key!r} expects true or false, got {value!r}")
-            elif value:
-                argv.append(opt.flag)
-            continue
-        if isinstance(value, bool):
-            problems.append(f"{label}: key {key!r} expects a value, not {str(value).lower()}")
-            continue
-        if isinstance(action, argparse._AppendAction):  # style: a string or a list of strings
-            items = value if isinstance(value, list) else [value]
-            texts = [_scalar_text(v) for v in items]
-            if not items or any(t is None or t == "" for t in texts):
-                problems.append(f"{label}: key {key!r} expects a string or a list of strings, got {value!r}")
-                continue
-            argv += [f"{opt.flag}={text}" for text in texts]
-            continue
-        if isinstance(value, list):  # comma-separated options (long_term, style_layers, style_blend_weights)
-            texts = [_scalar_text(v) for v in value]
-            if any(t is None for t in texts) or not texts:
-                problems.append(f"{label}: key {key!r} got an invalid list {value!r}")
-                continue
-            text = ",".join(str(t) for t in texts)
-        else:
-            scalar = _scalar_text(value)
-            if scalar is None:
-                problems.append(f"{label}: key {key!r} expects a single value, got {value!r}")
-                continue
-            text = scalar
-        if opt.flag:
-            argv.append(f"{opt.flag}={text}")
-        else:
-            positional.append(text)
-    # "--" keeps an input that starts with "-" from being read as an option.
-    return argv + ["--", *positional]
-
-
-_ARG_RE = re.compile(r"argument (?:[-\w]+/)?(--[\w-]+|[a-z_]+):\s*(.*)")
-
-
-def _explain_argparse(label: str, message: str, merged: Mapping[str, Any], options: Mapping[str, _Option]) -> str:
-    """Turn an argparse message into one naming the job, key and value."""
-    if "the following arguments are required" in message:
-        missing = message.split(":", 1)[1]
-        keys = []
-        for part in missing.split(","):
-            flag = part.strip().split("/")[-1]
-            keys.append(flag[2:].replace("-", "_") if flag.startswith("--") else flag)
-        return f"{label}: missing required key{'s' if len(keys) > 1 else ''} {', '.join(repr(k) for k in keys)}"
-    match = _ARG_RE.search(message)
-    if match:
-        name = match.group(1)
-        key = name[2:].replace("-", "_") if name.startswith("--") else name
-        if key in merged:
-            return f"{label}: invalid value {merged[key]!r} for key {key!r}: {match.group(2)}"
-        return f"{label}: key {key!r}: {match.group(2)}"
-    return f"{label}: {message}"
+    return sorted(set(StylizeConfig.option_keys()) - set(RESERVED_KEYS) | EXTRA_KEYS)
 
 
 def _resolve_paths(mapping: Mapping[str, Any], base: Path) -> dict[str, Any]:
@@ -297,7 +175,7 @@ def parse_manifest(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] 
     problems: list[str] = []
     for key in data:
         if key not in TOP_LEVEL_KEYS:
-            hint = " (did you mean 'job'?)" if key in ("jobs", "Job", "JOB") else _suggest(key, TOP_LEVEL_KEYS)
+            hint = " (did you mean 'job'?)" if key in ("jobs", "Job", "JOB") else did_you_mean(key, TOP_LEVEL_KEYS)
             problems.append(f"unknown top-level key {key!r}{hint}: expected 'defaults' and 'job'")
     defaults = data.get("defaults", {})
     if defaults is None:
@@ -317,8 +195,7 @@ def parse_manifest(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] 
     elif not jobs_raw:
         problems.append("no jobs: the 'job' list is empty")
 
-    parser, options = _stylize_parser()
-    valid = sorted(set(options) - set(RESERVED_KEYS) | EXTRA_KEYS)
+    valid = option_keys()
 
     def check_keys(where: str, mapping: Mapping[str, Any]) -> bool:
         ok = True
@@ -328,10 +205,7 @@ def parse_manifest(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] 
                 if key in RESERVED_KEYS:
                     problems.append(f"{where}: key {key!r} is not a manifest option ({RESERVED_KEYS[key]})")
                     continue
-                spelled = key.replace("-", "_") if isinstance(key, str) else key
-                hint = (f" (write it with underscores: {spelled!r})" if spelled in valid and spelled != key
-                        else _suggest(str(key), valid))
-                problems.append(f"{where}: unknown key {key!r}{hint}")
+                problems.append(f"{where}: {unknown_key(key, valid)}")
         return ok
 
     defaults_ok = check_keys("defaults", defaults)
@@ -349,22 +223,11 @@ def parse_manifest(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] 
         if "name" in merged and not isinstance(merged["name"], str):
             problems.append(f"{label}: key 'name' expects a string, got {merged['name']!r}")
             continue
-        job_problems: list[str] = []
-        argv = _to_argv(label, merged, options, job_problems)
-        if job_problems:
-            problems += job_problems
-            continue
         try:
-            ns = parser.parse_args(argv)
-        except _ArgumentError as err:
-            problems.append(_explain_argparse(label, str(err), merged, options))
-            continue
-        from ..cli import stylize_config_from_args
-
-        try:
-            config = stylize_config_from_args(ns)
-        except VideostyleError as err:
-            problems.append(f"{label}: {err}")
+            config = StylizeConfig.from_mapping({k: v for k, v in merged.items() if k not in EXTRA_KEYS},
+                                                where=label)
+        except OptionsError as err:
+            problems += err.problems
             continue
         jobs.append(Job(index=i, name=name, options=merged, config=config))
     if problems:

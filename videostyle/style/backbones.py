@@ -10,13 +10,13 @@ torchvision state_dict loads by key (``features.N.weight``).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection, Iterable, Sequence
 
 import torch
 from torch import nn
 
-from ..config import MODELS
+from .._checks import did_you_mean
+from ..config import check_model
 from ..errors import StyleError
 
 #: convolutions per block of each architecture
@@ -34,12 +34,8 @@ CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 
 
 def check_model_name(name: str) -> str:
-    """Return ``name`` if it is a known backbone, else raise :class:`StyleError` suggesting the closest one."""
-    if name in MODELS:
-        return name
-    close = difflib.get_close_matches(str(name), MODELS, n=1, cutoff=0.3)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise StyleError(f"unknown model {name!r}{hint} (choices: {', '.join(MODELS)})")
+    """Return ``name`` if it is a known backbone, else raise :class:`~videostyle.errors.UnknownModelError`."""
+    return check_model("model", name)
 
 
 def vgg_layer_names(arch: str) -> list[str]:
@@ -64,9 +60,8 @@ def _deepest(names: Sequence[str], layers: Iterable[str]) -> int:
         raise StyleError("no feature layers requested")
     unknown = [layer for layer in wanted if layer not in names]
     if unknown:
-        close = difflib.get_close_matches(unknown[0], names, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise StyleError(f"unknown layer {unknown[0]!r}{hint} (layers: {names[0]} … {names[-1]})")
+        raise StyleError(f"unknown layer {unknown[0]!r}{did_you_mean(unknown[0], names)} "
+                         f"(layers: {names[0]} … {names[-1]})")
     return max(names.index(layer) for layer in wanted)
 
 
