@@ -12,7 +12,7 @@ To carry the previous stylised frame onto frame t (Ruder et al., GCPR 2016)::
 
 from ._estimate import FlowEstimator, check_method, compute_flow, configure_threads, contrib_available
 from ._prefetch import Prefetcher
-from ._warp import BORDERS, closest_first, consistency_mask, inside_mask, warp
+from ._warp import BORDERS, closest_first, consistency_mask, inpaint, inside_mask, warp
 
 __all__ = [
     "BORDERS",
@@ -24,6 +24,7 @@ __all__ = [
     "configure_threads",
     "consistency_mask",
     "contrib_available",
+    "inpaint",
     "inside_mask",
     "warp",
 ]

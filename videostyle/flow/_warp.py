@@ -157,3 +157,15 @@ def closest_first(masks: Sequence[np.ndarray]) -> list[np.ndarray]:
         out.append(mask if remaining is None else mask * remaining)
         remaining = 1.0 - mask if remaining is None else remaining * (1.0 - mask)
     return [np.clip(m, 0.0, 1.0).astype(np.float32, copy=False) for m in out]
+
+
+def inpaint(image: np.ndarray, reliable: np.ndarray, radius: float = 5.0) -> np.ndarray:
+    """Fill the unreliable pixels (``reliable`` < 0.5) of ``image`` from their reliable surroundings (OpenCV
+    Telea inpainting). ``image`` is H×W×3 uint8 or float in [0, 1]; returns the same dtype."""
+    as_float = image.dtype != np.uint8
+    img8 = np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8) if as_float else image
+    holes = (np.asarray(reliable) < 0.5).astype(np.uint8)
+    if not holes.any() or holes.all():
+        return image.copy()
+    out = cv2.inpaint(np.ascontiguousarray(img8), holes, radius, cv2.INPAINT_TELEA)
+    return out.astype(np.float32) / 255.0 if as_float else out

@@ -14,6 +14,11 @@ Stopping: at the budget, or as soon as either test says the image has converged:
   frame warm-started from the warped previous result gets there several times sooner than a cold first frame,
   which is where the video engine saves most of its time (benchmarks/temporal.md).
 
+  With a ``focus`` map (H×W weights, e.g. the pixels the flow could not carry into a warm frame) the average is
+  also taken over the focus alone, and *both* must fall under the tolerance: a small region that is still being
+  painted keeps the frame going even when the rest of the image, already converged, dominates the whole-image
+  mean (:func:`image_settled`).
+
 The result is the best iterate evaluated.
 """
 
@@ -65,6 +70,20 @@ def converged(history: list[float], tolerance: float, window: int) -> bool:
     return (before - now) <= tolerance * max(abs(before), 1e-12)
 
 
+def image_settled(now: torch.Tensor, before: torch.Tensor, tolerance: float,
+                  focus: torch.Tensor | None = None) -> bool:
+    """True when ``now`` differs from ``before`` (N×C×H×W in [0, 1]) by less than ``tolerance`` 8-bit levels on
+    average, over the whole image and, when given, over the ``focus`` weights (N×1×H×W or H×W) alone."""
+    change = (now - before).abs().mean(dim=1, keepdim=True) * 255.0
+    if float(change.mean()) >= tolerance:
+        return False
+    if focus is None:
+        return True
+    weights = focus.reshape(1, 1, *change.shape[-2:]).to(change.dtype)
+    total = float(weights.sum())
+    return total <= 0 or float((change * weights).sum()) / total < tolerance
+
+
 def optimize(
     init: torch.Tensor,
     loss_fn: LossFn,
@@ -77,11 +96,14 @@ def optimize(
     history: int = 20,
     change_tolerance: float = 0.0,
     change_window: int = 10,
+    focus: torch.Tensor | None = None,
     callback: Callable[[int, float], None] | None = None,
 ) -> OptimizationResult:
     """Minimise ``loss_fn(x)`` over the image ``x`` starting from ``init`` for at most ``iterations`` evaluations.
 
     ``loss_fn`` returns ``(total, terms)`` where ``terms`` are 0-d tensors (reported, not differentiated).
+    ``focus`` (weights over the pixels) makes the pixel-change test also wait for that region (see
+    :func:`image_settled`).
     """
     if iterations < 0:
         raise StyleError(f"invalid iterations {iterations!r}: must be >= 0")
@@ -123,7 +145,7 @@ def optimize(
             break
         if checkpoint is not None and len(history) % change_window == 0 and len(history) < iterations:
             now = x.detach().clamp(0, 1)
-            if float((now - checkpoint).abs().mean()) * 255.0 < change_tolerance:
+            if image_settled(now, checkpoint, change_tolerance, focus):
                 stopped_early = True
                 break
             checkpoint = now

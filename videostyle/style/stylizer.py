@@ -28,6 +28,7 @@ from ..config import StyleConfig
 from ..errors import StyleError
 from . import color as colour
 from .devices import resolve_device
+from .focus import check_map, feathered, focus_boxes
 from .images import check_image, resize01, to_numpy01, to_tensor, to_uint8
 from .losses import (
     blend_grams,
@@ -59,6 +60,8 @@ class StyleResult:
     stopped_early: bool
     seconds: float
     history: list[float] = field(default_factory=list, repr=False)
+    #: full-frame-equivalent loss evaluations: ``iterations`` with those spent on crops counted by their area
+    effort: float = 0.0
 
 
 class Stylizer:
@@ -211,6 +214,7 @@ class Stylizer:
         iterations: int = 100,
         temporal: Sequence[TemporalTerm] = (),
         seed: int | None = None,
+        focus: np.ndarray | None = None,
     ) -> StyleResult:
         """Stylise ``content`` (uint8 H×W×3) for at most ``iterations`` loss evaluations (per level).
 
@@ -218,6 +222,9 @@ class Stylizer:
             init: starting image (uint8, or float32 in [0, 1]); None: the content or noise per ``config.init``.
             temporal: masked pixel terms ``(target, mask, weight)`` (Ruder et al.), target H×W×3 in [0, 1].
             seed: seeds torch's RNG (noise init) for reproducible runs.
+            focus: H×W in [0, 1], the pixels that still need painting (in a warm frame: those the flow could not
+                carry). Once the whole image has settled, the rest of the budget goes to crops around the focus
+                (:meth:`_paint_focus`), which stop only when the focus itself has stopped changing.
         """
         t0 = time.perf_counter()
         cfg = self.config
@@ -231,6 +238,7 @@ class Stylizer:
         terms = [self._check_temporal(i, t, content01.shape) for i, t in enumerate(temporal)]
         if iterations < 0:
             raise StyleError(f"invalid iterations {iterations!r}: must be >= 0")
+        focus01 = None if focus is None else check_map(focus, "focus", content01.shape[:2])
 
         sizes = self._level_sizes(h, w)
         x01: np.ndarray | None = None
@@ -253,18 +261,59 @@ class Stylizer:
             total_iters += result.iterations
             stopped = result.stopped_early
             history += result.history
-        assert result is not None
-        out01 = to_numpy01(result.image)  # type: ignore[arg-type]
+        assert result is not None and x01 is not None
+        effort = float(total_iters)
+        loss = result.loss
+        left = iterations - result.iterations
+        if focus01 is not None and left > 0 and self.config.change_tolerance > 0:
+            painted = self._paint_focus(content01, x01, terms, focus01, left)
+            if painted is not None:
+                x01, crop_iters, effort_more, loss = painted
+                total_iters += crop_iters
+                effort += effort_more
+        out01 = x01
         if cfg.color == "luminance":
             out01 = colour.combine_luminance(colour.luminance(out01), content01)
         return StyleResult(
             image=to_uint8(out01),
             iterations=total_iters,
-            loss=result.loss,
+            loss=loss,
             stopped_early=stopped,
             seconds=time.perf_counter() - t0,
             history=history,
+            effort=effort,
         )
+
+    def _paint_focus(self, content01: np.ndarray, x01: np.ndarray, terms: Sequence[TemporalTerm],
+                     focus01: np.ndarray, budget: int) -> tuple[np.ndarray, int, float, dict[str, float]] | None:
+        """Keep optimising only where ``focus01`` is, once the whole image has settled.
+
+        The focus is split into boxes (:func:`focus_boxes`: its connected parts grown by a context margin for the
+        backbone's receptive field, overlapping ones merged). Each box is optimised on its own with the whole
+        frame's style targets (so strokes keep their scale), its own content crop and the cropped temporal terms,
+        until the focus inside it stops changing or ``budget`` runs out; the focus (feathered) is pasted back.
+        When the boxes would cover most of the frame, the whole frame is optimised instead. Returns (image, loss
+        evaluations, full-frame-equivalent effort, loss terms of the final image) or None when there is no focus.
+        """
+        h, w = content01.shape[:2]
+        boxes = focus_boxes(focus01, margin=max(_MIN_LEVEL_SIDE, round(max(h, w) / 8)), min_side=2 * _MIN_LEVEL_SIDE)
+        if not boxes:
+            return None
+        targets = self.style_targets(content01) if self.config.style_weight > 0 else {}
+        out = x01.copy()
+        iters, effort = 0, 0.0
+        paste = feathered(focus01)
+        for x0, y0, x1, y1 in boxes:
+            crop = (slice(y0, y1), slice(x0, x1))
+            t_c = [(t[crop], m[crop], wt) for t, m, wt in terms]
+            res = self._run_level(content01[crop], out[crop], t_c, budget, focus=focus01[crop], style_targets=targets)
+            painted = to_numpy01(res.image)
+            a = paste[crop][..., None]
+            out[crop] = a * painted + (1.0 - a) * out[crop]
+            iters += res.iterations
+            effort += res.iterations * (x1 - x0) * (y1 - y0) / float(h * w)
+        final = self._run_level(content01, out, terms, 0)  # the loss terms of the image returned
+        return out, iters, effort, final.loss
 
     def _level_sizes(self, h: int, w: int) -> list[tuple[int, int]]:
         sizes = []
@@ -295,12 +344,15 @@ class Stylizer:
         return target01, np.clip(m, 0.0, 1.0), weight
 
     def _run_level(self, content01: np.ndarray, start01: np.ndarray, temporal: Sequence[TemporalTerm],
-                   iterations: int):
+                   iterations: int, *, focus: np.ndarray | None = None,
+                   style_targets: dict[str, torch.Tensor] | None = None):
         cfg = self.config
         dev, dt = self.device, self.dtype
         cview = self._color_view(content01)
         p_targets = self._content_targets_for(cview)
-        a_targets = self.style_targets(content01) if cfg.style_weight > 0 else {}
+        if style_targets is None:
+            style_targets = self.style_targets(content01) if cfg.style_weight > 0 else {}
+        a_targets = style_targets
         t_terms = [
             (to_tensor(self._color_view(t), dev, dt), torch.from_numpy(np.ascontiguousarray(m))[None, None].to(dev, dt),
              wt)
@@ -328,4 +380,5 @@ class Stylizer:
             x0, loss_fn, iterations=iterations, optimizer=cfg.optimizer, lr=cfg.learning_rate,
             tolerance=cfg.tolerance, window=cfg.tolerance_window, history=cfg.lbfgs_history,
             change_tolerance=cfg.change_tolerance, change_window=cfg.change_window,
+            focus=None if focus is None else torch.from_numpy(np.ascontiguousarray(focus)).to(dev),
         )

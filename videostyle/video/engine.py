@@ -143,14 +143,29 @@ def _initial_and_temporal(item: WorkItem, content: np.ndarray, previous: collect
     held = flowlib.closest_first(masks) if len(masks) > 1 else masks
     reliable = masks[0][..., None]
     source = content.astype(np.float32) / 255.0
-    if config.video.fill == "blend":
-        fill = 0.5 * (source + warped[0])
-    else:
-        fill = source
+    fill = _fill(config.video.fill, source, warped[0], masks[0])
     init = reliable * warped[0] + (1.0 - reliable) * fill
     weight = config.video.temporal_weight
     temporal = [(w, m, weight) for w, m in zip(warped, held)]
     return init.astype(np.float32), temporal
+
+
+def _fill(mode: str, source: np.ndarray, warped: np.ndarray, reliable: np.ndarray) -> np.ndarray:
+    """What the pixels the flow cannot carry start from (H×W×3 float32 in [0, 1])."""
+    if mode == "blend":
+        return 0.5 * (source + warped)
+    if mode == "warped":
+        return warped
+    if mode == "inpaint":
+        return flowlib.inpaint(warped, reliable)
+    return source
+
+
+def _warm_budget(video: Any, focus: np.ndarray) -> int:
+    """A warm frame's budget grows with how much of it is new: ``iterations`` plus that share of the difference
+    to ``first_iterations`` (2 % new: about ``iterations``; everything new: a first frame's budget)."""
+    share = float((focus > 0.5).mean())
+    return int(video.iterations + round(share * max(0, video.first_iterations - video.iterations)))
 
 
 class _Progress:
@@ -339,17 +354,22 @@ def _stylize_frame(stylizer: Any, item: WorkItem, previous: collections.deque[np
     video = config.video
     content = item.frame.image
     cold = item.shot_start or video.temporal_weight == 0 or not item.flows
+    focus = None
     if cold:
         init, temporal, budget = None, [], video.first_iterations
     else:
         init, temporal = _initial_and_temporal(item, content, previous, config)
-        budget = video.iterations
+        focus = 1.0 - item.flows[min(item.flows)][1]
+        budget = _warm_budget(video, focus)
     t0 = time.perf_counter()
-    result = stylizer.run(content, init=init, iterations=budget, temporal=temporal, seed=video.seed + item.frame.index)
+    result = stylizer.run(content, init=init, iterations=budget, temporal=temporal,
+                          seed=video.seed + item.frame.index, focus=focus)
     times.optimise += time.perf_counter() - t0
     record = {
         "pts": item.frame.pts, "pts_ticks": item.frame.pts_ticks, "shot_start": item.shot_start,
         "warm": not cold, "iterations": int(result.iterations), "stopped_early": bool(result.stopped_early),
+        "effort": round(float(result.effort), 2), "budget": budget,
+        "new_share": None if focus is None else round(float((focus > 0.5).mean()), 4),
         "loss": {k: float(v) for k, v in result.loss.items()}, "seconds": float(result.seconds),
     }
     return result, record

@@ -1,0 +1,111 @@
+"""Effort where the new content is: the focus-aware stopping rule, focus boxes and crop painting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from videostyle.config import StyleConfig
+from videostyle.style import Stylizer
+from videostyle.style.backbones import tiny_backbone
+from videostyle.style.focus import MAX_CROP_SHARE, feathered, focus_boxes
+from videostyle.style.optimize import image_settled, optimize
+
+
+def test_a_still_changing_region_keeps_the_frame_going():
+    """Most of the image settled, a 4 % region still moving by 10 levels: the whole-image mean (0.4 levels) is
+    under a 1-level tolerance, so only the focus test keeps the frame from stopping."""
+    before = torch.zeros(1, 3, 50, 50)
+    now = before.clone()
+    now[..., 20:30, 20:30] = 10 / 255.0
+    focus = torch.zeros(50, 50)
+    focus[20:30, 20:30] = 1.0
+    assert image_settled(now, before, 1.0)              # whole image only: would stop
+    assert not image_settled(now, before, 1.0, focus)    # the focus is still changing
+    assert image_settled(before, before, 1.0, focus)     # nothing changes anywhere: stop
+    assert image_settled(now, before, 1.0, torch.zeros(50, 50))  # an empty focus does not block
+
+
+def test_optimize_does_not_stop_while_the_focus_changes():
+    """A loss that settles everywhere but in a corner that keeps moving: without a focus the optimiser stops at
+    the first check; with the corner as focus it runs until the corner has converged too."""
+    target = torch.zeros(1, 3, 32, 32)
+    target[..., :4, :4] = 1.0  # a corner of 1.6 % of the pixels, far from its target
+
+    def loss_fn(x):
+        loss = ((x - target) ** 2).sum()
+        return loss, {"l2": loss}
+
+    start = target.clone()
+    start[..., :4, :4] = 0.0
+    focus = torch.zeros(32, 32)
+    focus[:4, :4] = 1.0
+    common = dict(iterations=400, optimizer="adam", lr=0.01, tolerance=0.0, change_tolerance=1.0, change_window=10)
+    plain = optimize(start, loss_fn, **common)
+    focused = optimize(start, loss_fn, focus=focus, **common)
+    assert plain.stopped_early and plain.iterations == 10
+    assert focused.iterations > 5 * plain.iterations
+    assert float(focused.image[..., :4, :4].mean()) > 0.8 > float(plain.image[..., :4, :4].mean())
+
+
+def test_focus_boxes_grow_merge_and_fall_back_to_the_frame():
+    focus = np.zeros((96, 128), np.float32)
+    assert focus_boxes(focus, margin=8, min_side=16) == []
+    focus[40:50, 60:70] = 1.0
+    [box] = focus_boxes(focus, margin=8, min_side=32)
+    x0, y0, x1, y1 = box
+    assert (x0, y0) == (60 - 8 - 3, 40 - 8 - 3) and x1 - x0 == 32 and y1 - y0 == 32  # margin, then min_side
+    focus[44:48, 72:76] = 1.0  # a second part inside the first box's margin: merged
+    assert len(focus_boxes(focus, margin=8, min_side=16)) == 1
+    corner = np.zeros((96, 128), np.float32)
+    corner[:5, :5] = 1.0
+    [(cx0, cy0, cx1, cy1)] = focus_boxes(corner, margin=4, min_side=32)
+    assert (cx0, cy0) == (0, 0) and cx1 == 32 and cy1 == 32  # kept its size at the border
+    wide = np.zeros((96, 128), np.float32)
+    wide[10:80, 5:120] = 1.0
+    assert focus_boxes(wide, margin=8, min_side=16) == [(0, 0, 128, 96)]  # > MAX_CROP_SHARE: whole frame
+    assert MAX_CROP_SHARE < 1
+
+
+def test_feathered_covers_the_focus_and_fades_out():
+    focus = np.zeros((40, 40), np.float32)
+    focus[15:25, 15:25] = 1.0
+    a = feathered(focus)
+    assert np.all(a[15:25, 15:25] == 1.0)
+    assert a[0, 0] == 0.0 and 0.0 < a[13, 20] < 1.0
+
+
+def _stripes(h: int, w: int) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w]
+    return np.stack([np.sin(xx / 2.0), np.cos(yy / 3.0), np.sin((xx + yy) / 4.0)], -1) * 0.5 + 0.5
+
+
+def test_run_with_a_focus_paints_the_focus_and_keeps_the_rest():
+    """A warm frame whose only unsettled part is a square: the square is optimised further (its crop), the
+    rest of the frame, held by the temporal term, stays where it was, and the effort counts the crop by area."""
+    torch.manual_seed(0)
+    content = (np.random.default_rng(1).random((64, 96, 3)) * 255).astype(np.uint8)
+    stylizer = Stylizer([(_stripes(48, 48) * 255).astype(np.uint8)],
+                        StyleConfig(change_tolerance=1.0, tolerance=0.0), backbone=tiny_backbone(seed=0))
+    warm = stylizer.run(content, iterations=30, seed=0).image.astype(np.float32) / 255.0
+    init = warm.copy()
+    init[20:36, 30:46] = content[20:36, 30:46] / 255.0  # new content: the photo
+    mask = np.ones((64, 96), np.float32)
+    mask[20:36, 30:46] = 0.0
+    temporal = [(warm, mask, 200.0)]
+    plain = stylizer.run(content, init=init, iterations=200, temporal=temporal, seed=0)
+    painted = stylizer.run(content, init=init, iterations=200, temporal=temporal, seed=0, focus=1.0 - mask)
+    assert painted.iterations > plain.iterations
+    assert painted.effort < painted.iterations  # crop iterations count by their share of the frame
+    outside = mask.astype(bool)
+    moved = np.abs(painted.image.astype(float) - plain.image.astype(float))
+    assert moved[outside].mean() < 2.0
+    photo = content[20:36, 30:46].astype(float)
+    assert (np.abs(painted.image[20:36, 30:46] - photo).mean() > np.abs(plain.image[20:36, 30:46] - photo).mean())
+
+
+def test_focus_shape_is_checked():
+    stylizer = Stylizer([(_stripes(32, 32) * 255).astype(np.uint8)], StyleConfig(), backbone=tiny_backbone(seed=0))
+    with pytest.raises(Exception, match=r"focus: expected shape \(32, 32\)"):
+        stylizer.run(np.zeros((32, 32, 3), np.uint8), iterations=1, focus=np.zeros((8, 8)))

@@ -1,0 +1,93 @@
+"""Where a frame still needs painting: the focus map of a warm frame, its boxes and the feathered paste-back.
+
+A warm frame starts from the previous stylised frame warped by the flow; the pixels the flow could not carry
+(disocclusions, a subject entering, unreliable motion) are the *focus*. :meth:`Stylizer.run
+<videostyle.style.stylizer.Stylizer.run>` optimises the whole frame until it settles, then only crops around the
+focus (:func:`focus_boxes`) until the focus settles too, and blends the result back (:func:`feathered`).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ..errors import StyleError
+
+#: focus weights above this count as "to be painted" when boxes are drawn
+FOCUS_THRESHOLD = 0.5
+#: fewer focus pixels than this are not worth a crop
+MIN_FOCUS_PIXELS = 16
+#: when the boxes cover more than this share of the frame, the whole frame is optimised instead
+MAX_CROP_SHARE = 0.6
+
+
+def check_map(values: np.ndarray, name: str, shape: tuple[int, int]) -> np.ndarray:
+    """Validate an H×W map of finite weights and return it as float32 clipped to [0, 1]."""
+    m = np.asarray(values, dtype=np.float32)
+    if m.shape != tuple(shape):
+        raise StyleError(f"{name}: expected shape {tuple(shape)}, got {m.shape}")
+    if not np.isfinite(m).all():
+        raise StyleError(f"{name}: contains NaN or infinite values")
+    return np.clip(m, 0.0, 1.0)
+
+
+def focus_boxes(focus: np.ndarray, *, margin: int, min_side: int) -> list[tuple[int, int, int, int]]:
+    """Boxes ``(x0, y0, x1, y1)`` (exclusive ends) around the connected parts of ``focus > FOCUS_THRESHOLD``.
+
+    Each part's bounding box is grown by ``margin`` pixels of context and to at least ``min_side`` per side
+    (clipped to the frame); overlapping boxes are merged. Returns ``[]`` when there is (almost) no focus, and the
+    whole frame as one box when the boxes would cover more than ``MAX_CROP_SHARE`` of it.
+    """
+    h, w = focus.shape
+    region = (focus > FOCUS_THRESHOLD).astype(np.uint8)
+    if int(region.sum()) < MIN_FOCUS_PIXELS:
+        return []
+    count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(region, connectivity=8)
+    boxes = [_grow(int(x), int(y), int(x + bw), int(y + bh), margin, min_side, w, h)
+             for x, y, bw, bh, _area in stats[1:count]]
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                a, b = boxes[i], boxes[j]
+                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                    boxes[i] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+                    del boxes[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    if sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes) > MAX_CROP_SHARE * w * h:
+        return [(0, 0, w, h)]
+    return sorted(boxes, key=lambda b: (b[1], b[0]))
+
+
+def _grow(x0: int, y0: int, x1: int, y1: int, margin: int, min_side: int, w: int, h: int
+          ) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = x0 - margin, y0 - margin, x1 + margin, y1 + margin
+    for lo, hi, limit in ((0, 2, w), (1, 3, h)):
+        box = [x0, y0, x1, y1]
+        short = min_side - (box[hi] - box[lo])
+        if short > 0:
+            box[lo] -= short // 2
+            box[hi] += short - short // 2
+        # shift inside the frame before clipping, so a box at the border keeps its size
+        if box[lo] < 0:
+            box[hi] -= box[lo]
+            box[lo] = 0
+        if box[hi] > limit:
+            box[lo] -= box[hi] - limit
+            box[hi] = limit
+        box[lo] = max(0, box[lo])
+        x0, y0, x1, y1 = box
+    return x0, y0, x1, y1
+
+
+def feathered(focus: np.ndarray, grow: int = 2, sigma: float = 1.5) -> np.ndarray:
+    """Paste-back weights: the focus grown by ``grow`` pixels and softened by a Gaussian (float32 in [0, 1])."""
+    region = (focus > FOCUS_THRESHOLD).astype(np.uint8)
+    if grow > 0:
+        region = cv2.dilate(region, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+    soft = cv2.GaussianBlur(region.astype(np.float32), (0, 0), sigma)
+    return np.maximum(soft, focus.astype(np.float32) * (focus > FOCUS_THRESHOLD)).clip(0.0, 1.0)
