@@ -3,12 +3,16 @@
 Two scenes made from scikit-image's public-domain photos (videostyle.media.synthetic):
 
 * ``camera``: a camera path over a photo plus an opaque occluder crossing it (known motion everywhere);
-* ``subject``: a static background with a textured subject moving across it (legibility of moving subjects).
+* ``subject``: a static background with a textured subject moving across it (legibility of moving subjects);
+* ``entering``: a slow camera over a photo while a textured subject (scikit-image's ``chelsea``) enters from
+  off-frame and moves across: new content in every frame.
 
 For each temporal weight the clip is stylised with the offline VGG16-HED backbone into a lossless FFV1 file and
 measured: warping error (Lai et al.; flow on the input, k=1), style distance to the style image, and on the
-``subject`` scene the correlation of blurred luminance between output and input on the subject's pixels (a smeared
-or ghosted subject loses it). Ratios are against ``--temporal-weight 0`` (independent per-frame stylisation).
+``subject``/``entering`` scenes the correlation of blurred luminance between output and input on the subject's
+pixels (a smeared or ghosted subject loses it), and the moving-content stylisation of ``videostyle metrics`` (how
+painted the moving/new pixels are relative to the static ones). Ratios are against ``--temporal-weight 0``
+(independent per-frame stylisation), wall time per frame included.
 
     python benchmarks/temporal_bench.py --out benchmarks/results/temporal.json [--style PATH] [--weights 0,200]
 
@@ -36,13 +40,26 @@ from videostyle.video import stylize
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def make_scenes(folder: Path, frames: int, size: tuple[int, int]) -> dict[str, tuple[Path, synthetic.Scene]]:
-    scenes = {
-        "camera": synthetic.moving_scene(frames=frames, size=size, photo_name="astronaut"),
-        "subject": synthetic.moving_scene(frames=frames, size=size, photo_name="coffee", velocity=(0.0, 0.0),
-                                          wobble=0.0, occluder_size=(size[0] // 3, size[1] // 2),
-                                          occluder_velocity=(-3.0, 0.5)),
+def entering_scene(frames: int, size: tuple[int, int]) -> synthetic.Scene:
+    """A textured subject entering from the left and crossing the frame in ``frames`` frames, slow camera."""
+    w, h = size
+    sw, sh = w // 3, int(h * 0.55)
+    speed = (w * 0.75 + sw) / max(1, frames - 1)
+    return synthetic.moving_scene(frames=frames, size=size, photo_name="coffee", velocity=(0.4, 0.15), wobble=0.3,
+                                  occluder_size=(sw, sh), occluder_velocity=(speed, 0.2),
+                                  occluder_start=(-sw / w, 0.25), subject="chelsea")
+
+
+def make_scenes(folder: Path, frames: int, size: tuple[int, int],
+                names: tuple[str, ...] = ("camera", "subject", "entering")) -> dict[str, tuple[Path, synthetic.Scene]]:
+    makers = {
+        "camera": lambda: synthetic.moving_scene(frames=frames, size=size, photo_name="astronaut"),
+        "subject": lambda: synthetic.moving_scene(frames=frames, size=size, photo_name="coffee", velocity=(0.0, 0.0),
+                                                  wobble=0.0, occluder_size=(size[0] // 3, size[1] // 2),
+                                                  occluder_velocity=(-3.0, 0.5)),
+        "entering": lambda: entering_scene(frames, size),
     }
+    scenes = {name: makers[name]() for name in names}
     out = {}
     for name, scene in scenes.items():
         path = folder / f"{name}.mkv"
@@ -74,6 +91,11 @@ def subject_legibility(input_path: Path, output_path: Path, scene: synthetic.Sce
     return float(np.mean(values))
 
 
+def _mean(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--style", default=str(ROOT / "sample_media" / "style.png"))
@@ -87,6 +109,8 @@ def main() -> int:
     ap.add_argument("--pass-iterations", type=int, default=50)
     ap.add_argument("--change-tolerance", type=float, default=StyleConfig().change_tolerance)
     ap.add_argument("--threads", type=int, default=2, help="torch threads")
+    ap.add_argument("--scenes", default="camera,subject,entering", help="which generated clips")
+    ap.add_argument("--style-weight", type=float, default=StyleConfig().style_weight)
     ap.add_argument("--work", default=None, help="working folder (default: a temporary one)")
     ap.add_argument("--out", default=None, help="write the results as JSON")
     ns = ap.parse_args()
@@ -97,7 +121,7 @@ def main() -> int:
     work = Path(ns.work) if ns.work else Path(tempfile.mkdtemp(prefix="videostyle-temporal-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     weights = [float(w) for w in ns.weights.split(",")]
-    scenes = make_scenes(work, ns.frames, (ns.size * 3 // 2 // 2 * 2, ns.size))
+    scenes = make_scenes(work, ns.frames, (ns.size * 3 // 2 // 2 * 2, ns.size), tuple(ns.scenes.split(",")))
     results: dict[str, dict] = {}
     for name, (clip, scene) in scenes.items():
         results[name] = {}
@@ -105,7 +129,8 @@ def main() -> int:
             out = work / f"{name}_tw{w:g}.mkv"
             config = StylizeConfig(
                 input=str(clip), output=str(out), styles=(ns.style,),
-                style=StyleConfig(model="vgg16-hed", change_tolerance=ns.change_tolerance),
+                style=StyleConfig(model="vgg16-hed", change_tolerance=ns.change_tolerance,
+                                  style_weight=ns.style_weight),
                 video=VideoConfig(size=ns.size * 3 // 2, iterations=ns.iterations,
                                   first_iterations=ns.first_iterations, temporal_weight=w, fill=ns.fill,
                                   passes=ns.passes if w > 0 else 1, pass_iterations=ns.pass_iterations),
@@ -123,11 +148,14 @@ def main() -> int:
                 "content_distance": m["content_distance"]["mean"],
                 "iterations_first_median": report["iterations_summary"]["first_frames_median"],
                 "iterations_warm_median": report["iterations_summary"]["warm_frames_median"],
+                "effort_warm_mean": _mean([f.get("effort") for f in report["per_frame"] if f.get("warm")]),
+                "moving_stylization": m["moving_stylization"]["ratio"],
                 "passes": report["passes"],
                 "seconds": seconds,
+                "seconds_per_frame": (seconds - report["stages"]["setup"]) / max(1, report["frames"]),
                 "stages": report["stages"],
             }
-            if name == "subject":
+            if name in ("subject", "entering"):
                 entry["subject_legibility"] = subject_legibility(clip, out, scene)
             results[name][f"{w:g}"] = entry
             print(name, f"tw={w:g}", json.dumps({k: v for k, v in entry.items() if k != "stages"}), flush=True)
@@ -136,10 +164,14 @@ def main() -> int:
             e = results[name][f"{w:g}"]
             e["warping_error_ratio"] = e["warping_error"] / base["warping_error"]
             e["style_distance_ratio"] = e["style_distance"] / base["style_distance"]
+            e["moving_stylization_ratio"] = e["moving_stylization"] / base["moving_stylization"]
+            e["time_per_frame_ratio"] = e["seconds_per_frame"] / base["seconds_per_frame"]
             if "subject_legibility" in e:
                 e["legibility_ratio"] = e["subject_legibility"] / base["subject_legibility"]
-            print(name, f"tw={w:g}", "warping ratio %.3f  style ratio %.3f" % (e["warping_error_ratio"],
-                  e["style_distance_ratio"]), "legibility ratio %.3f" % e.get("legibility_ratio", float("nan")))
+            print(name, f"tw={w:g}", "warping %.3f  style %.3f  moving-stylised %.3f  time/frame %.3f" % (
+                  e["warping_error_ratio"], e["style_distance_ratio"], e["moving_stylization_ratio"],
+                  e["time_per_frame_ratio"]), "legibility %.3f" % e.get("legibility_ratio", float("nan")),
+                  flush=True)
     settings = {k: v for k, v in vars(ns).items() if k not in ("work", "out")}
     style = Path(ns.style).resolve()
     settings["style"] = str(style.relative_to(ROOT)) if style.is_relative_to(ROOT) else style.name

@@ -73,3 +73,57 @@ def test_metrics_cli_json_and_bad_input(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "videostyle", "metrics", str(clip), str(tmp_path / "nope.mp4")],
                          capture_output=True, text=True)
     assert bad.returncode == 1 and "nope.mp4" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# --- moving-content stylisation ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def entering():
+    """A slow camera over a photo while a textured subject (a photo crop) enters from the left."""
+    return synthetic.moving_scene(frames=8, size=(128, 96), photo_name="coffee", velocity=(0.4, 0.1), wobble=0.2,
+                                  occluder_size=(40, 48), occluder_velocity=(9.0, 0.3), occluder_start=(-0.3, 0.3),
+                                  subject="chelsea")
+
+
+def _truth(scene, t):
+    x0, y0, x1, y1 = scene.occluder_boxes[t]
+    box = np.zeros(scene.frames.shape[1:3], bool)
+    box[y0:y1, x0:x1] = True
+    return box
+
+
+def _painted(frame: np.ndarray) -> np.ndarray:
+    """Every pixel moved by exactly 60 levels: a 'stylisation' of uniform strength."""
+    f = frame.astype(np.int16)
+    return np.where(f < 128, f + 60, f - 60).astype(np.uint8)
+
+
+def test_moving_region_finds_the_entering_subject(entering):
+    from videostyle import flow as flowlib
+    from videostyle.metrics import moving_region
+
+    est = flowlib.FlowEstimator("dis-medium")
+    for t in range(2, 8):
+        bwd, _fwd, mask = est.pair(entering.frames[t], entering.frames[t - 1])
+        region, truth = moving_region(bwd, mask), _truth(entering, t)
+        inter = (region & truth).sum()
+        assert inter / truth.sum() > 0.7          # most of the subject is found
+        assert region.sum() < 4 * truth.sum()     # not the whole frame: the subject, what it uncovers, a halo
+        assert not region[4:-4, 100:120].any()    # the background ahead of it (off the frame edges) is static
+
+
+def test_moving_stylization_scores_uniform_one_and_unpainted_subject_low(entering):
+    from videostyle.metrics import MovingStylization
+
+    frames = list(entering.frames)
+    uniform = [_painted(f) for f in frames]
+    cutout = [np.where(_truth(entering, t)[..., None], f, _painted(f)) for t, f in enumerate(frames)]
+    scores = {}
+    for name, outs in (("uniform", uniform), ("cutout", cutout)):
+        moving = MovingStylization()
+        warping_errors(frames, outs, moving=moving)
+        scores[name] = moving.to_dict()
+    assert scores["uniform"]["ratio"] == pytest.approx(1.0, abs=0.01)
+    assert scores["cutout"]["ratio"] < 0.6  # the subject is ~half the moving region (plus what it uncovers)
+    assert scores["uniform"]["per_frame"][0] is None  # no pair for the first frame
+    assert 0.05 < scores["uniform"]["moving_share"] < 0.5

@@ -8,6 +8,17 @@ compared with stylised frame t on the pixels the forward–backward check marks 
 
 and the clip's value is the mean over t. Pairs that straddle a cut of the input are skipped. The same measure on
 the input itself is reported as the floor a perfectly stable stylisation would approach.
+
+Moving-content stylisation (:class:`MovingStylization`): how painted the pixels that move or appear are, relative
+to the rest. A pixel of frame t counts as *moving* when the flow cannot carry it from frame t−1 (the forward–backward
+check rejects it: it is new, disoccluded or moves unreliably) or when it moves by more than ``MOVING_PX`` pixels
+relative to the frame's dominant (camera) motion, the median backward flow; the other pixels are *static*. With
+``S = mean over channels of |stylised − input|`` (RGB in [0, 1]),
+
+    ratio = mean of S over the moving pixels of all frames / mean of S over the static pixels of all frames.
+
+A clip stylised uniformly scores ≈ 1 (an independent per-frame stylisation scores about 1); a subject left close to
+the photo inside a painted frame scores well below 1. Frames with no pair (the first of a shot) are skipped.
 """
 
 from __future__ import annotations
@@ -46,6 +57,66 @@ def _unit(image: np.ndarray) -> np.ndarray:
     return image.astype(np.float64)
 
 
+#: motion (pixels) relative to the frame's median flow above which a reliable pixel counts as moving
+MOVING_PX = 1.0
+
+
+def moving_region(flow_bwd: np.ndarray, mask: np.ndarray, threshold: float = MOVING_PX) -> np.ndarray:
+    """Boolean H×W: pixels the flow cannot carry (``mask`` < 0.5) or that move by more than ``threshold`` pixels
+    relative to the median flow of the reliable pixels (the camera's motion)."""
+    new = mask < 0.5
+    carried = flow_bwd[~new] if (~new).any() else flow_bwd.reshape(-1, 2)
+    dominant = np.median(carried.reshape(-1, 2), axis=0)
+    return new | (np.linalg.norm(flow_bwd - dominant, axis=-1) > threshold)
+
+
+def stylization_strength(stylised: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """H×W mean over channels of |stylised − source| (RGB in [0, 1])."""
+    return np.abs(_unit(stylised) - _unit(source)).mean(axis=-1)
+
+
+@dataclass
+class MovingStylization:
+    """Accumulates how stylised the moving/new pixels are relative to the static ones (see the module doc)."""
+
+    moving_sum: float = 0.0
+    moving_count: int = 0
+    static_sum: float = 0.0
+    static_count: int = 0
+    per_frame: list[float] = field(default_factory=list)
+
+    def add(self, stylised: np.ndarray, source: np.ndarray, region: np.ndarray) -> None:
+        """Add one frame: its stylised and source images and its moving region (boolean H×W)."""
+        strength = stylization_strength(stylised, source)
+        moving, static = strength[region], strength[~region]
+        self.moving_sum += float(moving.sum())
+        self.moving_count += int(moving.size)
+        self.static_sum += float(static.sum())
+        self.static_count += int(static.size)
+        self.per_frame.append(float(moving.mean() / static.mean()) if moving.size and static.size
+                              and static.mean() > 0 else float("nan"))
+
+    def skip(self) -> None:
+        """A frame with no pair (first of a shot)."""
+        self.per_frame.append(float("nan"))
+
+    @property
+    def ratio(self) -> float:
+        if not self.moving_count or not self.static_count or self.static_sum <= 0:
+            return float("nan")
+        return (self.moving_sum / self.moving_count) / (self.static_sum / self.static_count)
+
+    def to_dict(self) -> dict[str, Any]:
+        total = self.moving_count + self.static_count
+        return {
+            "ratio": None if np.isnan(self.ratio) else self.ratio,
+            "moving_share": self.moving_count / total if total else None,
+            "moving_mean": self.moving_sum / self.moving_count if self.moving_count else None,
+            "static_mean": self.static_sum / self.static_count if self.static_count else None,
+            "per_frame": [None if np.isnan(v) else v for v in self.per_frame],
+        }
+
+
 @dataclass
 class WarpingError:
     """Per-offset warping error of a clip: per-frame values (NaN where no pair) and their mean."""
@@ -65,11 +136,13 @@ class WarpingError:
 
 def warping_errors(inputs: Iterable[np.ndarray], outputs: Iterable[np.ndarray] | None, *,
                    offsets: Sequence[int] = (1,), method: str = "dis-medium",
-                   shot_starts: Sequence[int] = ()) -> tuple[WarpingError, WarpingError]:
+                   shot_starts: Sequence[int] = (),
+                   moving: MovingStylization | None = None) -> tuple[WarpingError, WarpingError]:
     """Warping error of ``outputs`` (stylised) and of ``inputs`` themselves (the floor), streaming both.
 
     ``inputs`` and ``outputs`` yield frames of equal size in the same order; ``outputs=None`` measures only the
-    input. Frame t is paired with t−k for each k in ``offsets`` when both lie in the same shot.
+    input. Frame t is paired with t−k for each k in ``offsets`` when both lie in the same shot. ``moving``, when
+    given, also accumulates the moving-content stylisation (from the flows of the smallest offset).
     """
     estimator = flowlib.FlowEstimator(method)
     offsets = sorted(set(int(k) for k in offsets))
@@ -96,9 +169,13 @@ def warping_errors(inputs: Iterable[np.ndarray], outputs: Iterable[np.ndarray] |
                 floor.per_frame[k].append(pair_warping_error(frame_in, prev_in, bwd, mask))
                 if frame_out is not None:
                     result.per_frame[k].append(pair_warping_error(frame_out, history_out[-k], bwd, mask))
+                    if moving is not None and k == offsets[0]:
+                        moving.add(frame_out, frame_in, moving_region(bwd, mask))
             else:
                 floor.per_frame[k].append(float("nan"))
                 result.per_frame[k].append(float("nan"))
+                if moving is not None and k == offsets[0] and frame_out is not None:
+                    moving.skip()
         history_in.append(frame_in)
         if frame_out is not None:
             history_out.append(frame_out)
@@ -123,8 +200,9 @@ def measure_clips(input_path: str, stylised_path: str, *, offsets: Sequence[int]
             raise InputError(f"the input decodes at {src.size[0]}x{src.size[1]} for the stylised clip's "
                              f"{out.size[0]}x{out.size[1]}; aspect ratios differ", path=stylised_path)
         try:
+            moving = MovingStylization()
             result, floor = warping_errors((f.image for f in src), (f.image for f in out), offsets=offsets,
-                                           method=method, shot_starts=starts)
+                                           method=method, shot_starts=starts, moving=moving)
         except InputError as err:
             if err.path is not None:
                 raise
@@ -137,6 +215,7 @@ def measure_clips(input_path: str, stylised_path: str, *, offsets: Sequence[int]
         "shots": starts,
         "warping_error": result.to_dict(),
         "input_warping_error": floor.to_dict(),
+        "moving_stylization": moving.to_dict(),
     }
     if style is not None:
         report.update(_feature_distances(input_path, stylised_path, style, model, size, every, max_frames))

@@ -93,6 +93,17 @@ def _occluder_patch(size: tuple[int, int]) -> np.ndarray:
     return patch.astype(np.uint8)
 
 
+def _subject_patch(name: str, size: tuple[int, int]) -> np.ndarray:
+    """The centre of photo ``name``, cropped to the aspect of ``size`` and scaled to it (a textured subject)."""
+    w, h = size
+    image = photo(name)
+    ih, iw = image.shape[:2]
+    scale = min(iw / w, ih / h) * 0.8
+    cw, ch = int(w * scale), int(h * scale)
+    x0, y0 = (iw - cw) // 2, (ih - ch) // 2
+    return cv2.resize(image[y0 : y0 + ch, x0 : x0 + cw], (w, h), interpolation=cv2.INTER_AREA)
+
+
 def moving_scene(
     frames: int = 48,
     size: tuple[int, int] = (96, 64),
@@ -105,9 +116,16 @@ def moving_scene(
     occluder: bool = True,
     occluder_size: tuple[int, int] | None = None,
     occluder_velocity: tuple[float, float] = (-2.0, 0.5),
+    occluder_start: tuple[float, float] = (0.7, 0.3),
+    subject: str | None = None,
     fps: float = 24.0,
 ) -> Scene:
-    """Render a camera moving over a photo, an occluder crossing it, and an optional cut at ``cut_at``."""
+    """Render a camera moving over a photo, an occluder crossing it, and an optional cut at ``cut_at``.
+
+    The occluder starts at ``occluder_start`` (its top-left corner, as fractions of the frame; negative values
+    start it off-frame so that it enters) and moves by ``occluder_velocity`` pixels per frame. It is a red/white
+    checker, or with ``subject`` (a photo name, e.g. ``"chelsea"``) the centre of that photo: a textured subject.
+    """
     w, h = size
     offsets = camera_path(frames, velocity, wobble)
     shots = [(0, cut_at if cut_at is not None else frames, photo_name)]
@@ -121,9 +139,9 @@ def moving_scene(
         for t in range(first, end):
             out[t] = _render(image, base, offsets[t], size)
     ow, oh = occluder_size or (max(4, w // 4), max(4, h // 3))
-    patch = _occluder_patch((ow, oh))
+    patch = _occluder_patch((ow, oh)) if subject is None else _subject_patch(subject, (ow, oh))
     boxes = np.zeros((frames, 4), np.int64)
-    start = np.array([w * 0.7, h * 0.3])
+    start = np.array([w * occluder_start[0], h * occluder_start[1]])
     for t in range(frames):
         x0, y0 = np.round(start + np.array(occluder_velocity) * t).astype(int)
         x1, y1 = x0 + ow, y0 + oh
