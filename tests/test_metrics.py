@@ -127,3 +127,53 @@ def test_moving_stylization_scores_uniform_one_and_unpainted_subject_low(enterin
     assert scores["cutout"]["ratio"] < 0.6  # the subject is ~half the moving region (plus what it uncovers)
     assert scores["uniform"]["per_frame"][0] is None  # no pair for the first frame
     assert 0.05 < scores["uniform"]["moving_share"] < 0.5
+
+
+# --- alignment of a partial result with its full source --------------------------------------------------------
+
+def _copy_range(src_path, out_path, *, start=None, max_frames=None):
+    """A 'stylised' clip that is the source's own frames over a range, written as the engine writes results."""
+    from videostyle import media
+
+    with media.open_reader(src_path, start=start, max_frames=max_frames) as reader:
+        frames = list(reader)
+    with media.open_writer(out_path, like=reader.info, size=reader.size, codec="ffv1",
+                           source_start=frames[0].pts) as writer:
+        for f in frames:
+            writer.write(f.image, pts_ticks=f.pts_ticks)
+    return len(frames)
+
+
+def test_metrics_align_a_trimmed_result_by_its_timestamps(tmp_path):
+    from videostyle.metrics import measure_clips
+
+    scene = synthetic.moving_scene(frames=24, size=(96, 64), occluder=False)
+    clip = synthetic.write_clip(tmp_path / "src.mkv", scene.frames, fps=24, audio=False, codec="ffv1")
+    n = _copy_range(clip, tmp_path / "part.mkv", start=0.5)  # frames 12…23
+    m = measure_clips(str(clip), str(tmp_path / "part.mkv"), offsets=(1,), detect_cuts=False)
+    assert m["frames"] == n == 12 and m["source_start"] == pytest.approx(0.5)
+    # the same frames at the same times: the result's warping error is the input's own
+    assert m["warping_error"]["1"]["mean"] == pytest.approx(m["input_warping_error"]["1"]["mean"], rel=1e-6)
+    # and each is paired with itself (lossless copies): no difference anywhere, where frames 0… would differ
+    assert m["moving_stylization"]["static_mean"] == pytest.approx(0.0, abs=1e-9)
+    assert np.abs(scene.frames[0].astype(int) - scene.frames[12]).mean() > 5
+
+    n = _copy_range(clip, tmp_path / "head.mkv", max_frames=5)  # --max-frames: shorter, from the start
+    m = measure_clips(str(clip), str(tmp_path / "head.mkv"), offsets=(1,), detect_cuts=False)
+    assert m["frames"] == 5 and m["moving_stylization"]["static_mean"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_metrics_align_a_frame_folder_from_the_first_frame(tmp_path):
+    from videostyle import media
+    from videostyle.metrics import measure_clips
+
+    scene = synthetic.moving_scene(frames=8, size=(96, 64), occluder=False)
+    clip = synthetic.write_clip(tmp_path / "src.mkv", scene.frames, fps=24, audio=False, codec="ffv1")
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    with media.open_reader(clip, max_frames=6) as reader:
+        for frame in reader:
+            media.write_image(folder / f"{frame.index + 1:04d}.png", frame.image)
+    m = measure_clips(str(clip), str(folder / "%04d.png"), offsets=(1,), detect_cuts=False)
+    assert m["frames"] == 6 and m["source_start"] == 0.0
+    assert m["moving_stylization"]["static_mean"] == pytest.approx(0.0, abs=1e-9)

@@ -192,11 +192,17 @@ def _cmd_metrics(ns: argparse.Namespace) -> int:
     if ns.json:
         _print_json(report)
         return 0
-    lines = [f"{report['stylised']} against {report['input']} at {report['size'][0]}x{report['size'][1]}",
+    start = f" from {report['source_start']:.3f} s" if report["source_start"] else ""
+    lines = [f"{report['stylised']} against {report['input']}{start} at {report['size'][0]}x{report['size'][1]}, "
+             f"{report['frames']} frames",
              f"shots start at frames: {', '.join(map(str, report['shots']))}"]
     for k, values in report["warping_error"].items():
         floor = report["input_warping_error"][k]["mean"]
         lines.append(f"warping error k={k}: {values['mean']:.6f}   (input floor {floor:.6f})")
+    moving = report["moving_stylization"]
+    if moving["ratio"] is not None:
+        lines.append(f"moving-content stylisation: {moving['ratio']:.3f}   (moving/new pixels against static ones, "
+                     f"{100 * moving['moving_share']:.0f} % of the pixels; ~1 = painted alike)")
     if "style_distance" in report:
         lines.append(f"style distance ({report['model']}): {report['style_distance']['mean']:.4f}")
         lines.append(f"content distance ({report['model']}): {report['content_distance']['mean']:.4f}")

@@ -24,8 +24,9 @@ the photo inside a painted frame scores well below 1. Frames with no pair (the f
 from __future__ import annotations
 
 import collections
+import contextlib
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -185,7 +186,13 @@ def warping_errors(inputs: Iterable[np.ndarray], outputs: Iterable[np.ndarray] |
 def measure_clips(input_path: str, stylised_path: str, *, offsets: Sequence[int] = (1, 2, 4),
                   method: str = "dis-medium", style: str | None = None, model: str | None = "vgg16-hed",
                   every: int = 1, detect_cuts: bool = True, max_frames: int | None = None) -> dict[str, Any]:
-    """Metrics of a stylised clip against its source (both decoded at the stylised clip's size)."""
+    """Metrics of a stylised clip against its source (both decoded at the stylised clip's size).
+
+    The stylised clip may cover part of the source (``--start``/``--duration``/``--max-frames``): a video that
+    videostyle wrote records the source time of its first frame, and each stylised frame is paired with the
+    source frame at its time (:func:`aligned_frames`); a frame folder (no timestamps) aligns from the first frame.
+    Both clips are streamed (twice when ``style`` asks for feature distances).
+    """
     from . import media
     from .video.shots import detect_shots
 
@@ -193,24 +200,24 @@ def measure_clips(input_path: str, stylised_path: str, *, offsets: Sequence[int]
     if info.video is None:  # pragma: no cover - probe raises first
         raise InputError("no video stream", path=stylised_path)
     size = (info.video.display_width, info.video.display_height)
-    starts = detect_shots(input_path, size=size, max_frames=max_frames) if detect_cuts else [0]
-    with media.open_reader(input_path, size=size, max_frames=max_frames) as src, \
-            media.open_reader(stylised_path, max_frames=max_frames) as out:
-        if src.size != out.size:
-            raise InputError(f"the input decodes at {src.size[0]}x{src.size[1]} for the stylised clip's "
-                             f"{out.size[0]}x{out.size[1]}; aspect ratios differ", path=stylised_path)
-        try:
-            moving = MovingStylization()
-            result, floor = warping_errors((f.image for f in src), (f.image for f in out), offsets=offsets,
-                                           method=method, shot_starts=starts, moving=moving)
-        except InputError as err:
-            if err.path is not None:
-                raise
-            raise InputError(str(err), path=stylised_path) from None  # name the file the message is about
+    start = media.recorded_source_start(stylised_path) or None
+    starts = [0]
+    if detect_cuts:
+        count = info.video.frames
+        if max_frames is not None:
+            count = max_frames if count is None else min(count, max_frames)
+        starts = detect_shots(input_path, size=size, start=start, max_frames=count)
+    moving = MovingStylization()
+    with _pairs(input_path, stylised_path, size, start, max_frames) as pairs:
+        sources, stylised = _unzip(pairs)
+        result, floor = warping_errors(sources, stylised, offsets=offsets, method=method, shot_starts=starts,
+                                       moving=moving)
     report: dict[str, Any] = {
         "input": input_path,
         "stylised": stylised_path,
-        "size": list(src.size),
+        "size": list(size),
+        "source_start": start or 0.0,
+        "frames": len(moving.per_frame),
         "flow": method,
         "shots": starts,
         "warping_error": result.to_dict(),
@@ -218,27 +225,77 @@ def measure_clips(input_path: str, stylised_path: str, *, offsets: Sequence[int]
         "moving_stylization": moving.to_dict(),
     }
     if style is not None:
-        report.update(_feature_distances(input_path, stylised_path, style, model, size, every, max_frames))
+        with _pairs(input_path, stylised_path, size, start, max_frames) as pairs:
+            report.update(_feature_distances(pairs, style, model, every))
     return report
 
 
-def _feature_distances(input_path: str, stylised_path: str, style: str, model: str | None,
-                       size: tuple[int, int],
-                       every: int, max_frames: int | None) -> dict[str, Any]:
+def aligned_frames(source: Iterable[Any], stylised: Iterable[Any], stylised_path: str, *,
+                   tolerance: float = 1e-3, timed: bool = True) -> Iterator[tuple[Any, Any]]:
+    """Pair each stylised frame with the source frame at the same time (``Frame.pts``, both counted from their
+    first frame; ``tolerance`` seconds), skipping source frames the stylised clip does not have. Without
+    timestamps (``timed=False``: an image sequence) frames pair in order. Raises :class:`InputError` when the
+    source ends first."""
+    src = iter(source)
+    origin_src = origin_out = None
+    for frame in stylised:
+        match = next(src, None)
+        if timed and match is not None and frame.pts is not None and match.pts is not None:
+            if origin_src is None:
+                origin_src, origin_out = match.pts, frame.pts
+            while match is not None and match.pts - origin_src < frame.pts - origin_out - tolerance:
+                match = next(src, None)
+        if match is None:
+            raise InputError(f"the stylised clip has more frames than the input (its frame {frame.index} has no "
+                             "source frame)", path=stylised_path)
+        yield match, frame
+
+
+@contextlib.contextmanager
+def _pairs(input_path: str, stylised_path: str, size: tuple[int, int], start: float | None,
+           max_frames: int | None) -> Iterator[Iterator[tuple[Any, Any]]]:
+    """(source frame, stylised frame) pairs, streamed; the source decoded at ``size`` from ``start``."""
     from . import media
+
+    with media.open_reader(input_path, size=size, start=start) as src, \
+            media.open_reader(stylised_path, max_frames=max_frames) as out:
+        if src.size != out.size:
+            raise InputError(f"the input decodes at {src.size[0]}x{src.size[1]} for the stylised clip's "
+                             f"{out.size[0]}x{out.size[1]}; aspect ratios differ", path=stylised_path)
+        yield aligned_frames(src, out, stylised_path, tolerance=0.5 / (src.fps or 24.0),
+                             timed=out.info.kind == "video")
+
+
+def _unzip(pairs: Iterator[tuple[Any, Any]]) -> tuple[Iterator[np.ndarray], Iterator[np.ndarray]]:
+    """Source and stylised images of a stream of pairs as two iterators consumed in lock step (the source's
+    first: :func:`warping_errors` reads a source frame, then its stylised frame)."""
+    pending: collections.deque[np.ndarray] = collections.deque()
+
+    def sources() -> Iterator[np.ndarray]:
+        for a, b in pairs:
+            pending.append(b.image)
+            yield a.image
+
+    def stylised() -> Iterator[np.ndarray]:
+        while pending:
+            yield pending.popleft()
+
+    return sources(), stylised()
+
+
+def _feature_distances(pairs: Iterable[tuple[Any, Any]], style: str, model: str | None,
+                       every: int) -> dict[str, Any]:
     from .config import StyleConfig
     from .style import Stylizer, content_distance, load_style_image, style_distance
 
     style_image = load_style_image(style)
     stylizer = Stylizer([style_image], StyleConfig(model=model))
     styles, contents = [], []
-    with media.open_reader(input_path, size=size, max_frames=max_frames) as src, \
-            media.open_reader(stylised_path, max_frames=max_frames) as out:
-        for t, (a, b) in enumerate(zip(src, out)):
-            if t % max(1, every):
-                continue
-            styles.append(style_distance(b.image, style_image, stylizer.backbone))
-            contents.append(content_distance(b.image, a.image, stylizer.backbone))
+    for t, (a, b) in enumerate(pairs):
+        if t % max(1, every):
+            continue
+        styles.append(style_distance(b.image, style_image, stylizer.backbone))
+        contents.append(content_distance(b.image, a.image, stylizer.backbone))
     return {
         "model": stylizer.backbone_name,
         "style_distance": {"mean": float(np.mean(styles)), "per_frame": styles},

@@ -6,7 +6,7 @@ See ``docs/architecture.md`` for the contract. Public names: :func:`probe`, :fun
 """
 
 from .images import read_image, write_image
-from .probe import AudioInfo, MediaInfo, VideoInfo, probe, working_size
+from .probe import AudioInfo, MediaInfo, VideoInfo, probe, recorded_source_start, working_size
 from .reader import Frame, FrameReader, open_reader
 from .writer import FrameWriter, open_writer, output_kind, validate_output
 
@@ -21,6 +21,7 @@ __all__ = [
     "open_writer",
     "output_kind",
     "probe",
+    "recorded_source_start",
     "read_image",
     "validate_output",
     "working_size",

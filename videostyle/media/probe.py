@@ -152,6 +152,27 @@ def working_size(width: int, height: int, long_side: int) -> tuple[int, int]:
 
 
 # --- rotation ----------------------------------------------------------------------------------------------------
+#: container metadata key under which a written video records the source time (s) of its first frame
+SOURCE_START_TAG = "videostyle_source_start"
+
+
+def recorded_source_start(path: str | os.PathLike[str]) -> float | None:
+    """The source time (seconds) of the first frame of a video that videostyle wrote from part of a clip, or
+    None (an image sequence, a file from elsewhere, a video that started at the source's start)."""
+    info = probe(path)
+    if info.kind != "video":
+        return None
+    container = open_input(path)
+    try:
+        tags = {k.lower(): v for k, v in container.metadata.items()}
+    finally:
+        container.close()
+    try:
+        return float(tags[SOURCE_START_TAG])
+    except (KeyError, ValueError):
+        return None
+
+
 def rotation_from_ccw(degrees: float) -> int:
     """FFmpeg's display-matrix angle (counter-clockwise, as ``VideoFrame.rotation``) → clockwise 0/90/180/270."""
     return int(round(-degrees / 90.0)) * 90 % 360

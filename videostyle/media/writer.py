@@ -64,7 +64,7 @@ from ._paths import (
 from .colour import ColourIn, ColourOut, colour_in, colour_out
 from .images import to_uint8, to_uint16, write_image
 from .plates import PlateSpec, is_plate_path, output_spec, write_plate
-from .probe import MediaInfo, open_input
+from .probe import SOURCE_START_TAG, MediaInfo, open_input
 from .reader import FrameReader
 
 SEQUENCE_PATTERN = "%05d.png"
@@ -234,8 +234,12 @@ class FrameWriter:
         fps: float | None = None,
         input_colorspace: str | None = None,
         output_colorspace: str | None = None,
+        source_start: float | None = None,
     ) -> None:
         self.kind, self.codec, self.target = validate_output(path, codec)
+        #: seconds of the first frame on the source's timeline, recorded in a video's container metadata
+        #: (``SOURCE_START_TAG``) so that measurements can align a trimmed result with its full source
+        self.source_start = source_start
         self.path = self.target
         #: plates (EXR / TIFF / DPX) are written with OpenImageIO, float data and alpha kept
         self.is_plate = is_plate_path(self.target)
@@ -286,7 +290,11 @@ class FrameWriter:
         final = Path(self.target)
         self._tmp = _temp_file(final)
         try:
-            self._container = out = av.open(self._tmp, "w")
+            # the MP4/MOV muxer keeps custom metadata keys only with use_metadata_tags
+            options = {"movflags": "use_metadata_tags"} if final.suffix.lower() in (".mp4", ".mov", ".m4v") else {}
+            self._container = out = av.open(self._tmp, "w", options=options)
+            if self.source_start is not None:
+                out.metadata[SOURCE_START_TAG] = f"{self.source_start:.6f}"
         except (av.error.FFmpegError, OSError) as err:
             raise OutputNotWritableError(f"cannot create the output ({getattr(err, 'strerror', err)})",
                                          path=self.target) from None
@@ -649,12 +657,15 @@ def open_writer(
     fps: float | None = None,
     input_colorspace: str | None = None,
     output_colorspace: str | None = None,
+    source_start: float | None = None,
 ) -> FrameWriter:
     """Open an output for frames of ``size`` = (w, h); the kind follows the extension (see :func:`output_kind`).
 
     ``input_colorspace`` is the source's (as given to the reader, when ``like`` is not the reader itself) and
-    ``output_colorspace`` the result's; None: the defaults of :mod:`videostyle.media.colour`.
+    ``output_colorspace`` the result's; None: the defaults of :mod:`videostyle.media.colour`. ``source_start``
+    (seconds of the first frame on the source's timeline) is recorded in a video's metadata
+    (:func:`~videostyle.media.probe.recorded_source_start` reads it back).
     """
     return FrameWriter(path, like=like, size=size, codec=codec, crf=crf, preset=preset, audio_from=audio_from,
                        audio_range=audio_range, fps=fps, input_colorspace=input_colorspace,
-                       output_colorspace=output_colorspace)
+                       output_colorspace=output_colorspace, source_start=source_start)

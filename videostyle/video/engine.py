@@ -433,8 +433,10 @@ def _audio_range(state: RunState) -> tuple[float, float]:
 def _encode(config: StylizeConfig, store: FrameStore, state: RunState) -> None:
     enc = config.encode
     audio_from = config.input if enc.audio and state.info.audio else None
+    span = _audio_range(state)
     with media.open_writer(config.output, like=state.info, size=state.size, codec=enc.codec, crf=enc.crf,
-                           preset=enc.preset, audio_from=audio_from, audio_range=_audio_range(state)) as writer:
+                           preset=enc.preset, audio_from=audio_from, audio_range=span,
+                           source_start=span[0]) as writer:
         for rec in state.frames:
             writer.write(store.get(rec["index"], config.video.passes), pts_ticks=rec.get("pts_ticks"),
                          pts=rec.get("pts"))
