@@ -30,6 +30,7 @@ from .errors import UnknownModelError, UsageError
 MODELS = ("vgg19", "vgg16", "vgg16-hed")
 FLOW_METHODS = ("dis-ultrafast", "dis-fast", "dis-medium", "farneback", "tvl1", "deepflow")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("fp32", "bf16", "auto")
 COLOR_MODES = ("none", "luminance", "histogram")
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise")
@@ -101,8 +102,13 @@ class StyleConfig:
         "L-BFGS curvature pairs (Gatys et al. used scipy's default of 10; torch's is 100)", minimum=1))
     levels: int = field(default=1, metadata=opt("coarse-to-fine levels", minimum=1))
     color: str = field(default="none", metadata=opt("colour preservation", choices=COLOR_MODES))
-    amp: bool = field(default=False, metadata=opt("bf16 autocast on CUDA"))
-    channels_last: bool = field(default=False, metadata=opt("channels-last memory format on CUDA"))
+    # Performance options. precision enters the frame-store hash as resolved (fp32 | bf16); channels_last and
+    # compile do not change the frames, so they stay out of it (videostyle/style/devices.py, SPEED_ONLY_FIELDS).
+    precision: str = field(default="fp32", metadata=opt(
+        "backbone precision: bf16 runs it under autocast (Grams, losses, optimiser stay fp32); auto picks bf16 on "
+        "CUDA and on CPUs with native bf16 (AVX-512-BF16, AMX)", choices=PRECISIONS))
+    channels_last: bool = field(default=False, metadata=opt("channels-last memory format (CUDA only)"))
+    compile: bool = field(default=False, metadata=opt("torch.compile the backbone (measured slower on CPU)"))
 
     def __post_init__(self) -> None:
         validate(self)

@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import InsufficientMemoryError
+from ..errors import DeviceOutOfMemoryError, InsufficientMemoryError
 
 MB = 1 << 20
 
@@ -32,6 +32,10 @@ MARGIN = 1.3
 FIXED_BYTES = 256 * MB
 #: backbone weights held in memory (features up to relu5_1), bytes
 WEIGHT_BYTES = {"vgg19": 80 * MB, "vgg16": 59 * MB, "vgg16-hed": 59 * MB, "tiny": 1 * MB}
+#: per-pixel cost of the optimisation under each backbone precision, relative to fp32. Measured on CPU (peak RSS
+#: growth at 512x384, benchmarks/precision.md): bf16 autocast saves only ~6 % there; on CUDA it should save more
+#: (not measured: benchmarks/gpu_check.py reports both peaks), so this stays on the safe side.
+PRECISION_FACTOR = {"fp32": 1.0, "bf16": 0.95}
 #: per pixel of a style image at its working size: its forward pass keeps only the current activation
 STYLE_BYTES_PER_PIXEL = 600.0
 #: per pixel of a decoded source frame: YUV planes, the RGB copy, the upright/resized copies, decoder threads
@@ -39,18 +43,19 @@ DECODE_BYTES_PER_PIXEL = 24.0
 
 
 def estimate_bytes(size: tuple[int, int], *, model: str | None = None, source: tuple[int, int] | None = None,
-                   style_scale: float = 1.0, styles: int = 1) -> int:
+                   style_scale: float = 1.0, styles: int = 1, precision: str = "fp32") -> int:
     """Estimated peak memory (bytes) of stylising frames of ``size`` = (w, h) with ``model`` (None: vgg19).
 
-    ``source`` = (w, h) of the decoded frames (default: ``size``); ``styles`` style images at ``style_scale``.
+    ``source`` = (w, h) of the decoded frames (default: ``size``); ``styles`` style images at ``style_scale``;
+    ``precision`` the backbone's (``fp32`` | ``bf16``, as resolved).
     """
     name = model or "vgg19"
     w, h = size
     pixels = float(w) * float(h)
     sw, sh = source or size
     total = (FIXED_BYTES + WEIGHT_BYTES.get(name, WEIGHT_BYTES["vgg19"])
-             + MARGIN * BYTES_PER_PIXEL.get(name, BYTES_PER_PIXEL["vgg19"]) * pixels
-             + STYLE_BYTES_PER_PIXEL * pixels * style_scale ** 2 * max(1, styles)
+             + MARGIN * BYTES_PER_PIXEL.get(name, BYTES_PER_PIXEL["vgg19"]) * pixels * PRECISION_FACTOR[precision]
+             + STYLE_BYTES_PER_PIXEL * pixels * style_scale ** 2 * max(1, styles) * PRECISION_FACTOR[precision]
              + DECODE_BYTES_PER_PIXEL * float(sw) * float(sh))
     return int(total)
 
@@ -146,15 +151,17 @@ def largest_fitting(long_side: int, fits: Callable[[int], bool], *, minimum: int
 
 def check_working_size(long_side: int, size_for: Callable[[int], tuple[int, int]], *, model: str | None,
                        device: str = "cpu", source: tuple[int, int] | None = None, style_scale: float = 1.0,
-                       styles: int = 1, available: int | None = None) -> int:
+                       styles: int = 1, available: int | None = None, precision: str = "fp32") -> int:
     """Refuse a working size whose estimated peak memory exceeds what is available; returns the estimate.
 
     ``size_for(long_side) -> (w, h)`` gives the working size of a long side (the source's aspect). ``available``
-    (bytes) defaults to :func:`available_memory` of ``device``; when it cannot be measured nothing is refused.
+    (bytes) defaults to :func:`available_memory` of ``device`` (free GPU memory on CUDA); when it cannot be
+    measured nothing is refused. ``precision`` is the backbone's as resolved (bf16 needs less).
     Raises :class:`InsufficientMemoryError` naming the requested size and the largest ``--size`` that would fit.
     """
     def need(side: int) -> int:
-        return estimate_bytes(size_for(side), model=model, source=source, style_scale=style_scale, styles=styles)
+        return estimate_bytes(size_for(side), model=model, source=source, style_scale=style_scale, styles=styles,
+                              precision=precision)
 
     estimate = need(long_side)
     if available is None:
@@ -169,3 +176,61 @@ def check_working_size(long_side: int, size_for: Callable[[int], tuple[int, int]
     raise InsufficientMemoryError(
         f"--size {long_side} (working size {w}x{h}) needs about {estimate / 2**30:.1f} GiB but only "
         f"{available / 2**30:.1f} GiB of {where} is available; {hint}")
+
+
+# --- out of device memory during the run -------------------------------------------------------------------------
+def is_device_oom(err: BaseException) -> bool:
+    """Is ``err`` an accelerator's out-of-memory error (``torch.OutOfMemoryError`` on CUDA, MPS's)?"""
+    import torch
+
+    if isinstance(err, torch.OutOfMemoryError):
+        return True
+    return isinstance(err, RuntimeError) and "MPS backend out of memory" in str(err)
+
+
+def device_budget(device: str) -> int | None:
+    """Bytes this process could use on ``device`` after an out-of-memory error: free plus its own cached memory."""
+    import torch
+
+    if device.startswith("cuda") and torch.cuda.is_available():
+        index = int(device.split(":", 1)[1]) if ":" in device else torch.cuda.current_device()
+        free, _total = torch.cuda.mem_get_info(index)
+        return int(free + torch.cuda.memory_reserved(index))
+    if device.startswith("mps"):
+        mps = getattr(torch, "mps", None)
+        try:
+            return int(mps.recommended_max_memory())  # type: ignore[union-attr]
+        except (AttributeError, RuntimeError):
+            return None
+    return available_memory(device)
+
+
+def out_of_memory_error(size: tuple[int, int], *, device: str, model: str | None, precision: str = "fp32",
+                        styles: int = 1, style_scale: float = 1.0, budget: int | None = None
+                        ) -> DeviceOutOfMemoryError:
+    """The one-line error for running out of ``device`` memory at working size ``size`` = (w, h).
+
+    Names the largest working size (long side, a multiple of 16) that should fit: the estimate of
+    :func:`estimate_bytes` against ``budget`` (default :func:`device_budget`), scaled up when it proved optimistic
+    (the size that failed is known not to fit).
+    """
+    w, h = size
+    long_side = max(w, h)
+
+    def need(side: int) -> float:
+        scale = side / long_side
+        return estimate_bytes((max(1, round(w * scale)), max(1, round(h * scale))), model=model,
+                              style_scale=style_scale, styles=styles, precision=precision)
+
+    if budget is None:
+        budget = device_budget(device)
+    where = f"{device} memory ({precision})"
+    if budget is None:
+        return DeviceOutOfMemoryError(f"out of {where} at working size {w}x{h}; try a smaller --size")
+    correction = max(1.0, budget / need(long_side))  # it did not fit, so the true need is at least the budget
+    fitting = largest_fitting(long_side - 1, lambda side: need(side) * correction < budget)
+    hint = (f"--size {fitting} should fit" if fitting is not None
+            else "even the smallest working size does not fit; free memory or use another device")
+    extra = "" if precision == "bf16" else " (or --precision bf16)"
+    return DeviceOutOfMemoryError(
+        f"out of {where} at working size {w}x{h} ({budget / 2**30:.1f} GiB usable): {hint}{extra}")

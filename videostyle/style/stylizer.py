@@ -13,13 +13,15 @@ statistics) and cached; content targets are cached for the last content frame.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
+import warnings
 from collections import OrderedDict
-from collections.abc import Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,7 +29,8 @@ import torch
 from ..config import StyleConfig
 from ..errors import StyleError
 from . import color as colour
-from .devices import resolve_device
+from . import memory
+from .devices import fast_bf16, resolve_device, resolve_precision
 from .focus import check_map, feathered, focus_boxes
 from .images import check_image, resize01, to_numpy01, to_tensor, to_uint8
 from .losses import (
@@ -48,6 +51,39 @@ TemporalTerm = tuple[np.ndarray, np.ndarray, float]
 
 _STYLE_CACHE_SIZE = 8
 _MIN_LEVEL_SIDE = 16
+#: torch.compile backend of ``StyleConfig.compile`` (tests use "eager" to trace quickly)
+COMPILE_BACKEND = "inductor"
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    """A RuntimeWarning shown once per process (a batch builds many Stylizers; torch resets warning registries)."""
+    if message not in _warned:
+        _warned.add(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
+def _device_memory_errors(run: Callable[..., StyleResult]) -> Callable[..., StyleResult]:
+    """``Stylizer.run`` with an accelerator's out-of-memory error turned into a one-line
+    :class:`~videostyle.errors.DeviceOutOfMemoryError` naming the working size that fits."""
+    @functools.wraps(run)
+    def wrapper(self: Stylizer, content: np.ndarray, *args: Any, **kwargs: Any) -> StyleResult:
+        try:
+            return run(self, content, *args, **kwargs)
+        except RuntimeError as err:
+            if not memory.is_device_oom(err):
+                raise
+            h, w = np.shape(content)[:2]
+            error = memory.out_of_memory_error(
+                (w, h), device=str(self.device), model=self.backbone_name, precision=self.precision,
+                styles=len(self.styles), style_scale=self.config.style_scale)
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+        raise error
+
+    return wrapper
 
 
 @dataclass
@@ -107,11 +143,20 @@ class Stylizer:
         backbone = backbone.to(self.device)
         backbone.requires_grad_(False)
         backbone.eval()
+        #: the precision the backbone runs in here (``fp32`` | ``bf16``; ``auto`` resolved); losses stay fp32
+        self.precision = resolve_precision(cfg.precision, self.device)
+        if self.precision == "bf16" and not fast_bf16(self.device):
+            _warn_once(f"precision bf16 on {self.device.type}: no native bf16 units here, so it runs slower "
+                       "than fp32")
+        self.amp = self.precision == "bf16"
         self.channels_last = bool(cfg.channels_last and self.device.type == "cuda")
+        if cfg.channels_last and not self.channels_last:  # measured: no gain on CPU (benchmarks/precision.md)
+            _warn_once(f"channels_last has no effect on {self.device.type} (it applies on CUDA); ignored")
         if self.channels_last:
             backbone = backbone.to(memory_format=torch.channels_last)
-        self.amp = bool(cfg.amp and self.device.type == "cuda")
         self.backbone = backbone
+        #: what _features calls: the backbone, or its torch.compile'd version (compiled on first use)
+        self._forward = torch.compile(backbone, backend=COMPILE_BACKEND) if cfg.compile else backbone
         self.backbone_name: str = str(getattr(backbone, "name", type(backbone).__name__))
         p = next(iter(backbone.parameters()), None)
         self.dtype = p.dtype if p is not None else torch.float32
@@ -130,12 +175,12 @@ class Stylizer:
 
     # --- targets -------------------------------------------------------------------------------------------------
     def _features(self, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
+        """Backbone activations of ``x`` as float32 (the backbone may run in bf16; Grams and losses never do)."""
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        ctx = torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else nullcontext()
-        with ctx:
-            feats = self.backbone(x, layers)
-        return {k: v.float() if v.dtype != torch.float32 and self.amp else v for k, v in feats.items()}
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+            feats = self._forward(x, layers)
+        return {k: v.float() for k, v in feats.items()}
 
     def style_size(self, content_hw: tuple[int, int], style_index: int = 0) -> tuple[int, int]:
         """(w, h) of style image ``style_index`` for a content of (h, w): long side = style_scale × content's."""
@@ -206,6 +251,7 @@ class Stylizer:
         return image01
 
     # --- run -----------------------------------------------------------------------------------------------------
+    @_device_memory_errors
     def run(
         self,
         content: np.ndarray,

@@ -84,10 +84,12 @@ def _run_settings(config: StylizeConfig) -> dict[str, Any]:
         stats = [os.stat(f) for f in media.probe(config.input).files]
         identity = {"bytes": sum(s.st_size for s in stats), "mtime_ns": max(s.st_mtime_ns for s in stats),
                     "files": len(stats)}
+    from ..style.devices import result_settings  # precision as resolved; speed-only flags left out
+
     return {
         "input": {"path": str(src.resolve()), **identity},
         "styles": [_file_digest(p) for p in config.styles],
-        "style": to_dict(config.style),
+        "style": result_settings(config.style),
         "video": to_dict(config.video),
         "range": to_dict(config.range),
     }
@@ -244,6 +246,8 @@ class RunState:
     work_dir: Path
     #: records of passes 2… (multi-pass), in the order they ran; empty for a single pass
     refined: list[dict[str, Any]] = field(default_factory=list)
+    #: the backbone's precision as run (fp32 | bf16)
+    precision: str = "fp32"
 
 
 def open_store(config: StylizeConfig, *, force: bool | None = None) -> FrameStore:
@@ -343,7 +347,8 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
         state = RunState(frames=frames_meta, shots=shots, size=reader.size, fps=reader.fps,
                          time_base=reader.time_base, start_pts=reader.start_pts, info=info,
                          model=stylizer.backbone_name, device=str(getattr(stylizer, "device", config.style.device)),
-                         times=times, work_dir=store.root, refined=refined)
+                         times=times, work_dir=store.root, refined=refined,
+                         precision=getattr(stylizer, "precision", "fp32"))
     times.total = time.perf_counter() - t_start
     return state
 
@@ -485,6 +490,7 @@ def _report(config: StylizeConfig, state: RunState) -> dict[str, Any]:
         "shots": state.shots,
         "model": state.model,
         "device": state.device,
+        "precision": state.precision,
         "size": list(state.size),
         "fps": state.fps,
         "time_base": str(state.time_base) if state.time_base is not None else None,
