@@ -4,8 +4,9 @@
 Usage: ``python scripts/make_sample_media.py sample_media``
 
 * ``sample.mp4``: 70 frames (2.92 s) at 24 fps, 320×180, H.264 + AAC (a 440 Hz tone). A camera moves over
-  scikit-image's ``astronaut`` photo along a known sub-pixel path, an opaque red/white checker occluder crosses the
-  frame, and at frame 35 there is a hard cut to the ``coffee`` photo (same camera path).
+  scikit-image's ``astronaut`` photo along a known sub-pixel path, a textured subject (the centre of the
+  ``chelsea`` photo: a cat's face) enters from off-frame on the right and crosses the frame, and at frame 35 there
+  is a hard cut to the ``coffee`` photo (same camera path).
 * ``style.png``: a procedural painting (swirling bold brush strokes, strong palette), 320×320.
 * ``sample_truth.json``: the ground truth: per-frame camera offsets (frame t shows the photo at x + offset[t]),
   occluder boxes (x0, y0, x1, y1) and the cut index.
@@ -34,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     scene = moving_scene(FRAMES, SIZE, photo_name="astronaut", cut_at=CUT, cut_photo="coffee",
-                         velocity=(1.6, 0.7), wobble=2.0, occluder_velocity=(-2.5, 0.6), fps=FPS)
+                         velocity=(1.6, 0.7), wobble=2.0, occluder_size=(88, 72), occluder_start=(1.0, 0.3),
+                         occluder_velocity=(-4.5, 0.4), subject="chelsea", fps=FPS)
     write_clip(out / "sample.mp4", scene.frames, fps=FPS, crf=23, preset="slow")
     write_image(out / "style.png", brush_painting((320, 320), seed=7))
     truth = {
