@@ -116,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="give up joining the --ray-address cluster after this long (default 60)")
     p.add_argument("--shot-parallel", action="store_true", help="run each shot of a clip as its own task")
     p.add_argument("--dry-run", action="store_true", help="validate and print the plan; run nothing")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse the whole batch when any job is invalid (default: invalid jobs fail alone)")
     p.add_argument("--force", action="store_true", help="redo finished outputs and restart their frame stores")
     p.add_argument("--quiet", action="store_true", help="no progress display")
 
@@ -216,15 +218,19 @@ def _cmd_batch(ns: argparse.Namespace) -> int:
 
     check_options(ns.executor, workers=ns.workers, threads=ns.threads, ray_address=ns.ray_address,
                   max_retries=ns.max_retries, connect_timeout=ns.ray_timeout)
-    plan = plan_batch(load_manifest(ns.manifest), force=ns.force, detect_shots=ns.dry_run and ns.shot_parallel)
+    plan = plan_batch(load_manifest(ns.manifest), force=ns.force, detect_shots=ns.dry_run and ns.shot_parallel,
+                      strict=ns.strict or ns.dry_run, create_dirs=True)
     if ns.dry_run:
         sys.stdout.write(format_plan(plan, shot_parallel=ns.shot_parallel, executor=ns.executor) + "\n")
         return 0
+    for pj in plan.invalid:  # reported before any work starts; they fail alone
+        sys.stderr.write(f"videostyle batch: error: {pj.reason}\n")
     result = run_batch(plan, executor=ns.executor, workers=ns.workers, threads=ns.threads,
                        ray_address=ns.ray_address, max_retries=ns.max_retries, shot_parallel=ns.shot_parallel,
                        quiet=ns.quiet, connect_timeout=ns.ray_timeout)
     sys.stdout.write(format_summary(result) + "\n")
-    for row in result.failed:
+    invalid = {pj.job.index for pj in plan.invalid}
+    for row in (r for r in result.failed if r.index not in invalid):
         sys.stderr.write(f"videostyle batch: error: {row.label}: {row.message}\n")
     return result.exit_code
 

@@ -37,6 +37,9 @@ INITS = ("content", "noise")
 FILLS = ("content", "blend")
 CUT_DETECTORS = ("content", "adaptive", "none")
 CODECS = ("h264", "prores", "ffv1", "png", "png16")
+#: x264's preset names (x264_preset_names in x264.h)
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+                "placebo")
 
 
 def check_model(key: str, name: str) -> str:
@@ -154,7 +157,7 @@ class EncodeConfig:
                                                          choices=CODECS))
     crf: int = field(default=18, metadata=opt("H.264 constant rate factor (0 lossless … 51)", minimum=0,
                                               maximum=51))
-    preset: str = field(default="medium", metadata=opt("H.264 (x264) preset"))
+    preset: str = field(default="medium", metadata=opt("H.264 (x264) speed/size preset", choices=X264_PRESETS))
     audio: bool = field(default=True, metadata=opt("do not copy the source's audio", negate=True))
 
     def __post_init__(self) -> None:

@@ -463,7 +463,11 @@ def _row(pj: PlannedJob, status: str, **kw: Any) -> JobResult:
 
 
 def _prepare_forced(pj: PlannedJob) -> None:
-    """Apply ``--force`` once, before any task: restart the job's frame store (tasks never wipe it)."""
+    """Before any task: create the output folders, apply ``--force`` once (restart the frame store; tasks never
+    wipe it)."""
+    from ..video.preflight import make_dirs
+
+    make_dirs(pj.create)
     if pj.config.force:
         from ..video import open_store
 
@@ -474,6 +478,8 @@ def run_plan(plan: Plan, backend: _Backend, *, shot_parallel: bool = False, quie
     """Run the jobs of ``plan`` on ``backend``; returns one row per manifest job (skipped ones included)."""
     rows: dict[int, JobResult] = {pj.job.index: _row(pj, "skipped", frames=pj.frames, message=pj.reason)
                                   for pj in plan.skipped}
+    rows.update({pj.job.index: _row(pj, "failed", message=pj.reason.removeprefix(f"{pj.label}: "))
+                 for pj in plan.invalid})
     runs = [_JobRun(pj) for pj in plan.to_run]
     ready: collections.deque[tuple[_JobRun, Callable[..., _tasks.Outcome], tuple[Any, ...], str]] = \
         collections.deque()

@@ -2,13 +2,14 @@
 
 See ``docs/architecture.md`` for the contract. Public names: :func:`probe`, :func:`working_size`, :class:`Frame`,
 :class:`MediaInfo`, :class:`VideoInfo`, :class:`AudioInfo`, :func:`open_reader` (:class:`FrameReader`) and
-:func:`open_writer` (:class:`FrameWriter`), plus :func:`validate_output` to check an output path before work.
+:func:`open_writer` (:class:`FrameWriter`), plus :func:`validate_output` to check an output path and
+:func:`check_encoder` to open the encoder with the job's settings before work.
 """
 
 from .images import read_image, write_image
 from .probe import AudioInfo, MediaInfo, VideoInfo, probe, recorded_source_start, working_size
 from .reader import Frame, FrameReader, open_reader
-from .writer import FrameWriter, open_writer, output_kind, validate_output
+from .writer import FrameWriter, check_encoder, check_output_dir, open_writer, output_kind, validate_output
 
 __all__ = [
     "AudioInfo",
@@ -17,6 +18,8 @@ __all__ = [
     "FrameWriter",
     "MediaInfo",
     "VideoInfo",
+    "check_encoder",
+    "check_output_dir",
     "open_reader",
     "open_writer",
     "output_kind",

@@ -109,6 +109,42 @@ def output_kind(path: str | os.PathLike[str], codec: str | None = None) -> tuple
     raise UnsupportedOutputError(f"unsupported output extension {ext or '(none)'!r}; {supported}", path=spath)
 
 
+def video_encoder(codec: str, crf: int = 18, preset: str = "medium") -> tuple[str, dict[str, str], str]:
+    """``(encoder, options, pix_fmt)`` that write the video ``codec`` (h264, prores, ffv1)."""
+    if codec == "h264":
+        return "libx264", {"crf": str(crf), "preset": preset}, "yuv420p"
+    if codec == "prores":
+        return "prores_ks", {"profile": "3", "vendor": "apl0"}, "yuv422p10le"
+    return "ffv1", {"level": "3", "slicecrc": "1"}, "bgr0"
+
+
+def check_encoder(codec: str, size: tuple[int, int], *, crf: int = 18, preset: str = "medium",
+                  path: str | os.PathLike[str] | None = None) -> None:
+    """Open the encoder of the video ``codec`` at ``size`` = (w, h) with these settings, writing nothing.
+
+    Raises :class:`UnsupportedOutputError` (naming ``path``) when the encoder is missing or refuses the settings,
+    so that a bad setting fails before any frame is stylised rather than when the result is encoded.
+    """
+    encoder, options, pix_fmt = video_encoder(codec, crf, preset)
+    try:
+        ctx = av.CodecContext.create(encoder, "w")
+    except (av.error.FFmpegError, ValueError) as err:
+        raise UnsupportedOutputError(f"the {encoder} encoder is not available in this PyAV build ({err})",
+                                     path=path) from None
+    w, h = size
+    ctx.width, ctx.height = w + w % 2, h + h % 2
+    ctx.pix_fmt = pix_fmt
+    ctx.time_base = Fraction(1, 24)
+    ctx.framerate = Fraction(24)
+    ctx.options = options
+    try:
+        ctx.open()
+    except av.error.FFmpegError as err:
+        settings = " ".join(f"{k}={v}" for k, v in options.items())
+        raise UnsupportedOutputError(f"the {encoder} encoder refuses {settings} at {w}x{h} "
+                                     f"({getattr(err, 'strerror', None) or type(err).__name__})", path=path) from None
+
+
 def check_output_dir(directory: Path, shown: str) -> None:
     """Raise OutputNotWritableError unless ``directory`` exists and is writable."""
     if not directory.exists():
@@ -298,15 +334,9 @@ class FrameWriter:
         except (av.error.FFmpegError, OSError) as err:
             raise OutputNotWritableError(f"cannot create the output ({getattr(err, 'strerror', err)})",
                                          path=self.target) from None
-        if self.codec == "h264":
-            stream = out.add_stream("libx264", rate=self.rate, options={"crf": str(crf), "preset": preset})
-            stream.pix_fmt = "yuv420p"
-        elif self.codec == "prores":
-            stream = out.add_stream("prores_ks", rate=self.rate, options={"profile": "3", "vendor": "apl0"})
-            stream.pix_fmt = "yuv422p10le"
-        else:
-            stream = out.add_stream("ffv1", rate=self.rate, options={"level": "3", "slicecrc": "1"})
-            stream.pix_fmt = "bgr0"
+        encoder, options, pix_fmt = video_encoder(self.codec, crf, preset)
+        stream = out.add_stream(encoder, rate=self.rate, options=options)
+        stream.pix_fmt = pix_fmt
         stream.width, stream.height = self.size
         stream.time_base = self.time_base
         stream.codec_context.time_base = self.time_base

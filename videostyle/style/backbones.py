@@ -49,6 +49,17 @@ def vgg_layer_names(arch: str) -> list[str]:
     return names
 
 
+def min_input_side(arch: str | None, layers: Iterable[str]) -> int:
+    """The smallest image side (px) whose features reach the deepest of ``layers``: 2 ** (poolings before it).
+
+    Each 2×2 pooling halves the side (rounding down), so a side below this leaves a layer with no pixels.
+    ``arch`` None: vgg19 (vgg16 and vgg16-hed pool at the same depths; the tiny test backbone is VGG16-shaped).
+    """
+    names = vgg_layer_names(arch or "vgg19")
+    deepest = _deepest(names, layers)
+    return 2 ** sum(1 for n in names[:deepest] if n.startswith("pool"))
+
+
 def conv_indices(arch: str) -> list[int]:
     """Indices (in the feature stack) of the convolutions of ``arch``."""
     return [i for i, n in enumerate(vgg_layer_names(arch)) if n.startswith("conv")]

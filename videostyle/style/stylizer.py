@@ -86,6 +86,17 @@ def _device_memory_errors(run: Callable[..., StyleResult]) -> Callable[..., Styl
     return wrapper
 
 
+
+def style_working_size(style_hw: tuple[int, int], content_hw: tuple[int, int], style_scale: float) -> tuple[int, int]:
+    """(w, h) a style image of (h, w) ``style_hw`` is used at for a content of (h, w): long side = style_scale × the
+    content's (at least 8 px)."""
+    h, w = content_hw
+    sh, sw = style_hw
+    long_side = max(8, round(style_scale * max(h, w)))
+    scale = long_side / max(sh, sw)
+    return max(1, round(sw * scale)), max(1, round(sh * scale))
+
+
 @dataclass
 class StyleResult:
     """One stylised frame. ``loss`` holds the *weighted* terms (they sum to ``total``) of the returned image."""
@@ -184,11 +195,7 @@ class Stylizer:
 
     def style_size(self, content_hw: tuple[int, int], style_index: int = 0) -> tuple[int, int]:
         """(w, h) of style image ``style_index`` for a content of (h, w): long side = style_scale × content's."""
-        h, w = content_hw
-        sh, sw = self.styles[style_index].shape[:2]
-        long_side = max(8, round(self.config.style_scale * max(h, w)))
-        scale = long_side / max(sh, sw)
-        return max(1, round(sw * scale)), max(1, round(sh * scale))
+        return style_working_size(self.styles[style_index].shape[:2], content_hw, self.config.style_scale)
 
     def _prepared_style(self, i: int, content01: np.ndarray) -> np.ndarray:
         style = resize01(self.styles[i], self.style_size(content01.shape[:2], i))

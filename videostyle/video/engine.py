@@ -32,9 +32,10 @@ import numpy as np
 from .. import flow as flowlib
 from .. import media
 from ..config import StylizeConfig, config_hash, to_dict
-from ..errors import NoFramesError, OutputExistsError, OutputNotWritableError, RunInterrupted, UsageError
+from ..errors import NoFramesError, RunInterrupted, UsageError
 from .._fs import atomic_write
 from . import passes as multipass
+from .preflight import preflight
 from .shots import CutDetector, annotate_shots
 from .store import FrameStore
 
@@ -190,43 +191,6 @@ class _Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-def _check_paths(config: StylizeConfig) -> None:
-    """Validate inputs and outputs before any work starts."""
-    info = media.probe(config.input)
-    if config.range.start or config.range.duration is not None:  # an empty range fails before a work dir exists
-        media.open_reader(config.input, start=config.range.start, duration=config.range.duration).close()
-    if config.video.temporal_weight > 0:
-        flowlib.check_method(config.video.flow)
-    for path in config.styles:
-        from ..style import load_style_image
-
-        load_style_image(path)
-    outputs = [("output", config.output)] + [(n, p) for n, p in (("preview", config.preview),
-                                                                    ("report", config.report)) if p]
-    src = os.path.realpath(config.input)
-    for name, path in outputs:
-        if os.path.realpath(path) == src:
-            raise UsageError(f"{name} {path} is the input file; choose another output path")
-    kind, _codec, _target = media.validate_output(config.output, codec=config.encode.codec)
-    if kind == "image" and not _single_frame(config):
-        raise UsageError(f"output {config.output} is a single image but the input has several frames; "
-                         "write a video (.mp4 .mov .mkv) or an image sequence (dir/%05d.png)")
-    if config.preview:
-        media.validate_output(config.preview)
-    if config.report:
-        parent = Path(config.report).resolve().parent
-        if not parent.is_dir() or not os.access(parent, os.W_OK):
-            raise OutputNotWritableError("report directory does not exist or is not writable", path=config.report)
-    if os.path.exists(config.output) and not config.force:
-        raise OutputExistsError("output already exists (use --force to overwrite)", path=config.output)
-    from ..style.memory import check_working_size  # refuse a working size that cannot fit in memory
-
-    v = info.video
-    check_working_size(config.video.size, lambda side: media.working_size(v.display_width, v.display_height, side),
-                       model=config.style.model, device=config.style.device, source=(v.width, v.height),
-                       style_scale=config.style.style_scale, styles=len(config.styles))
 
 
 @dataclass
@@ -407,12 +371,6 @@ def working_size(config: StylizeConfig) -> tuple[int, int]:
     return media.working_size(info.video.display_width, info.video.display_height, config.video.size)
 
 
-def _single_frame(config: StylizeConfig) -> bool:
-    info = media.probe(config.input)
-    frames = info.video.frames if info.video is not None else None
-    return info.kind == "image" or config.range.max_frames == 1 or frames == 1
-
-
 def stylize(config: StylizeConfig, *, backbone: Any = None) -> dict[str, Any]:
     """Stylise ``config.input`` into ``config.output``; returns (and optionally writes) the JSON report.
 
@@ -420,7 +378,7 @@ def stylize(config: StylizeConfig, *, backbone: Any = None) -> dict[str, Any]:
     random ones); by default it follows ``config.style``.
     """
     t0 = time.perf_counter()
-    _check_paths(config)
+    preflight(config)  # every check that can fail before a frame is stylised (videostyle/video/preflight.py)
     state = run_frames(config, backbone=backbone)
     state.times.setup += time.perf_counter() - t0 - state.times.total
     state.times.total = time.perf_counter() - t0
