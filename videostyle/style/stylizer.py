@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..config import StyleConfig
+from ..config import StyleConfig, check_blend_weights
 from ..errors import StyleError
 from . import color as colour
 from . import memory
@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 TemporalTerm = tuple[np.ndarray, np.ndarray, float]
 
 _STYLE_CACHE_SIZE = 8
+_CONTENT_CACHE_SIZE = 4
 _MIN_LEVEL_SIDE = 16
 #: torch.compile backend of ``StyleConfig.compile`` (tests use "eager" to trace quickly)
 COMPILE_BACKEND = "inductor"
@@ -84,7 +85,6 @@ def _device_memory_errors(run: Callable[..., StyleResult]) -> Callable[..., Styl
         raise error
 
     return wrapper
-
 
 
 def style_working_size(style_hw: tuple[int, int], content_hw: tuple[int, int], style_scale: float) -> tuple[int, int]:
@@ -134,11 +134,8 @@ class Stylizer:
         if not styles:
             raise StyleError("at least one style image is required")
         self.styles = [check_image(s, f"style image {i}") for i, s in enumerate(styles)]
+        check_blend_weights(cfg.style_blend_weights, len(self.styles))
         blend = cfg.style_blend_weights or tuple(1.0 for _ in self.styles)
-        if len(blend) != len(self.styles):
-            raise StyleError(f"{len(blend)} style blend weights given for {len(self.styles)} styles")
-        if any(w < 0 for w in blend) or sum(blend) <= 0:
-            raise StyleError(f"invalid style blend weights {blend!r}: must be >= 0 and not all 0")
         self.blend_weights = tuple(float(w) for w in blend)
         self.content_layers = tuple(cfg.content_layers)
         self.style_layers = tuple(cfg.style_layers)
@@ -181,8 +178,8 @@ class Stylizer:
         self._style_cache: OrderedDict[tuple, dict[str, torch.Tensor]] = OrderedDict()
         self._style_stats: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._style_serial = 0
-        self._content_key: tuple | None = None
-        self._content_targets: dict[str, torch.Tensor] = {}
+        #: content targets of the last few contents (a warm frame and the crops around its new content)
+        self._content_cache: OrderedDict[tuple, dict[str, torch.Tensor]] = OrderedDict()
 
     # --- targets -------------------------------------------------------------------------------------------------
     def _features(self, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
@@ -238,12 +235,16 @@ class Stylizer:
 
     def _content_targets_for(self, content01: np.ndarray) -> dict[str, torch.Tensor]:
         key = (content01.shape, hashlib.blake2b(content01.tobytes(), digest_size=16).digest())
-        if key != self._content_key:
-            with torch.no_grad():
-                feats = self._features(to_tensor(content01, self.device, self.dtype), self.content_layers)
-            self._content_targets = {k: v.detach().float() for k, v in feats.items()}
-            self._content_key = key
-        return self._content_targets
+        if key in self._content_cache:
+            self._content_cache.move_to_end(key)
+            return self._content_cache[key]
+        with torch.no_grad():
+            feats = self._features(to_tensor(content01, self.device, self.dtype), self.content_layers)
+        targets = {k: v.detach().float() for k, v in feats.items()}
+        self._content_cache[key] = targets
+        while len(self._content_cache) > _CONTENT_CACHE_SIZE:
+            self._content_cache.popitem(last=False)
+        return targets
 
     def set_content(self, content: np.ndarray) -> None:
         """Compute (and cache) the content targets and the style targets at this content's size."""
