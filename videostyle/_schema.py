@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._checks import check_choice, check_number, closest, is_number
+from ._checks import check_choice, check_number, did_you_mean, is_number
 from .errors import OptionError, OptionsError, UsageError
 
 _META = "videostyle.option"
@@ -267,8 +267,7 @@ def unknown_key(key: Any, valid: Iterable[str]) -> str:
     spelled = key.replace("-", "_") if isinstance(key, str) else key
     if spelled in valid and spelled != key:
         return f"unknown key {key!r} (write it with underscores: {spelled!r})"
-    close = closest(key, valid)
-    return f"unknown key {key!r}" + (f" (did you mean {close!r}?)" if close else "")
+    return f"unknown key {key!r}{did_you_mean(key, valid)}"
 
 
 def build(cls: type, mapping: Mapping[str, Any], *, where: str | None = None, name_keys: bool = True) -> Any:

@@ -25,7 +25,7 @@ from typing import Any
 from . import _schema
 from ._checks import check_choice, check_number
 from ._schema import opt, validate
-from .errors import UnknownModelError, UsageError
+from .errors import BlendWeightsError, UnknownModelError, UsageError
 
 MODELS = ("vgg19", "vgg16", "vgg16-hed")
 FLOW_METHODS = ("dis-ultrafast", "dis-fast", "dis-medium", "farneback", "tvl1", "deepflow")
@@ -52,15 +52,21 @@ def _check_device(key: str, value: str) -> None:
 
 
 def check_blend_weights(weights: Sequence[float] | None, styles: int) -> None:
-    """Style blend weights: one per style image, none negative, not all zero (None: equal weights)."""
+    """Style blend weights: one per style image, none negative, not all zero (None: equal weights).
+
+    The one check of blend weights (config, :class:`~videostyle.style.Stylizer`, ``losses.blend_grams``); raises
+    :class:`~videostyle.errors.BlendWeightsError` (a ``UsageError``, ``StyleError`` and ``ValueError``).
+    """
     if weights is None:
         return
+    key = "style_blend_weights"
     if len(weights) != styles:
-        raise UsageError(f"{len(weights)} style blend weights given for {styles} styles")
+        raise BlendWeightsError(f"{len(weights)} style blend weights given for {styles} styles", key=key,
+                                value=weights)
     for w in weights:
-        check_number("style_blend_weights", w, minimum=0)
+        check_number(key, w, minimum=0, error=BlendWeightsError)
     if not any(weights):
-        raise UsageError(f"invalid style_blend_weights {tuple(weights)!r}: not all 0")
+        raise BlendWeightsError(f"invalid {key} {tuple(weights)!r}: not all 0", key=key, value=weights)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ with :attr:`VideostyleError.exit_code`.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 
 class VideostyleError(Exception):
@@ -29,8 +30,11 @@ class UsageError(VideostyleError):
     exit_code = 2
 
 
-class OptionError(UsageError):
-    """One option with an invalid value; ``key`` names the option (its manifest key), ``value`` what was given."""
+class OptionError(UsageError, ValueError):
+    """One option with an invalid value; ``key`` names the option (its manifest key), ``value`` what was given.
+
+    Also a :class:`ValueError`, so that library callers passing a bad value (e.g. blend weights) can catch either.
+    """
 
     def __init__(self, message: str, *, key: str = "", value: object = None) -> None:
         self.key = key
@@ -53,6 +57,15 @@ class ConfigError(VideostyleError):
     """A configuration or manifest that cannot be used (exit code 2 when it comes from the command line)."""
 
     exit_code = 2
+
+
+class ManifestError(ConfigError):
+    """A manifest that cannot be run; ``problems`` lists every problem found (``str()`` joins them on one line)."""
+
+    def __init__(self, path: str | os.PathLike[str], problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        count = f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
+        super().__init__(f"{os.fspath(path)}: {count}: " + "; ".join(self.problems))
 
 
 # --- input -----------------------------------------------------------------------------------------------------
@@ -110,6 +123,10 @@ class WeightsError(VideostyleError):
     """Backbone weights cannot be found, loaded or do not match the architecture."""
 
 
+class WeightsUnavailableError(WeightsError):
+    """No weights file could be found or downloaded (as opposed to a file that exists but does not fit)."""
+
+
 class FlowError(VideostyleError):
     """Invalid arguments to the optical-flow stage (shapes, dtypes, unknown methods)."""
 
@@ -120,6 +137,10 @@ class StyleError(VideostyleError):
 
 class UnknownModelError(OptionError, StyleError):
     """An unknown backbone name, wherever it is given (config, CLI, manifest, ``load_backbone``); exit code 2."""
+
+
+class BlendWeightsError(OptionError, StyleError):
+    """Style blend weights that do not fit the styles (count, negative, all zero), wherever they are given."""
 
 
 class FrameStoreError(VideostyleError):
@@ -140,6 +161,10 @@ class DeviceOutOfMemoryError(InsufficientMemoryError):
 
 class JobFailedError(VideostyleError):
     """One or more batch jobs failed."""
+
+
+class ClusterError(VideostyleError):
+    """Ray cannot be started or its cluster cannot be reached (exit code 1, one line)."""
 
 
 class RunInterrupted(VideostyleError):

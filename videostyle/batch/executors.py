@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError, VideostyleError
+from ..errors import ClusterError, UsageError, VideostyleError
 from . import _tasks
 from .plan import Plan, PlannedJob, segments
 
@@ -162,10 +162,6 @@ def require_ray() -> Any:
         raise UsageError("the ray executor needs Ray: pip install 'videostyle[ray]' "
                          "(or use --executor local)") from None
     return ray
-
-
-class ClusterError(VideostyleError):
-    """Ray cannot be started or its cluster cannot be reached (exit code 1, one line)."""
 
 
 #: Seconds to wait for ``ray.init`` (joining a cluster or starting a local instance) before giving up.

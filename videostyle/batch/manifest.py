@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ from typing import Any
 from .._checks import did_you_mean
 from .._schema import unknown_key
 from ..config import StylizeConfig
-from ..errors import ConfigError, OptionsError
+from ..errors import ConfigError, ManifestError, OptionsError
 
 #: Keys whose values are paths (resolved against the manifest's folder when relative).
 PATH_KEYS = frozenset({"input", "output", "style", "weights", "report", "preview", "work_dir"})
@@ -47,15 +47,6 @@ EXTRA_KEYS = frozenset({"name"})
 #: ``stylize`` options that belong to the ``batch`` command line instead of a manifest.
 RESERVED_KEYS = {"quiet": "use `videostyle batch --quiet`"}
 TOP_LEVEL_KEYS = ("defaults", "job")
-
-
-class ManifestError(ConfigError):
-    """A manifest that cannot be run; ``problems`` lists every problem found (``str()`` joins them on one line)."""
-
-    def __init__(self, path: str | os.PathLike[str], problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        count = f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
-        super().__init__(f"{os.fspath(path)}: {count}: " + "; ".join(self.problems))
 
 
 @dataclass(frozen=True)

