@@ -35,7 +35,7 @@ from ..config import StylizeConfig, config_hash, to_dict
 from ..errors import NoFramesError, RunInterrupted, UsageError
 from .._fs import atomic_write
 from . import passes as multipass
-from .preflight import preflight
+from .preflight import ResolvedJob, preflight
 from .shots import CutDetector, annotate_shots
 from .store import FrameStore
 
@@ -222,8 +222,11 @@ def open_store(config: StylizeConfig, *, force: bool | None = None) -> FrameStor
 
 
 def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | None = None,
-               backbone: Any = None, force_store: bool | None = None) -> RunState:
+               backbone: Any = None, force_store: bool | None = None, job: ResolvedJob | None = None) -> RunState:
     """Stylise the frames of ``config`` into its frame store, resuming from what is already there.
+
+    ``job``: the job as :func:`~videostyle.video.preflight.preflight` resolved it (its working size is used
+    instead of probing the input again).
 
     ``frame_range=(first, stop)`` restricts the work to frames ``first <= index < stop`` (``stop=None``: to the
     end); ``first`` must begin a shot (shots are independent, so they can run in parallel into one store).
@@ -248,7 +251,7 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
     previous: collections.deque[np.ndarray] = collections.deque(maxlen=max(video.long_term))
 
     with media.open_reader(config.input, start=rng.start, duration=rng.duration, max_frames=rng.max_frames,
-                           size=working_size(config)) as reader:
+                           size=job.size if job is not None else working_size(config)) as reader:
         info = reader.info
         total = info.video.frames if info.video is not None else None
         if total is not None and rng.max_frames is not None:
@@ -378,8 +381,8 @@ def stylize(config: StylizeConfig, *, backbone: Any = None) -> dict[str, Any]:
     random ones); by default it follows ``config.style``.
     """
     t0 = time.perf_counter()
-    preflight(config)  # every check that can fail before a frame is stylised (videostyle/video/preflight.py)
-    state = run_frames(config, backbone=backbone)
+    job = preflight(config)  # every check that can fail before a frame is stylised (videostyle/video/preflight.py)
+    state = run_frames(config, backbone=backbone, job=job)
     state.times.setup += time.perf_counter() - t0 - state.times.total
     state.times.total = time.perf_counter() - t0
     return finish(config, state)
