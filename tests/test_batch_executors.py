@@ -211,6 +211,7 @@ def test_local_executor_is_one_worker_per_visible_gpu(monkeypatch: pytest.Monkey
     monkeypatch.setattr(executors, "visible_gpus", lambda: 1)
     assert isinstance(make_backend("local"), _SerialBackend)
     monkeypatch.setattr(executors, "visible_gpus", lambda: 2)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,7")  # a scheduler gave this job GPUs 3 and 7
     backend = make_backend("local")
     assert isinstance(backend, _PoolBackend) and backend.max_in_flight == 2 and backend.threads == 1
     try:
@@ -219,5 +220,8 @@ def test_local_executor_is_one_worker_per_visible_gpu(monkeypatch: pytest.Monkey
     finally:
         backend.close()
     assert len({pid for pid, _ in results}) == 2, results
-    assert sorted(gpu for _, gpu in results) == ["0", "1"], results  # each worker pinned to its own GPU
+    assert sorted(gpu for _, gpu in results) == ["3", "7"], results  # each worker pinned to its own GPU
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "5")  # one GPU: nothing to pin, sequential in this process
+    assert isinstance(make_backend("local"), _SerialBackend)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
     make_backend("local", workers=3).close()  # --workers overrides the GPU count

@@ -125,13 +125,13 @@ class _SerialBackend(_Backend):
 class _PoolBackend(_Backend):
     """A ``concurrent.futures`` process pool (spawned workers), optionally one per GPU."""
 
-    def __init__(self, workers: int, threads: int | None, gpus: int) -> None:
+    def __init__(self, workers: int, threads: int | None, gpus: Sequence[str]) -> None:
         ctx = multiprocessing.get_context("spawn")
         queue = None
-        if gpus:
+        if gpus:  # each worker takes one id and sets CUDA_VISIBLE_DEVICES to it (_tasks.init_pool_worker)
             queue = ctx.Queue()
-            for i in range(gpus):
-                queue.put(i)
+            for gpu in gpus:
+                queue.put(gpu)
         self.threads = threads
         self.max_in_flight = workers
         self._pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
@@ -327,6 +327,28 @@ def visible_gpus() -> int:
         return torch.cuda.device_count() if torch.cuda.is_available() else 0
     except Exception:  # noqa: BLE001
         return 0
+
+
+def parse_visible_devices(value: str | None, count: int) -> list[str]:
+    """The ids to pin workers to, one per GPU this process sees (``count``), as CUDA reads ``CUDA_VISIBLE_DEVICES``.
+
+    Unset: ``0 … count-1``. Set: its comma-separated entries (indices, ``GPU-…``/``MIG-…`` UUIDs) up to the first
+    invalid one (CUDA ignores it and everything after it: ``""`` and ``-1`` hide every GPU), at most ``count``.
+    A worker pinned to an entry sees exactly that GPU (as ``cuda:0``).
+    """
+    if value is None:
+        return [str(i) for i in range(count)]
+    ids: list[str] = []
+    for entry in (e.strip() for e in value.split(",")):
+        if not (entry.isdigit() or entry.startswith(("GPU-", "MIG-"))):
+            break
+        ids.append(entry)
+    return ids[:count]
+
+
+def gpu_ids() -> list[str]:
+    """The GPUs (ids for ``CUDA_VISIBLE_DEVICES``) the local executor gives one worker each."""
+    return parse_visible_devices(os.environ.get("CUDA_VISIBLE_DEVICES"), visible_gpus())
 
 
 # --- progress ------------------------------------------------------------------------------------------------------
@@ -597,11 +619,11 @@ def make_backend(executor: str, *, workers: int | None = None, threads: int | No
                   connect_timeout=connect_timeout)
     if executor == "ray":
         return _RayBackend(ray_address, workers, threads, max_retries, quiet, connect_timeout)
-    gpus = visible_gpus()
-    n = workers if workers is not None else max(1, gpus)
+    gpus = gpu_ids()
+    n = workers if workers is not None else max(1, len(gpus))
     if n == 1:
         return _SerialBackend(threads)
-    return _PoolBackend(n, threads if threads is not None else 1, gpus if gpus > 1 else 0)
+    return _PoolBackend(n, threads if threads is not None else 1, gpus if len(gpus) > 1 else [])
 
 
 def run_batch(plan: Plan, *, executor: str = "local", workers: int | None = None, threads: int | None = None,

@@ -1,0 +1,50 @@
+"""benchmarks/gpu_check.py, the prepared GPU check, in its CPU ``--smoke`` mode: so it cannot rot before a GPU
+machine is lent. Both engine paths run: the whole job (PyAV present here) and the in-memory stages (no PyAV)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "benchmarks" / "gpu_check.py"
+
+
+def test_gpu_check_smoke_measures_every_variant_and_runs_the_engine(tmp_path: Path) -> None:
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--smoke", "--out", str(tmp_path)], capture_output=True,
+                          text=True, timeout=300, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    meta = json.loads((tmp_path / "gpu_check.json").read_text())
+    rows = {r["variant"]: r for r in meta["rows"]}
+    assert set(rows) == {"fp32", "bf16", "bf16+channels_last", "bf16+cudnn_benchmark"}  # compile: GPU run only
+    for r in rows.values():
+        assert "error" not in r, r
+        assert r["s_per_it"] > 0 and r["bare_s"] > 0 and r["run_over_bare"] > 0
+        assert r["estimate_bytes"] > 0
+    assert rows["bf16"]["estimate_bytes"] < rows["fp32"]["estimate_bytes"]
+    engine = meta["engine"]
+    assert engine["mode"] == "stylize (PyAV)" and engine["frames"] == 3 and engine["precision"] == "bf16"
+    table = (tmp_path / "gpu_check.md").read_text()
+    assert "| smoke 48x28 | bf16 |" in table and "Engine, stylize (PyAV): 3 frames" in table
+
+
+def test_gpu_check_in_memory_engine_stages() -> None:
+    spec = importlib.util.spec_from_file_location("gpu_check", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    gpu_check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_check)
+    args = argparse.Namespace(model="vgg16", first_iterations=2, clip_iterations=2)
+    frames = [gpu_check.pattern(48, 28, t=i, seed=3) for i in range(3)]
+    assert not np.array_equal(frames[0], frames[1])  # the clip moves
+    out = gpu_check.engine_in_memory(args, torch.device("cpu"), frames, gpu_check.pattern(40, 30, seed=1))
+    assert out["mode"] == "in memory (no PyAV)" and out["frames"] == 3 and out["iterations"] == [2, 2, 2]
+    assert out["stages"]["flow"] > 0 and out["stages"]["optimise"] > 0
