@@ -88,7 +88,8 @@ def test_cut_restarts_the_chain(run):
     # Shot starts are cold (content init, first-frame budget); every other frame is warm (warped init).
     assert [i for i, f in per_frame.items() if not f["warm"]] == [0, CUT]
     assert per_frame[CUT]["shot_start"] and per_frame[CUT]["iterations"] == 8
-    assert all(per_frame[i]["iterations"] <= 4 for i in per_frame if i not in (0, CUT))
+    warm = [f for i, f in per_frame.items() if i not in (0, CUT)]
+    assert all(f["iterations"] <= f["budget"] <= 8 for f in warm)  # a warm budget: 4 plus the new share of 8 − 4
     assert per_frame[CUT]["loss"].get("temporal", 0.0) == 0.0
     assert per_frame[CUT + 1]["loss"]["temporal"] > 0.0
 
@@ -248,3 +249,21 @@ def test_rotated_source_keeps_its_orientation(style_png, tmp_path):
                "bottom_right": image[-8:, -8:]}
     marker = corners.pop("top_right").mean()
     assert all(marker > c.mean() + 60 for c in corners.values())
+
+
+def test_warm_budget_follows_the_new_content(style_png, tmp_path):
+    """A subject entering: each warm frame's budget is the warm budget plus its new share of the difference to
+    the first-frame budget, and that share is what the flow could not carry (more while the subject enters)."""
+    scene = synthetic.moving_scene(frames=6, size=(96, 64), photo_name="coffee", velocity=(0.3, 0.0), wobble=0.0,
+                                   occluder_size=(32, 40), occluder_velocity=(8.0, 0.0), occluder_start=(-0.3, 0.2),
+                                   subject="chelsea")
+    clip = synthetic.write_clip(tmp_path / "enter.mkv", scene.frames, fps=24, audio=False, codec="ffv1")
+    config = _config(clip, style_png, tmp_path / "out.mkv", iterations=10, first_iterations=110, size=96)
+    report = stylize(config, backbone=tiny_backbone(0))
+    warm = [f for f in report["per_frame"] if f["warm"]]
+    assert len(warm) == 5
+    for f in warm:
+        assert 0.0 < f["new_share"] < 0.8
+        assert f["budget"] == 10 + round(f["new_share"] * 100)
+        assert f["iterations"] <= f["budget"] and 0 < f["effort"] <= f["iterations"]
+    assert max(f["budget"] for f in warm) > 20  # the subject brings new content: budgets well above 10
