@@ -34,14 +34,9 @@ Finished outputs get the usual permissions (``0666 & ~umask``), not the private 
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
 import shutil
-import socket
 import tempfile
-import time
-from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -50,6 +45,12 @@ import av
 import av.error
 import numpy as np
 
+from .._fs import host_name as _host  # noqa: F401  (tests name the writer's temporaries with it)
+from .._fs import not_writable as _not_writable
+from .._fs import publishable as _publishable
+from .._fs import remove_stale_temporaries
+from .._fs import temp_file as _temp_file
+from .._fs import temp_prefix as _temp_prefix
 from ..errors import OutputError, OutputNotWritableError, UnsupportedOutputError
 from ._paths import (
     IMAGE_CODECS,
@@ -563,88 +564,6 @@ class FrameWriter:
             self._abort()
         else:
             self.close()
-
-
-@contextlib.contextmanager
-def _not_writable(shown: str, directory: str | os.PathLike[str]) -> Iterator[None]:
-    """Turn OS errors while creating or moving output files into a one-line OutputNotWritableError."""
-    try:
-        yield
-    except OSError as err:
-        raise OutputNotWritableError(
-            f"cannot write in {os.fspath(directory)}: {err.strerror or type(err).__name__}", path=shown
-        ) from None
-
-
-def _host() -> str:
-    return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname())[:32] or "host"
-
-
-def _temp_prefix(name: str) -> str:
-    """``.name.tmp-HOST-PID-``: hidden, and names the process that owns the temporary output."""
-    return f".{name}.tmp-{_host()}-{os.getpid()}-"
-
-
-def _owner_is_gone(entry: str, name: str) -> bool:
-    """True for a temporary output of ``name`` written by a process of this host that no longer exists."""
-    match = re.match(re.escape(f".{name}.tmp-{_host()}-") + r"(\d+)-", entry)
-    if match is None or int(match.group(1)) == os.getpid():
-        return False
-    try:
-        os.kill(int(match.group(1)), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # exists but belongs to someone else
-        return False
-    return False
-
-
-def remove_stale_temporaries(directory: str | os.PathLike[str], name: str, *, max_age: float = 86400.0) -> list[str]:
-    """Delete temporary outputs of ``name`` left in ``directory`` by killed writers; returns what was removed.
-
-    A temporary output belongs to a dead writer when it names this host and a process id that no longer exists;
-    one from another host (shared storage) is removed only once it is older than ``max_age`` seconds.
-    """
-    removed: list[str] = []
-    head = f".{name}.tmp-"
-    try:
-        entries = [e for e in os.scandir(directory) if e.name.startswith(head)]
-    except OSError:
-        return removed
-    now = time.time()
-    for entry in entries:
-        try:
-            stale = _owner_is_gone(entry.name, name) or now - entry.stat(follow_symlinks=False).st_mtime > max_age
-            if not stale:
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path)
-            else:
-                os.unlink(entry.path)
-            removed.append(entry.path)
-        except OSError:  # best effort: another process may be cleaning up too
-            continue
-    return removed
-
-
-def _publishable(tmp: str, *, directory: bool = False) -> None:
-    """Give a temporary output the permissions a normally created file would have (mkstemp makes it 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, (0o777 if directory else 0o666) & ~umask)
-
-
-def _temp_file(final: Path) -> str:
-    """Create ``.name.tmp-HOST-PID-XXXX.ext`` beside ``final`` (same file system, so the final rename is atomic).
-
-    Temporary outputs of ``final`` left by killed runs on this host are deleted first.
-    """
-    remove_stale_temporaries(final.parent, final.stem)
-    with _not_writable(os.fspath(final), final.parent):
-        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(final.stem), suffix=final.suffix, dir=final.parent)
-        os.close(fd)
-        _publishable(tmp)
-    return tmp
 
 
 def _output_colour(like: FrameReader | MediaInfo | None, target: str, is_plate: bool, input_colorspace: str | None,
