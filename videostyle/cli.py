@@ -139,7 +139,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frames", type=int, default=None)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--plot", default=None, metavar="FILE.png", help="plot warping error over time")
+
+    from .look import LOOK_ITERATIONS, LOOK_SIZE, default_weights
+
+    p = sub.add_parser("look", help="one keyframe per style x style weight in a labelled sheet, to choose a look")
+    p.add_argument("input", help="video, image sequence or image")
+    p.add_argument("--style", action="append", required=True, metavar="IMG", help="style image; repeat for more")
+    p.add_argument("-o", "--output", required=True, metavar="SHEET.png", help="the contact sheet (.png or .jpg)")
+    p.add_argument("--style-weight", type=_number_list, default=None, metavar="W[,W...]",
+                   help=f"style weights to try (default {','.join(f'{w:g}' for w in default_weights())}: "
+                        "the stylize default x0.2, x1, x5)")
+    p.add_argument("--at", type=float, default=None, metavar="SEC", help="keyframe time (default: mid-clip)")
+    p.add_argument("--size", type=int, default=LOOK_SIZE, help=f"long side of each cell (default {LOOK_SIZE})")
+    p.add_argument("--iterations", type=int, default=LOOK_ITERATIONS,
+                   help=f"iteration budget per cell (default {LOOK_ITERATIONS})")
+    p.add_argument("--model", choices=MODELS, default=None, help="backbone (as stylize)")
+    p.add_argument("--weights", default=None, metavar="PATH", help="backbone weights file")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda[:N], mps")
+    p.add_argument("--input-colorspace", default=None, metavar="NAME", help="as stylize --input-colorspace")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true", help="overwrite the sheet")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
     return parser
+
+
+def _number_list(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
+    return values
 
 
 def _print_json(payload: Any) -> None:
@@ -235,7 +266,36 @@ def _cmd_batch(ns: argparse.Namespace) -> int:
     return result.exit_code
 
 
-COMMANDS = {"stylize": _cmd_stylize, "probe": _cmd_probe, "metrics": _cmd_metrics, "batch": _cmd_batch}
+def _cmd_look(ns: argparse.Namespace) -> int:
+    from .config import StyleConfig
+    from .look import check_look, render_look
+
+    style = StyleConfig(model=ns.model, weights=ns.weights, device=ns.device)
+    check_look(ns.input, ns.style, ns.output, weights=ns.style_weight, force=ns.force)  # before the progress bar
+    bar = None
+    if not ns.quiet:
+        from tqdm import tqdm
+
+        count = len(ns.style) * len(ns.style_weight or (0, 0, 0))
+        bar = tqdm(total=count, unit="cell", file=sys.stderr, desc="look", dynamic_ncols=True)
+    try:
+        report = render_look(ns.input, ns.style, ns.output, weights=ns.style_weight, at=ns.at, size=ns.size,
+                             iterations=ns.iterations, style=style, colorspace=ns.input_colorspace, seed=ns.seed,
+                             force=ns.force, on_cell=(lambda _cell: bar.update(1)) if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    lines = [f"{report['output']}: frame at {report['at']:.2f} s, {report['size'][0]}x{report['size'][1]}, "
+             f"{report['iterations']} iterations, {report['model']}, {report['seconds']:.0f} s"]
+    lines += [f"  {os.path.basename(c['style'])}  style weight {c['weight']:g}  ({c['seconds']:.1f} s)"
+              for c in report["cells"]]
+    lines.append(f"use a look: videostyle stylize {ns.input} --style STYLE --style-weight W -o OUTPUT")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+COMMANDS = {"stylize": _cmd_stylize, "probe": _cmd_probe, "metrics": _cmd_metrics, "batch": _cmd_batch,
+            "look": _cmd_look}
 
 
 def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:

@@ -34,7 +34,7 @@ PRECISIONS = ("fp32", "bf16", "auto")
 COLOR_MODES = ("none", "luminance", "histogram")
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise")
-FILLS = ("content", "blend")
+FILLS = ("content", "blend", "warped", "inpaint")
 CUT_DETECTORS = ("content", "adaptive", "none")
 CODECS = ("h264", "prores", "ffv1", "png", "png16")
 #: x264's preset names (x264_preset_names in x264.h)
@@ -49,6 +49,24 @@ def check_model(key: str, name: str) -> str:
 
 def _check_device(key: str, value: str) -> None:
     check_choice(key, value.split(":")[0], DEVICES)
+
+
+def parse_frames(text: str | None) -> tuple[int, int] | None:
+    """``"1001-1100"`` (or ``"1001"``) as (first, last) frame numbers, inclusive; None for None."""
+    if text is None:
+        return None
+    first, sep, last = str(text).strip().partition("-")
+    try:
+        a, b = int(first), int(last) if sep else int(first)
+    except ValueError:
+        raise UsageError(f"invalid frames {text!r}: expected FIRST-LAST frame numbers, e.g. 1001-1100") from None
+    if a < 0 or b < a:
+        raise UsageError(f"invalid frames {text!r}: expected FIRST-LAST with 0 <= FIRST <= LAST")
+    return a, b
+
+
+def _check_frames(key: str, value: str) -> None:
+    parse_frames(value)
 
 
 def check_blend_weights(weights: Sequence[float] | None, styles: int) -> None:
@@ -150,6 +168,11 @@ class VideoConfig:
     pass_iterations: int = field(default=50, metadata=opt("iteration budget per frame in passes 2 and later",
                                                           minimum=0))
     seed: int = field(default=0, metadata=opt())
+    # what the optimiser sees depends on it, so it lives here (in the frame-store hash), not with the encoding
+    input_colorspace: str | None = field(default=None, metadata=opt(
+        "OpenColorIO colour space of the input (default: sRGB for 8/16-bit, scene-linear Rec.709 for EXR and "
+        "float TIFF unless the file names one; $OCIO or the built-in studio config)", metavar="NAME",
+        example="ACEScg"))
 
     def __post_init__(self) -> None:
         validate(self)
@@ -165,6 +188,9 @@ class EncodeConfig:
                                               maximum=51))
     preset: str = field(default="medium", metadata=opt("H.264 (x264) speed/size preset", choices=X264_PRESETS))
     audio: bool = field(default=True, metadata=opt("do not copy the source's audio", negate=True))
+    output_colorspace: str | None = field(default=None, metadata=opt(
+        "OpenColorIO colour space of the output (default: the input's for the same kind of file, else sRGB for "
+        "8/16-bit and video, scene-linear Rec.709 for EXR)", metavar="NAME", example="ACEScg"))
 
     def __post_init__(self) -> None:
         validate(self)
@@ -177,9 +203,17 @@ class RangeConfig:
     start: float | None = field(default=None, metadata=opt(minimum=0, metavar="SEC"))
     duration: float | None = field(default=None, metadata=opt(above=0, metavar="SEC"))
     max_frames: int | None = field(default=None, metadata=opt(above=0))
+    frames: str | None = field(default=None, metadata=opt(
+        "frame numbers of an image sequence to process, inclusive (plate.1001.exr is frame 1001)",
+        metavar="FIRST-LAST", check=_check_frames, example="1001-1100"))
 
     def __post_init__(self) -> None:
         validate(self)
+
+    @property
+    def frame_numbers(self) -> tuple[int, int] | None:
+        """``frames`` as (first, last), or None."""
+        return parse_frames(self.frames)
 
 
 @dataclass(frozen=True)

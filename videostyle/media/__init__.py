@@ -8,7 +8,7 @@ See ``docs/architecture.md`` for the contract. Public names: :func:`probe`, :fun
 
 from .images import read_image, write_image
 from .probe import AudioInfo, MediaInfo, VideoInfo, probe, recorded_source_start, working_size
-from .reader import Frame, FrameReader, open_reader
+from .reader import Frame, FrameReader, frame_at, open_reader
 from .writer import FrameWriter, check_encoder, check_output_dir, open_writer, output_kind, validate_output
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "FrameWriter",
     "MediaInfo",
     "VideoInfo",
+    "frame_at",
     "check_encoder",
     "check_output_dir",
     "open_reader",

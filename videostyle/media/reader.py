@@ -274,6 +274,19 @@ class FrameReader:
             seek_to = 0.0
 
 
+def frame_at(reader: FrameReader, index: int) -> Frame | None:
+    """The frame ``index`` of ``reader``, reading forward to it (frames before it are skipped); None past the end.
+
+    For walking a second reader of the same source alongside records in index order (plates' alpha/residual).
+    """
+    for frame in reader:
+        if frame.index == index:
+            return frame
+        if frame.index > index:
+            return None
+    return None
+
+
 def open_reader(
     path: str | os.PathLike[str],
     *,

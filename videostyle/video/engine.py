@@ -16,6 +16,7 @@ One way through a clip (Ruder, Dosovitskiy & Brox, GCPR 2016):
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -250,8 +251,7 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
         resume += 1
     previous: collections.deque[np.ndarray] = collections.deque(maxlen=max(video.long_term))
 
-    with media.open_reader(config.input, start=rng.start, duration=rng.duration, max_frames=rng.max_frames,
-                           size=job.size if job is not None else working_size(config)) as reader:
+    with open_source(config, job.size if job is not None else working_size(config)) as reader:
         info = reader.info
         total = info.video.frames if info.video is not None else None
         if total is not None and rng.max_frames is not None:
@@ -338,7 +338,8 @@ def _stylize_frame(stylizer: Any, item: WorkItem, previous: collections.deque[np
                           seed=video.seed + item.frame.index, focus=focus)
     times.optimise += time.perf_counter() - t0
     record = {
-        "pts": item.frame.pts, "pts_ticks": item.frame.pts_ticks, "shot_start": item.shot_start,
+        "pts": item.frame.pts, "pts_ticks": item.frame.pts_ticks, "number": item.frame.number,
+        "shot_start": item.shot_start,
         "warm": not cold, "iterations": int(result.iterations), "stopped_early": bool(result.stopped_early),
         "effort": round(float(result.effort), 2), "budget": budget,
         "new_share": None if focus is None else round(float((focus > 0.5).mean()), 4),
@@ -401,20 +402,32 @@ def _encode(config: StylizeConfig, store: FrameStore, state: RunState) -> None:
     audio_from = config.input if enc.audio and state.info.audio else None
     span = _audio_range(state)
     with media.open_writer(config.output, like=state.info, size=state.size, codec=enc.codec, crf=enc.crf,
-                           preset=enc.preset, audio_from=audio_from, audio_range=span,
-                           source_start=span[0]) as writer:
+                           preset=enc.preset, audio_from=audio_from, audio_range=span, source_start=span[0],
+                           input_colorspace=config.video.input_colorspace,
+                           output_colorspace=enc.output_colorspace) as writer, \
+            contextlib.ExitStack() as stack:
+        # plates: the source's alpha and out-of-range residual (media.colour) go back with each stylised frame
+        source = stack.enter_context(open_source(config, state.size)) if writer.needs_extras else None
         for rec in state.frames:
+            extras = media.frame_at(source, rec["index"]) if source is not None else None
             writer.write(store.get(rec["index"], config.video.passes), pts_ticks=rec.get("pts_ticks"),
-                         pts=rec.get("pts"))
+                         pts=rec.get("pts"), number=rec.get("number"),
+                         alpha=extras.alpha if extras is not None else None,
+                         residual=extras.residual if extras is not None else None)
+
+
+def open_source(config: StylizeConfig, size: tuple[int, int]) -> media.FrameReader:
+    """The job's input as the frame loop sees it: its range, frame numbers and colour space, at ``size``."""
+    rng = config.range
+    return media.open_reader(config.input, start=rng.start, duration=rng.duration, max_frames=rng.max_frames,
+                             frames=rng.frame_numbers, colorspace=config.video.input_colorspace, size=size)
 
 
 def _write_preview(config: StylizeConfig, store: FrameStore, state: RunState) -> None:
     """Side by side: source | stylised, at the working size, with the source's timing."""
-    rng = config.range
     w, h = state.size
     wanted = {rec["index"]: rec for rec in state.frames}
-    with media.open_reader(config.input, start=rng.start, duration=rng.duration, max_frames=rng.max_frames,
-                           size=state.size) as reader, \
+    with open_source(config, state.size) as reader, \
             media.open_writer(config.preview, like=state.info, size=(2 * w, h), audio_from=None) as writer:
         for frame in reader:
             rec = wanted.get(frame.index)

@@ -1,0 +1,158 @@
+"""VFX plates through the whole job (tiny random backbone): EXR / 16-bit TIFF sequences numbered 1001…, colour,
+alpha, frame numbers kept and selected; an unstylised pass returns the plate."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import OpenImageIO as oiio
+import pytest
+
+from videostyle.cli import main
+from videostyle.config import RangeConfig, StylizeConfig, VideoConfig
+from videostyle.style.backbones import tiny_backbone
+from videostyle.video import stylize
+
+W, H = 64, 48
+NUMBERS = (1001, 1002, 1003, 1004)
+
+
+def _write(path: Path, pixels: np.ndarray, pixel_type: str, compression: str = "zip") -> None:
+    h, w, n = pixels.shape
+    spec = oiio.ImageSpec(w, h, n, pixel_type)
+    spec.channelnames = ("R", "G", "B", "A")[:n]
+    spec.alpha_channel = 3 if n == 4 else -1
+    spec.attribute("compression", compression)
+    out = oiio.ImageOutput.create(str(path))
+    assert out.open(str(path), spec) and out.write_image(np.ascontiguousarray(pixels, np.float32)), oiio.geterror()
+    out.close()
+
+
+def _read(path: Path) -> tuple[np.ndarray, oiio.ImageSpec]:
+    inp = oiio.ImageInput.open(str(path))
+    assert inp is not None, oiio.geterror()
+    spec = inp.spec()
+    pixels = np.asarray(inp.read_image(0, 0, 0, spec.nchannels, "float"), np.float32)
+    inp.close()
+    return pixels, spec
+
+
+def _srgb(linear: np.ndarray) -> np.ndarray:
+    """IEC 61966-2-1 encoding (written out, independent of OpenColorIO)."""
+    x = np.asarray(linear, np.float64)
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.abs(x) ** (1 / 2.4) * np.sign(x) - 0.055)
+
+
+def _scene(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A textured scene-linear frame moving 2 px per frame, a light at 3× white, a soft-edged alpha."""
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    x = xx + 2 * (n - NUMBERS[0])
+    rgb = np.stack([0.5 + 0.4 * np.sin(x / 5), 0.5 + 0.4 * np.cos(yy / 4), 0.3 + 0.25 * np.sin((x + yy) / 7)], -1)
+    rgb = rgb ** 2.2
+    rgb[4:10, 40:52] = 3.0
+    alpha = np.clip((xx - 6) / 12, 0, 1) * np.clip((H - 2 - yy) / 6, 0, 1)
+    return rgb.astype(np.float32), alpha.astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def style_png(tmp_path_factory) -> Path:
+    yy, xx = np.mgrid[0:48, 0:48]
+    style = np.stack([np.sin(xx / 3.0) * 127 + 128, np.cos(yy / 5.0) * 127 + 128, (xx + yy) % 32 * 8], -1)
+    path = tmp_path_factory.mktemp("style") / "style.png"
+    cv2.imwrite(str(path), cv2.cvtColor(style.astype(np.uint8), cv2.COLOR_RGB2BGR))
+    return path
+
+
+@pytest.fixture(scope="module")
+def exr_plates(tmp_path_factory) -> Path:
+    """Half-float premultiplied RGBA EXR plates numbered 1001–1004."""
+    root = tmp_path_factory.mktemp("exr")
+    for n in NUMBERS:
+        rgb, alpha = _scene(n)
+        _write(root / f"plate.{n}.exr", np.concatenate([rgb * alpha[..., None], alpha[..., None]], -1), "half")
+    return root
+
+
+def _job(src: str, out: Path, style: Path, **kw) -> StylizeConfig:
+    video = dict(size=W, iterations=0, first_iterations=0, seed=1)
+    video.update(kw.pop("video", {}))
+    return StylizeConfig(input=src, output=str(out), styles=(str(style),), video=VideoConfig(**video),
+                         work_dir=str(out.parent.parent / f"{out.parent.name}.work"), quiet=True, **kw)
+
+
+def test_unstylised_exr_plates_come_back_under_their_numbers(tmp_path, exr_plates, style_png):
+    # 0 iterations everywhere and no temporal term: every frame is its content (with the temporal term, a warm
+    # frame at 0 iterations is by design the previous frame warped onto it, not the plate)
+    out = tmp_path / "out" / "out.####.exr"
+    report = stylize(_job(str(exr_plates / "plate.%04d.exr"), out, style_png, video=dict(temporal_weight=0)),
+                     backbone=tiny_backbone(0))
+    assert report["frames"] == 4
+    assert sorted(os.listdir(out.parent)) == [f"out.{n}.exr" for n in NUMBERS]
+    for n in NUMBERS:
+        src, _ = _read(exr_plates / f"plate.{n}.exr")
+        res, spec = _read(out.parent / f"out.{n}.exr")
+        assert str(spec.format) == "half" and spec.nchannels == 4
+        assert np.abs(res[..., 3] - src[..., 3]).max() <= 1e-3
+        err = np.abs(_srgb(res[..., :3]) - _srgb(src[..., :3])).max() * 255
+        assert err <= 1.5, f"frame {n}: {err:.2f}/255 in sRGB"
+        assert res[6, 46, 0] == pytest.approx(src[6, 46, 0], rel=2e-3) and src[6, 46, 0] > 2.5  # highlight kept
+
+
+def test_stylised_exr_plates_keep_alpha_and_change_colour(tmp_path, exr_plates, style_png):
+    out = tmp_path / "out.####.exr"
+    config = _job(str(exr_plates / "plate.####.exr"), out, style_png,
+                  video=dict(iterations=4, first_iterations=8), range=RangeConfig(frames="1002-1003"))
+    stylize(config, backbone=tiny_backbone(0))
+    assert sorted(p for p in os.listdir(tmp_path) if p.endswith(".exr")) == ["out.1002.exr", "out.1003.exr"]
+    src, _ = _read(exr_plates / "plate.1002.exr")
+    res, _ = _read(tmp_path / "out.1002.exr")
+    assert np.abs(res[..., 3] - src[..., 3]).max() <= 1e-3  # alpha passes through stylisation unchanged
+    assert np.all(res[..., :3][src[..., 3] == 0] == 0)  # transparent stays transparent (premultiplied)
+    opaque = src[..., 3] > 0.99
+    change = np.abs(_srgb(res[..., :3]) - _srgb(src[..., :3]))[opaque].mean() * 255
+    assert change > 3.0  # the colour was stylised
+
+
+def test_16bit_tiff_sequence_round_trip(tmp_path, style_png):
+    for n in NUMBERS:
+        rgb, alpha = _scene(n)
+        disp = np.clip(_srgb(rgb), 0, 1)
+        _write(tmp_path / f"t.{n}.tif", np.concatenate([disp * alpha[..., None], alpha[..., None]], -1), "uint16")
+    out = tmp_path / "o" / "o.%04d.tif"
+    stylize(_job(str(tmp_path / "t.%04d.tif"), out, style_png, video=dict(temporal_weight=0)),
+            backbone=tiny_backbone(0))
+    assert sorted(os.listdir(out.parent)) == [f"o.{n}.tif" for n in NUMBERS]
+    for n in NUMBERS:
+        src, _ = _read(tmp_path / f"t.{n}.tif")
+        res, spec = _read(out.parent / f"o.{n}.tif")
+        assert str(spec.format) == "uint16" and spec.nchannels == 4
+        assert np.abs(res[..., 3] - src[..., 3]).max() <= 1e-3
+        assert np.abs(res[..., :3] - src[..., :3]).max() * 255 <= 1.5
+
+
+def test_png_sequence_keeps_numbers(tmp_path, style_png):
+    for n in NUMBERS:
+        rgb, _ = _scene(n)
+        img = (np.clip(_srgb(rgb), 0, 1) * 255 + 0.5).astype(np.uint8)
+        cv2.imwrite(str(tmp_path / f"plate.{n}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    out = tmp_path / "o" / "out.%04d.png"
+    stylize(_job(str(tmp_path / "plate.%04d.png"), out, style_png), backbone=tiny_backbone(0))
+    assert sorted(os.listdir(out.parent)) == [f"out.{n}.png" for n in NUMBERS]
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--frames", "1004-1001"], "invalid frames '1004-1001'"),
+    (["--frames", "2001-2004"], "no frames numbered 2001-2004"),
+    (["--input-colorspace", "ACEScgg"], "unknown colour space 'ACEScgg'"),
+    (["--output-colorspace", "nope_space"], "unknown colour space 'nope_space'"),
+])
+def test_bad_plate_options_fail_before_work(tmp_path, exr_plates, style_png, capsys, args, words):
+    out = tmp_path / "o.####.exr"
+    code = main(["stylize", str(exr_plates / "plate.####.exr"), "--style", str(style_png), "-o", str(out),
+                 "--work-dir", str(tmp_path / "work"), "--quiet", *args])
+    err = capsys.readouterr().err
+    assert code in (1, 2) and words in err and err.count("\n") == 1, err
+    assert not (tmp_path / "work").exists() and not list(tmp_path.glob("o.*"))
