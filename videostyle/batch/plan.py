@@ -148,7 +148,8 @@ def shots_of(config: StylizeConfig) -> list[int]:
     if v.cut_detector == "none":
         return [0]
     return detect_shots(config.input, kind=v.cut_detector, threshold=v.cut_threshold, size=v.size,
-                        start=r.start, duration=r.duration, max_frames=r.max_frames)
+                        start=r.start, duration=r.duration, max_frames=r.max_frames, frames=r.frame_numbers,
+                        colorspace=v.input_colorspace)
 
 
 def segments(shots: Sequence[int]) -> list[tuple[int, int | None]]:

@@ -130,6 +130,14 @@ class MediaInfo:
                 f"video: {v.codec} {v.width}x{v.height}{rot}, {v.fps:.3f} fps{tb}, {count} frames"
                 + (f", {v.pix_fmt}" if v.pix_fmt else "")
             )
+        if self.numbers and self.kind == "sequence":
+            lines.append(f"frame numbers: {self.numbers[0]}-{self.numbers[-1]}")
+        p = self.plate
+        if p is not None:
+            comp = f", {p.compression}" if p.compression else ""
+            named = f", file says {p.colorspace}" if p.colorspace else ""
+            lines.append(f"plate: {p.format} {p.sample} ({p.bits}-bit){comp}, "
+                         f"{'RGBA' if p.has_alpha else 'RGB'}{named}")
         for a in self.audio:
             dur = f", {a.duration:.3f} s" if a.duration is not None else ""
             lines.append(f"audio #{a.index}: {a.codec} {a.sample_rate} Hz, {a.channels} ch{dur}")

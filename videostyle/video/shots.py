@@ -106,8 +106,10 @@ def _mark(pending: collections.deque[Annotated[T]], cut: int) -> None:
 
 def detect_shots(path: str, *, kind: str = "content", threshold: float | None = None,
                  size: int | tuple[int, int] | None = 256, start: float | None = None, duration: float | None = None,
-                 max_frames: int | None = None) -> list[int]:
-    """Indices of the first frame of every shot of a clip (streams the whole clip once)."""
+                 max_frames: int | None = None, frames: tuple[int, int] | None = None,
+                 colorspace: str | None = None) -> list[int]:
+    """Indices of the first frame of every shot of a clip (streams the whole clip once); ``frames`` and
+    ``colorspace`` select and convert a plate sequence as the engine does."""
     from ..media import open_reader, probe, working_size
 
     dims = size if isinstance(size, tuple) else None
@@ -115,6 +117,7 @@ def detect_shots(path: str, *, kind: str = "content", threshold: float | None = 
         video = probe(path).video
         assert video is not None
         dims = working_size(video.display_width, video.display_height, size)
-    with open_reader(path, start=start, duration=duration, max_frames=max_frames, size=dims) as reader:
+    with open_reader(path, start=start, duration=duration, max_frames=max_frames, size=dims, frames=frames,
+                     colorspace=colorspace) as reader:
         detector = CutDetector(kind, threshold, fps=reader.fps or 24.0)
         return [a.index for a in annotate_shots(reader, lambda f: f.image, detector) if a.shot_start]
