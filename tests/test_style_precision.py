@@ -240,3 +240,20 @@ def test_memory_estimate_has_per_precision_costs() -> None:
         memory.check_working_size(1280, lambda s: (s, s * 9 // 16), model="vgg16-hed", available=fp32 - 1)
     memory.check_working_size(1280, lambda s: (s, s * 9 // 16), model="vgg16-hed", precision="bf16",
                               available=fp32 - 1)
+
+
+def test_cli_precision_and_the_amp_alias() -> None:
+    from videostyle.cli import build_parser, config_from_args
+
+    parser = build_parser()
+    common = ["stylize", "in.mp4", "--style", "s.png", "-o", "out.mp4"]
+
+    def style(*flags: str) -> StyleConfig:
+        ns = parser.parse_args(common + list(flags))
+        return config_from_args(ns).style
+
+    assert style().precision == "fp32"
+    assert style("--precision", "auto").precision == "auto"
+    assert style("--amp").precision == "bf16"  # the old flag
+    s = style("--precision", "bf16", "--channels-last", "--compile")
+    assert (s.precision, s.channels_last, s.compile) == ("bf16", True, True)

@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("stylize", help="stylise a video, image sequence or image")
     add_options(p)
+    p.add_argument("--amp", dest="precision", action="store_const", const="bf16", help="alias of --precision bf16")
 
     p = sub.add_parser("batch", help="run a manifest (TOML/JSON/YAML) of stylize jobs locally or on Ray")
     p.add_argument("manifest", help="[defaults] + [[job]] tables; keys are stylize options with underscores")
