@@ -1,4 +1,8 @@
-"""Running a planned batch: the local executor (in-process, or a process pool) and the Ray executor.
+"""Running a planned batch (the driver): the local executor (in-process, or a process pool) and the Ray executor.
+
+The pieces live beside it: :mod:`.backends` (where tasks run), :mod:`.ray_cluster` (joining or starting Ray),
+:mod:`.progress` (the status line on stderr), :mod:`.results` (result rows and the summary table); this module
+re-exports their public names.
 
 A job is one task (decode, stylise into the frame store, encode); with ``shot_parallel`` a job becomes a
 shot-detection task, one task per shot range (``run_frames(config, frame_range=...)`` into the shared frame
@@ -21,302 +25,21 @@ Failures are collected per job (one job's bad input fails that job alone); resul
 from __future__ import annotations
 
 import collections
-import concurrent.futures as cf
-import logging
-import multiprocessing
 import os
-import sys
-import threading
 import time
-import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..errors import ClusterError, UsageError, VideostyleError
 from . import _tasks
+from .backends import _Backend, _PoolBackend, _RayBackend, _SerialBackend
 from .plan import Plan, PlannedJob, segments
+from .progress import _Progress, count_stored_frames
+from .ray_cluster import RAY_CONNECT_TIMEOUT, connect_ray, require_ray
+from .results import BatchResult, JobResult, format_summary
 
 EXECUTORS = ("local", "ray")
-
-
-@dataclass
-class JobResult:
-    """One row of the batch summary."""
-
-    index: int
-    name: str
-    input: str
-    output: str
-    status: str  # "ok" | "skipped" | "failed"
-    frames: int | None = None
-    seconds: float | None = None  # wall seconds of the job's tasks (summed over shots)
-    message: str = ""
-    report: dict[str, Any] | None = None
-    tasks: int = 0  # tasks that ran for the job (1, or detect + one per shot + finish with shot_parallel)
-    cpu_seconds: float | None = None  # CPU seconds of the job's tasks (summed)
-
-    @property
-    def label(self) -> str:
-        return f"job {self.index} ({self.name})"
-
-
-@dataclass
-class BatchResult:
-    """What a batch did."""
-
-    results: list[JobResult]
-    executor: str
-    seconds: float
-
-    @property
-    def failed(self) -> list[JobResult]:
-        return [r for r in self.results if r.status == "failed"]
-
-    @property
-    def exit_code(self) -> int:
-        """0 when no job failed, 1 otherwise."""
-        return 1 if self.failed else 0
-
-
-# --- backends ------------------------------------------------------------------------------------------------------
-class _Backend:
-    """Submits module-level functions of :mod:`._tasks` and reports their :class:`~._tasks.Outcome`."""
-
-    name = "local"
-    max_in_flight: int | None = 1
-    threads: int | None = None
-
-    def submit(self, fn: Callable[..., _tasks.Outcome], args: tuple[Any, ...], label: str) -> Any:
-        raise NotImplementedError
-
-    def wait(self, handles: Sequence[Any], timeout: float) -> list[Any]:
-        raise NotImplementedError
-
-    def outcome(self, handle: Any) -> _tasks.Outcome:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        pass
-
-
-class _SerialBackend(_Backend):
-    """Runs each task at submission, in this process (Ctrl-C interrupts the running job; its frames are kept)."""
-
-    def __init__(self, threads: int | None) -> None:
-        self.threads = threads
-        self.max_in_flight = 1
-        self._done: dict[int, _tasks.Outcome] = {}
-        self._next = 0
-
-    def submit(self, fn: Callable[..., _tasks.Outcome], args: tuple[Any, ...], label: str) -> Any:
-        self._next += 1
-        self._done[self._next] = fn(*args, threads=self.threads)
-        return self._next
-
-    def wait(self, handles: Sequence[Any], timeout: float) -> list[Any]:
-        return list(handles)
-
-    def outcome(self, handle: Any) -> _tasks.Outcome:
-        return self._done.pop(handle)
-
-
-class _PoolBackend(_Backend):
-    """A ``concurrent.futures`` process pool (spawned workers), optionally one per GPU."""
-
-    def __init__(self, workers: int, threads: int | None, gpus: Sequence[str]) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        queue = None
-        if gpus:  # each worker takes one id and sets CUDA_VISIBLE_DEVICES to it (_tasks.init_pool_worker)
-            queue = ctx.Queue()
-            for gpu in gpus:
-                queue.put(gpu)
-        self.threads = threads
-        self.max_in_flight = workers
-        self._pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                            initializer=_tasks.init_pool_worker, initargs=(queue, threads))
-
-    def submit(self, fn: Callable[..., _tasks.Outcome], args: tuple[Any, ...], label: str) -> Any:
-        return self._pool.submit(fn, *args, threads=self.threads)
-
-    def wait(self, handles: Sequence[Any], timeout: float) -> list[Any]:
-        done, _ = cf.wait(handles, timeout=timeout, return_when=cf.FIRST_COMPLETED)
-        return list(done)
-
-    def outcome(self, handle: Any) -> _tasks.Outcome:
-        try:
-            return handle.result()
-        except Exception as err:  # noqa: BLE001 - a dead worker (BrokenProcessPool) fails its job
-            return _tasks.Outcome(False, error=f"worker failed: {type(err).__name__}: {err}")
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-def require_ray() -> Any:
-    """Import Ray or raise a one-line UsageError saying how to install it."""
-    try:
-        import ray
-    except ModuleNotFoundError:
-        raise UsageError("the ray executor needs Ray: pip install 'videostyle[ray]' "
-                         "(or use --executor local)") from None
-    return ray
-
-
-#: Seconds to wait for ``ray.init`` (joining a cluster or starting a local instance) before giving up.
-RAY_CONNECT_TIMEOUT = 60.0
-
-_FIX = "check --ray-address, or start the cluster (`ray start --head`), or omit --ray-address for a local instance"
-
-
-def _host_port(address: str) -> tuple[str, int] | None:
-    """``(host, port)`` of ``ray://HOST:PORT`` or ``HOST:PORT`` (None for ``auto`` and other forms)."""
-    rest = address[len("ray://"):] if address.startswith("ray://") else address
-    rest = rest.split("/", 1)[0]
-    host, sep, port = rest.rpartition(":")
-    if not sep or not host or not port.isdigit():
-        return None
-    return host.strip("[]"), int(port)
-
-
-def _probe(address: str, timeout: float) -> None:
-    """Fail fast, with one line, when the host:port of ``address`` does not accept TCP connections."""
-    import socket
-
-    target = _host_port(address)
-    if target is None:
-        return
-    try:
-        with socket.create_connection(target, timeout=timeout):
-            pass
-    except socket.timeout:
-        raise ClusterError(f"cannot reach the Ray cluster at {address}: no answer within {timeout:g} s; "
-                           f"{_FIX}") from None
-    except OSError as err:
-        why = err.strerror or type(err).__name__
-        raise ClusterError(f"cannot reach the Ray cluster at {address}: {why.lower()}; {_FIX}") from None
-
-
-def _first_line(err: BaseException) -> str:
-    return next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
-
-
-def _drop_sigterm_warning(record: logging.LogRecord) -> bool:
-    """Ray warns that ``ray.init`` off the main thread leaves SIGTERM alone: expected here, not news to users."""
-    return "SIGTERM handler is not set" not in record.getMessage()
-
-
-def _drop_auth_notice(record: logging.LogRecord) -> bool:
-    """Ray's notice that its default token authentication is on: nothing for a batch user to act on."""
-    return not record.getMessage().startswith("Token authentication is enabled for this Ray cluster")
-
-
-logging.getLogger("ray._private.authentication.authentication_token_setup").addFilter(_drop_auth_notice)
-
-
-def connect_ray(ray: Any, address: str | None, *, workers: int | None = None, quiet: bool = False,
-                timeout: float = RAY_CONNECT_TIMEOUT) -> None:
-    """``ray.init``: join the cluster at ``address`` (``auto``, ``ray://HOST:PORT``, ``HOST:PORT``) or start a local
-    instance (``num_cpus=workers``); raise :class:`ClusterError` (one line) when that fails, or when joining takes
-    over ``timeout`` seconds.
-
-    A ``HOST:PORT`` address is probed over TCP first, so a closed port fails at once. Joining runs in a helper
-    thread: Ray's client retries an unanswered ``ray://`` address for about half a minute, and a half-dead cluster
-    can block longer; after ``timeout`` the batch gives up (the abandoned attempt dies with the process).
-    """
-    kwargs: dict[str, Any] = {"logging_level": logging.ERROR if quiet else logging.WARNING,
-                              "configure_logging": True}
-    where = f"the Ray cluster at {address}" if address else "a local Ray instance"
-    if address:
-        _probe(address, min(timeout, 10.0))
-        init_kwargs = dict(address=address, **kwargs)
-    else:
-        # Workers of a local instance import videostyle from where this process does (a source checkout works
-        # without installing it). An address in RAY_ADDRESS must not be joined with num_cpus: start a local one.
-        package_parent = str(Path(__file__).resolve().parents[2])
-        path = os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH", "")) if p)
-        init_kwargs = dict(address="local", num_cpus=workers, include_dashboard=False,
-                           runtime_env={"env_vars": {"PYTHONPATH": path}}, **kwargs)
-    box: dict[str, BaseException] = {}
-
-    def init() -> None:
-        try:
-            with warnings.catch_warnings():  # Ray client's "connection timed out" UserWarning: we say it ourselves
-                warnings.simplefilter("ignore")
-                ray.init(**init_kwargs)
-        except BaseException as err:  # noqa: BLE001 - reported to the caller's thread
-            box["error"] = err
-
-    if not address:
-        # A local instance starts in this thread: Ray's processes die with the thread that spawned them
-        # (PR_SET_PDEATHSIG), so a helper thread would take them down when it ends.
-        init()
-    else:
-        # Joining starts no processes, so a helper thread can wait for it with a timeout.
-        worker_logger = logging.getLogger("ray._private.worker")
-        worker_logger.addFilter(_drop_sigterm_warning)
-        thread = threading.Thread(target=init, name="videostyle-ray-init", daemon=True)
-        thread.start()
-        thread.join(timeout)
-        worker_logger.removeFilter(_drop_sigterm_warning)
-        if thread.is_alive():
-            raise ClusterError(f"cannot reach {where}: ray.init did not finish within {timeout:g} s; {_FIX}")
-    err = box.get("error")
-    if err is None:
-        return
-    if isinstance(err, KeyboardInterrupt):
-        raise err
-    text = _first_line(err)
-    if address == "auto" and "Could not find any running Ray instance" in text:
-        raise ClusterError(f"--ray-address auto: no running Ray cluster found on this machine; {_FIX}") from None
-    if address:
-        raise ClusterError(f"cannot reach {where}: {text}; {_FIX}") from None
-    raise ClusterError(f"cannot start {where}: {text}") from None
-
-
-class _RayBackend(_Backend):
-    """Ray remote tasks: ``num_gpus=1`` where the cluster has GPUs, ``num_cpus=1`` otherwise, with retries."""
-
-    name = "ray"
-
-    def __init__(self, address: str | None, workers: int | None, threads: int | None, max_retries: int,
-                 quiet: bool = False, connect_timeout: float = RAY_CONNECT_TIMEOUT) -> None:
-        ray = require_ray()
-        self._ray = ray
-        self._started = False
-        if not ray.is_initialized():
-            connect_ray(ray, address, workers=workers, quiet=quiet, timeout=connect_timeout)
-            self._started = True
-        has_gpus = ray.cluster_resources().get("GPU", 0) > 0
-        self.resources = {"num_gpus": 1} if has_gpus else {"num_cpus": 1}
-        self.threads = threads if threads is not None else 1
-        self.max_retries = max_retries
-        # With an existing cluster, --workers caps the tasks in flight; otherwise Ray queues by resources.
-        self.max_in_flight = workers if (workers and address) else None
-        self._remote: dict[Callable[..., Any], Any] = {}
-
-    def submit(self, fn: Callable[..., _tasks.Outcome], args: tuple[Any, ...], label: str) -> Any:
-        remote = self._remote.get(fn)
-        if remote is None:
-            remote = self._remote[fn] = self._ray.remote(fn)
-        return remote.options(max_retries=self.max_retries, retry_exceptions=False,
-                              name=f"videostyle.{fn.__name__}", **self.resources).remote(*args, threads=self.threads)
-
-    def wait(self, handles: Sequence[Any], timeout: float) -> list[Any]:
-        done, _ = self._ray.wait(list(handles), num_returns=1, timeout=timeout)
-        return list(done)
-
-    def outcome(self, handle: Any) -> _tasks.Outcome:
-        try:
-            return self._ray.get(handle)
-        except self._ray.exceptions.RayError as err:  # worker died beyond max_retries, node lost, ...
-            first = next((line for line in str(err).splitlines() if line.strip()), type(err).__name__)
-            return _tasks.Outcome(False, error=f"{type(err).__name__} after {self.max_retries} retries: {first}")
-
-    def close(self) -> None:
-        if self._started:
-            self._ray.shutdown()
 
 
 def visible_gpus() -> int:
@@ -349,117 +72,6 @@ def parse_visible_devices(value: str | None, count: int) -> list[str]:
 def gpu_ids() -> list[str]:
     """The GPUs (ids for ``CUDA_VISIBLE_DEVICES``) the local executor gives one worker each."""
     return parse_visible_devices(os.environ.get("CUDA_VISIBLE_DEVICES"), visible_gpus())
-
-
-# --- progress ------------------------------------------------------------------------------------------------------
-def count_stored_frames(work_dir: Path) -> int:
-    """Finished frame records in a frame store (all passes); cheap enough to poll."""
-    frames = work_dir / "frames"
-    try:
-        return sum(1 for d in frames.iterdir() if d.is_dir() for f in os.scandir(d) if f.name.endswith(".json"))
-    except OSError:
-        return 0
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
-    h, rem = divmod(seconds, 3600)
-    return f"{h}:{rem // 60:02d}:{rem % 60:02d}" if h else f"{rem // 60}:{rem % 60:02d}"
-
-
-class _Progress:
-    """Progress across the jobs of a batch on stderr: jobs done, frames stored in every job's frame store (polled,
-    so shots running on other nodes count too), frame rate and ETA. Nothing when ``quiet``.
-
-    On a terminal one status line is redrawn in place; otherwise (a log file, CI) a plain line is written when a job
-    ends and at most every ``interval`` seconds.
-    """
-
-    def __init__(self, jobs: Sequence[PlannedJob], quiet: bool, *, stream: Any = None,
-                 interval: float | None = None) -> None:
-        self._jobs = {j.job.index: j for j in jobs}
-        self._stream = stream if stream is not None else sys.stderr
-        self._tty = bool(getattr(self._stream, "isatty", lambda: False)())
-        self._interval = interval if interval is not None else (0.5 if self._tty else 30.0)
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.enabled = not quiet and bool(jobs)
-        self.ended: dict[int, str] = {}  # job index -> "ok" | "failed"
-        self._t0 = time.monotonic()
-        self._stored = {i: count_stored_frames(j.work_dir) if not j.config.force else 0
-                        for i, j in self._jobs.items()}
-        self._start_frames = sum(self._stored.values())
-        self._last_print = self._t0  # the first periodic line comes after one interval
-        self._width = 0
-        self.lines: list[str] = []  # every status written (for tests)
-        if self.enabled:
-            self._thread = threading.Thread(target=self._poll, name="videostyle-batch-progress", daemon=True)
-            self._thread.start()
-
-    def _poll(self) -> None:
-        while not self._stop.wait(min(self._interval, 1.0)):
-            if time.monotonic() - self._last_print >= self._interval:
-                self.show()
-
-    def _expected(self, index: int) -> int | None:
-        pj = self._jobs[index]
-        return None if pj.frames is None else pj.frames * pj.passes
-
-    def status(self) -> str:
-        """The status line: ``jobs 2/5 (1 failed)  frames 34/60  1.8 frame/s  ETA 0:14``."""
-        for i, pj in self._jobs.items():
-            if self.ended.get(i) != "failed":
-                self._stored[i] = count_stored_frames(pj.work_dir)
-        elapsed = time.monotonic() - self._t0
-        done = sum(self._stored.values())
-        # A failed job's missing frames will not come: they leave the total.
-        expected = [self._stored[i] if self.ended.get(i) == "failed" else self._expected(i) for i in self._jobs]
-        total = None if any(e is None for e in expected) else sum(e for e in expected if e is not None)
-        computed = max(0, done - self._start_frames)
-        rate = computed / elapsed if elapsed > 0 else 0.0
-        failed = sum(1 for v in self.ended.values() if v == "failed")
-        parts = [f"jobs {len(self.ended)}/{len(self._jobs)}" + (f" ({failed} failed)" if failed else ""),
-                 f"frames {done}/{'?' if total is None else total}"]
-        if rate > 0:
-            parts.append(f"{rate:.2f} frame/s" if rate < 10 else f"{rate:.0f} frame/s")
-        if len(self.ended) == len(self._jobs):
-            parts.append(f"done in {_clock(elapsed)}")
-        elif total is not None and rate > 0:
-            parts.append(f"ETA {_clock(max(0, total - done) / rate)}")
-        elif self.ended and len(self.ended) > failed:  # frame counts unknown: estimate from finished jobs
-            parts.append(f"ETA ~{_clock(elapsed / len(self.ended) * (len(self._jobs) - len(self.ended)))}")
-        else:
-            parts.append("ETA ?")
-        return "batch: " + "  ".join(parts)
-
-    def show(self) -> None:
-        if not self.enabled:
-            return
-        with self._lock:
-            line = self.status()
-            self.lines.append(line)
-            self._last_print = time.monotonic()
-            if self._tty:
-                pad = max(0, self._width - len(line))
-                self._width = len(line)
-                self._stream.write("\r" + line + " " * pad)
-            else:
-                self._stream.write(line + "\n")
-            self._stream.flush()
-
-    def job_done(self, index: int, status: str) -> None:
-        self.ended[index] = status
-        self.show()
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        if self.enabled and self._tty:
-            with self._lock:
-                self._stream.write("\n")
-                self._stream.flush()
 
 
 # --- the driver ----------------------------------------------------------------------------------------------------
@@ -645,24 +257,6 @@ def run_batch(plan: Plan, *, executor: str = "local", workers: int | None = None
     return BatchResult(results=rows, executor=executor, seconds=time.perf_counter() - t0)
 
 
-def format_summary(result: BatchResult) -> str:
-    """The summary table: job, status, frames, seconds, message; and a totals line."""
-    header = ("job", "status", "frames", "seconds", "message")
-    rows = [(r.label, r.status, "-" if r.frames is None else str(r.frames),
-             "-" if r.seconds is None else f"{r.seconds:.1f}", r.message) for r in result.results]
-    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) if i != 2 and i != 3 else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    counts = collections.Counter(r.status for r in result.results)
-    total = (f"{len(result.results)} jobs: {counts.get('ok', 0)} ok, {counts.get('skipped', 0)} skipped, "
-             f"{counts.get('failed', 0)} failed in {result.seconds:.1f} s ({result.executor} executor)")
-    out = [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows), total]
-    return "\n".join(out)
-
-
 __all__ = [
     "EXECUTORS",
     "BatchResult",
@@ -670,6 +264,7 @@ __all__ = [
     "JobResult",
     "check_options",
     "connect_ray",
+    "count_stored_frames",
     "format_summary",
     "make_backend",
     "require_ray",

@@ -111,3 +111,13 @@ class FrameStore:
         while self.record(n, pass_no) is not None:
             n += 1
         return n
+
+
+def count_records(root: str | os.PathLike[str]) -> int:
+    """Finished frame records in the frame store at ``root`` (all passes, without opening it); cheap enough to poll
+    while other processes write to it (a batch's progress)."""
+    frames = Path(root) / "frames"
+    try:
+        return sum(1 for d in frames.iterdir() if d.is_dir() for f in os.scandir(d) if f.name.endswith(".json"))
+    except OSError:
+        return 0
