@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 from . import __version__
 from . import _schema
 from ._checks import did_you_mean
-from .config import FLOW_METHODS, MODELS, StylizeConfig
+from .config import DEFAULT_FLOW, FLOW_METHODS, MODELS, RAY_CONNECT_TIMEOUT, RAY_MAX_RETRIES, StylizeConfig
 from .errors import UsageError, VideostyleError
 
 
@@ -112,9 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="join this Ray cluster (default: start a local instance)")
     p.add_argument("--workers", type=int, default=None, help="parallel workers (local pool, or local Ray CPUs)")
     p.add_argument("--threads", type=int, default=None, help="torch threads per worker (default 1 in workers)")
-    p.add_argument("--max-retries", type=int, default=3, help="Ray retries of a task whose worker died")
-    p.add_argument("--ray-timeout", type=float, default=60.0, metavar="SECONDS",
-                   help="give up joining the --ray-address cluster after this long (default 60)")
+    p.add_argument("--max-retries", type=int, default=RAY_MAX_RETRIES,
+                   help="Ray retries of a task whose worker died")
+    p.add_argument("--ray-timeout", type=float, default=RAY_CONNECT_TIMEOUT, metavar="SECONDS",
+                   help=f"give up joining the --ray-address cluster after this long (default {RAY_CONNECT_TIMEOUT:g})")
     p.add_argument("--shot-parallel", action="store_true", help="run each shot of a clip as its own task")
     p.add_argument("--dry-run", action="store_true", help="validate and print the plan; run nothing")
     p.add_argument("--strict", action="store_true",
@@ -135,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", choices=MODELS, default="vgg16-hed", help="backbone for feature distances")
     p.add_argument("--offsets", type=_int_list, default=(1, 2, 4), metavar="K[,K...]",
                    help="frame offsets of the warping error (1 = short-term)")
-    p.add_argument("--flow", choices=FLOW_METHODS, default="dis-medium")
+    p.add_argument("--flow", choices=FLOW_METHODS, default=DEFAULT_FLOW)
     p.add_argument("--every", type=int, default=1, help="feature distances on every N-th frame")
     p.add_argument("--max-frames", type=int, default=None)
     p.add_argument("--json", action="store_true", help="machine-readable output")

@@ -29,6 +29,7 @@ from .errors import BlendWeightsError, UnknownModelError, UsageError
 
 MODELS = ("vgg19", "vgg16", "vgg16-hed")
 FLOW_METHODS = ("dis-ultrafast", "dis-fast", "dis-medium", "farneback", "tvl1", "deepflow")
+DEFAULT_FLOW = "dis-medium"  # the accurate DIS preset (benchmarks/flow.md); also the flow and metrics APIs' default
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("fp32", "bf16", "auto")
 COLOR_MODES = ("none", "luminance", "histogram")
@@ -40,6 +41,10 @@ CODECS = ("h264", "prores", "ffv1", "png", "png16")
 #: x264's preset names (x264_preset_names in x264.h)
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
                 "placebo")
+
+#: ``videostyle batch`` on Ray: seconds to wait for joining a cluster / starting a local instance, task retries
+RAY_CONNECT_TIMEOUT = 60.0
+RAY_MAX_RETRIES = 3
 
 
 def check_model(key: str, name: str) -> str:
@@ -158,7 +163,7 @@ class VideoConfig:
         "weight of the temporal loss; 0 = independent per-frame stylisation", minimum=0))
     long_term: tuple[int, ...] = field(default=(1,), metadata=opt(
         "frame offsets of temporal terms, e.g. 1,2,4", minimum=1, metavar="K[,K...]"))
-    flow: str = field(default="dis-medium", metadata=opt("optical-flow backend", choices=FLOW_METHODS))
+    flow: str = field(default=DEFAULT_FLOW, metadata=opt("optical-flow backend", choices=FLOW_METHODS))
     fill: str = field(default="content", metadata=opt("what fills unreliable pixels of the init", choices=FILLS))
     cut_detector: str = field(default="content", metadata=opt(choices=CUT_DETECTORS))
     cut_threshold: float | None = field(default=None, metadata=opt("cut detector threshold (default: the "

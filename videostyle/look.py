@@ -61,7 +61,7 @@ def _keyframe_time(info: media.MediaInfo, at: float | None) -> float:
         return float(at)
     if info.kind == "image" or not info.duration:
         return 0.0
-    fps = info.video.fps if info.video is not None and info.video.fps else 24.0
+    fps = info.video.fps if info.video is not None and info.video.fps else float(media.DEFAULT_FPS)
     frames = int(info.duration * fps)
     return (frames // 2) / fps  # the middle frame, on a frame boundary
 

@@ -34,6 +34,7 @@ import numpy as np
 
 from . import flow as flowlib
 from ._fs import atomic_write
+from .config import DEFAULT_FLOW
 from .errors import InputError
 
 
@@ -136,7 +137,7 @@ class WarpingError:
 
 
 def warping_errors(inputs: Iterable[np.ndarray], outputs: Iterable[np.ndarray] | None, *,
-                   offsets: Sequence[int] = (1,), method: str = "dis-medium",
+                   offsets: Sequence[int] = (1,), method: str = DEFAULT_FLOW,
                    shot_starts: Sequence[int] = (),
                    moving: MovingStylization | None = None) -> tuple[WarpingError, WarpingError]:
     """Warping error of ``outputs`` (stylised) and of ``inputs`` themselves (the floor), streaming both.
@@ -184,7 +185,7 @@ def warping_errors(inputs: Iterable[np.ndarray], outputs: Iterable[np.ndarray] |
 
 
 def measure_clips(input_path: str, stylised_path: str, *, offsets: Sequence[int] = (1, 2, 4),
-                  method: str = "dis-medium", style: str | None = None, model: str | None = "vgg16-hed",
+                  method: str = DEFAULT_FLOW, style: str | None = None, model: str | None = "vgg16-hed",
                   every: int = 1, detect_cuts: bool = True, max_frames: int | None = None) -> dict[str, Any]:
     """Metrics of a stylised clip against its source (both decoded at the stylised clip's size).
 
@@ -262,7 +263,7 @@ def _pairs(input_path: str, stylised_path: str, size: tuple[int, int], start: fl
         if src.size != out.size:
             raise InputError(f"the input decodes at {src.size[0]}x{src.size[1]} for the stylised clip's "
                              f"{out.size[0]}x{out.size[1]}; aspect ratios differ", path=stylised_path)
-        yield aligned_frames(src, out, stylised_path, tolerance=0.5 / (src.fps or 24.0),
+        yield aligned_frames(src, out, stylised_path, tolerance=0.5 / (src.fps or media.DEFAULT_FPS),
                              timed=out.info.kind == "video")
 
 

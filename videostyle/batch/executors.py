@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..config import RAY_MAX_RETRIES
 from ..errors import ClusterError, UsageError, VideostyleError
 from . import _tasks
 from .backends import _Backend, _PoolBackend, _RayBackend, _SerialBackend
@@ -204,7 +205,7 @@ def _ok_message(report: dict[str, Any], shot_parallel: bool) -> str:
 
 
 def check_options(executor: str, *, workers: int | None = None, threads: int | None = None,
-                  ray_address: str | None = None, max_retries: int = 3,
+                  ray_address: str | None = None, max_retries: int = RAY_MAX_RETRIES,
                   connect_timeout: float = RAY_CONNECT_TIMEOUT) -> None:
     """Raise UsageError for executor options that cannot work (before any work starts)."""
     if executor not in EXECUTORS:
@@ -224,7 +225,7 @@ def check_options(executor: str, *, workers: int | None = None, threads: int | N
 
 
 def make_backend(executor: str, *, workers: int | None = None, threads: int | None = None,
-                 ray_address: str | None = None, max_retries: int = 3, quiet: bool = False,
+                 ray_address: str | None = None, max_retries: int = RAY_MAX_RETRIES, quiet: bool = False,
                  connect_timeout: float = RAY_CONNECT_TIMEOUT) -> _Backend:
     """The backend for ``executor`` (``local`` or ``ray``); see the module docstring."""
     check_options(executor, workers=workers, threads=threads, ray_address=ray_address, max_retries=max_retries,
@@ -239,7 +240,7 @@ def make_backend(executor: str, *, workers: int | None = None, threads: int | No
 
 
 def run_batch(plan: Plan, *, executor: str = "local", workers: int | None = None, threads: int | None = None,
-              ray_address: str | None = None, max_retries: int = 3, shot_parallel: bool = False,
+              ray_address: str | None = None, max_retries: int = RAY_MAX_RETRIES, shot_parallel: bool = False,
               quiet: bool = False, connect_timeout: float = RAY_CONNECT_TIMEOUT) -> BatchResult:
     """Run a validated plan and collect one :class:`JobResult` per job (never raises for a job's failure).
 

@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from .. import config
 from ..errors import ClusterError, UsageError
 
 
@@ -24,7 +25,7 @@ def require_ray() -> Any:
 
 
 #: Seconds to wait for ``ray.init`` (joining a cluster or starting a local instance) before giving up.
-RAY_CONNECT_TIMEOUT = 60.0
+RAY_CONNECT_TIMEOUT = config.RAY_CONNECT_TIMEOUT
 
 _FIX = "check --ray-address, or start the cluster (`ray start --head`), or omit --ray-address for a local instance"
 

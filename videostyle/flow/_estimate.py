@@ -8,7 +8,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..config import FLOW_METHODS
+from ..config import DEFAULT_FLOW, FLOW_METHODS
 from ..errors import FlowError
 from ._checks import check_frame, check_same_size
 from ._warp import _check_sigma, consistency_mask
@@ -86,7 +86,7 @@ def flow_gray(src: np.ndarray, dst: np.ndarray, method: str) -> np.ndarray:
         raise FlowError(f"{method} flow failed on frames of shape {src.shape}: {detail}") from err
     return np.ascontiguousarray(flow, dtype=np.float32)
 
-def compute_flow(src: np.ndarray, dst: np.ndarray, method: str = "dis-medium") -> np.ndarray:
+def compute_flow(src: np.ndarray, dst: np.ndarray, method: str = DEFAULT_FLOW) -> np.ndarray:
     """Dense optical flow from ``src`` to ``dst`` at their own resolution.
 
     Args:
@@ -130,7 +130,7 @@ class FlowEstimator:
     leave OpenCV's setting alone, or ``threads=0``/``n`` to choose (0 = OpenCV runs sequentially).
     """
 
-    def __init__(self, method: str = "dis-medium", *, soft: float = 0.0, threads: int | None = 1) -> None:
+    def __init__(self, method: str = DEFAULT_FLOW, *, soft: float = 0.0, threads: int | None = 1) -> None:
         self.method = check_method(method)
         self.soft = _check_sigma(soft)
         configure_threads(threads)

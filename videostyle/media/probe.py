@@ -30,8 +30,9 @@ from ._paths import frame_number, is_image_path, is_pattern, list_directory_imag
 from .images import read_image_raw
 from .plates import PlateSpec, is_plate_path, read_plate_spec
 
-#: Frame rate assumed for image sequences and single images.
-SEQUENCE_FPS = 24
+#: Frame rate assumed where a source gives none: image sequences, single images, streams without a rate.
+DEFAULT_FPS = 24
+SEQUENCE_FPS = DEFAULT_FPS
 
 #: Video frames with more pixels than this (16K × 8K) are refused before the first one is decoded: such a header is
 #: damaged or hostile, and decoding it would allocate gigabytes per frame.

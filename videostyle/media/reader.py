@@ -25,7 +25,7 @@ from ..errors import NoFramesError, UsageError
 from .colour import ColourIn, colour_in
 from .images import read_image, read_image_raw
 from .plates import is_plate_path, read_plate
-from .probe import MediaInfo, media_error, open_input, probe
+from .probe import DEFAULT_FPS, MediaInfo, media_error, open_input, probe
 
 _EPS = 1e-6  # seconds of tolerance when comparing frame times with the range edges
 
@@ -198,8 +198,8 @@ class FrameReader:
 
     def _image_frames(self) -> Iterator[Frame]:
         files = self.info.files or (self.info.path,)
-        fps = self.info.video.fps if self.info.video else 24.0
-        tb = self.time_base or Fraction(1, 24)
+        fps = self.info.video.fps if self.info.video else float(DEFAULT_FPS)
+        tb = self.time_base or Fraction(1, DEFAULT_FPS)
         numbers = self.info.numbers or (None,) * len(files)
         index = 0
         for position, (file, number) in enumerate(zip(files, numbers)):
@@ -243,7 +243,7 @@ class FrameReader:
             stream = self._container.streams.video[0]
             tb = Fraction(stream.time_base) if stream.time_base else Fraction(1, 1000)
             origin = stream.start_time or 0
-            step = 1.0 / (self.fps or 24.0) / tb  # ticks per frame, for frames without pts
+            step = 1.0 / (self.fps or DEFAULT_FPS) / tb  # ticks per frame, for frames without pts
             last_ticks: int | None = None
             index = 0
             first = True

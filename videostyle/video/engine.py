@@ -117,7 +117,7 @@ def _prepare(reader: media.FrameReader, config: StylizeConfig, resume: int, time
     offsets = sorted(set(video.long_term))
     temporal_on = video.temporal_weight > 0
     estimator = flowlib.FlowEstimator(video.flow) if temporal_on else None
-    detector = CutDetector(video.cut_detector, video.cut_threshold, fps=reader.fps or 24.0)
+    detector = CutDetector(video.cut_detector, video.cut_threshold, fps=reader.fps or media.DEFAULT_FPS)
 
     history: collections.deque[np.ndarray] = collections.deque(maxlen=max(offsets))
     for annotated in annotate_shots(_timed(reader, times, "decode"), lambda f: f.image, detector):

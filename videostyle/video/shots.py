@@ -20,6 +20,7 @@ from scenedetect import FrameTimecode
 from scenedetect.detectors import AdaptiveDetector, ContentDetector
 
 from ..errors import UsageError
+from ..media.probe import DEFAULT_FPS
 
 T = TypeVar("T")
 
@@ -30,10 +31,10 @@ MIN_SHOT_FRAMES = 6
 class CutDetector:
     """Feeds RGB frames to a PySceneDetect detector and returns the indices of frames that begin a new shot."""
 
-    def __init__(self, kind: str = "content", threshold: float | None = None, fps: float = 24.0,
+    def __init__(self, kind: str = "content", threshold: float | None = None, fps: float = DEFAULT_FPS,
                  min_shot_frames: int = MIN_SHOT_FRAMES) -> None:
         self.kind = kind
-        self.fps = float(fps) if fps and fps > 0 else 24.0
+        self.fps = float(fps) if fps and fps > 0 else float(DEFAULT_FPS)
         if kind == "content":
             kw = {} if threshold is None else {"threshold": threshold}
             self._detector: ContentDetector | AdaptiveDetector | None = ContentDetector(
@@ -119,5 +120,5 @@ def detect_shots(path: str, *, kind: str = "content", threshold: float | None = 
         dims = working_size(video.display_width, video.display_height, size)
     with open_reader(path, start=start, duration=duration, max_frames=max_frames, size=dims, frames=frames,
                      colorspace=colorspace) as reader:
-        detector = CutDetector(kind, threshold, fps=reader.fps or 24.0)
+        detector = CutDetector(kind, threshold, fps=reader.fps or DEFAULT_FPS)
         return [a.index for a in annotate_shots(reader, lambda f: f.image, detector) if a.shot_start]
