@@ -41,6 +41,8 @@ CODECS = ("h264", "prores", "ffv1", "png", "png16")
 #: x264's preset names (x264_preset_names in x264.h)
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
                 "placebo")
+DEFAULT_CRF = 18  # H.264: visually near-lossless; also the media writer's default
+DEFAULT_PRESET = "medium"
 
 #: ``videostyle batch`` on Ray: seconds to wait for joining a cluster / starting a local instance, task retries
 RAY_CONNECT_TIMEOUT = 60.0
@@ -189,9 +191,9 @@ class EncodeConfig:
 
     codec: str | None = field(default=None, metadata=opt("codec (default: from the output extension)",
                                                          choices=CODECS))
-    crf: int = field(default=18, metadata=opt("H.264 constant rate factor (0 lossless … 51)", minimum=0,
+    crf: int = field(default=DEFAULT_CRF, metadata=opt("H.264 constant rate factor (0 lossless … 51)", minimum=0,
                                               maximum=51))
-    preset: str = field(default="medium", metadata=opt("H.264 (x264) speed/size preset", choices=X264_PRESETS))
+    preset: str = field(default=DEFAULT_PRESET, metadata=opt("H.264 (x264) speed/size preset", choices=X264_PRESETS))
     audio: bool = field(default=True, metadata=opt("do not copy the source's audio", negate=True))
     output_colorspace: str | None = field(default=None, metadata=opt(
         "OpenColorIO colour space of the output (default: the input's for the same kind of file, else sRGB for "

@@ -52,6 +52,7 @@ from .._fs import publishable as _publishable
 from .._fs import remove_stale_temporaries
 from .._fs import temp_file as _temp_file
 from .._fs import temp_prefix as _temp_prefix
+from ..config import DEFAULT_CRF, DEFAULT_PRESET
 from ..errors import OutputError, OutputNotWritableError, UnsupportedOutputError
 from ._paths import (
     IMAGE_CODECS,
@@ -111,7 +112,7 @@ def output_kind(path: str | os.PathLike[str], codec: str | None = None) -> tuple
     raise UnsupportedOutputError(f"unsupported output extension {ext or '(none)'!r}; {supported}", path=spath)
 
 
-def video_encoder(codec: str, crf: int = 18, preset: str = "medium") -> tuple[str, dict[str, str], str]:
+def video_encoder(codec: str, crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET) -> tuple[str, dict[str, str], str]:
     """``(encoder, options, pix_fmt)`` that write the video ``codec`` (h264, prores, ffv1)."""
     if codec == "h264":
         return "libx264", {"crf": str(crf), "preset": preset}, "yuv420p"
@@ -120,7 +121,7 @@ def video_encoder(codec: str, crf: int = 18, preset: str = "medium") -> tuple[st
     return "ffv1", {"level": "3", "slicecrc": "1"}, "bgr0"
 
 
-def check_encoder(codec: str, size: tuple[int, int], *, crf: int = 18, preset: str = "medium",
+def check_encoder(codec: str, size: tuple[int, int], *, crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET,
                   path: str | os.PathLike[str] | None = None) -> None:
     """Open the encoder of the video ``codec`` at ``size`` = (w, h) with these settings, writing nothing.
 
@@ -265,8 +266,8 @@ class FrameWriter:
         like: FrameReader | MediaInfo | None = None,
         size: tuple[int, int] | None = None,
         codec: str | None = None,
-        crf: int = 18,
-        preset: str = "medium",
+        crf: int = DEFAULT_CRF,
+        preset: str = DEFAULT_PRESET,
         audio_from: str | os.PathLike[str] | None = None,
         audio_range: tuple[float, float | None] | None = None,
         fps: float | None = None,
@@ -600,8 +601,8 @@ def open_writer(
     like: FrameReader | MediaInfo | None = None,
     size: tuple[int, int] | None = None,
     codec: str | None = None,
-    crf: int = 18,
-    preset: str = "medium",
+    crf: int = DEFAULT_CRF,
+    preset: str = DEFAULT_PRESET,
     audio_from: str | os.PathLike[str] | None = None,
     audio_range: tuple[float, float | None] | None = None,
     fps: float | None = None,
