@@ -29,14 +29,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
-    return values
+def _list_of(kind: type, words: str) -> Any:
+    """argparse ``type=`` for a non-empty comma-separated list of ``kind`` (``1,2,4``)."""
+    def parse(text: str) -> tuple[Any, ...]:
+        try:
+            values = tuple(kind(part) for part in text.split(",") if part.strip())
+        except ValueError:
+            values = ()
+        if not values:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {words}, got {text!r}")
+        return values
+
+    return parse
+
+
+_int_list = _list_of(int, "integers")
+_number_list = _list_of(float, "numbers")
 
 
 #: groups of the ``stylize`` help, by the config field holding the options (top-level fields: "output")
@@ -163,16 +171,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite the sheet")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     return parser
-
-
-def _number_list(text: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
-    return values
 
 
 def _print_json(payload: Any) -> None:
