@@ -1,11 +1,13 @@
 """Temporal coherence against the per-frame baseline, on generated clips with known motion.
 
-Two scenes made from scikit-image's public-domain photos (videostyle.media.synthetic):
+Scenes made from scikit-image's public-domain photos (videostyle.media.synthetic), and the bundled sample:
 
 * ``camera``: a camera path over a photo plus an opaque occluder crossing it (known motion everywhere);
 * ``subject``: a static background with a textured subject moving across it (legibility of moving subjects);
 * ``entering``: a slow camera over a photo while a textured subject (scikit-image's ``chelsea``) enters from
-  off-frame and moves across: new content in every frame.
+  off-frame and moves across: new content in every frame;
+* ``sample``: the first ``--frames`` frames of ``sample_media/sample.mp4`` (a camera move over the astronaut photo
+  while a cat's face enters from the right), at ``--size × 1.5`` on its long side.
 
 For each temporal weight the clip is stylised with the offline VGG16-HED backbone into a lossless FFV1 file and
 measured: warping error (Lai et al.; flow on the input, k=1), style distance to the style image, and on the
@@ -32,7 +34,7 @@ import cv2
 import numpy as np
 
 from videostyle import media
-from videostyle.config import StyleConfig, StylizeConfig, VideoConfig
+from videostyle.config import RangeConfig, StyleConfig, StylizeConfig, VideoConfig
 from videostyle.media import synthetic
 from videostyle.metrics import measure_clips
 from videostyle.video import stylize
@@ -51,7 +53,9 @@ def entering_scene(frames: int, size: tuple[int, int]) -> synthetic.Scene:
 
 
 def make_scenes(folder: Path, frames: int, size: tuple[int, int],
-                names: tuple[str, ...] = ("camera", "subject", "entering")) -> dict[str, tuple[Path, synthetic.Scene]]:
+                names: tuple[str, ...] = ("camera", "subject", "entering"),
+                ) -> dict[str, tuple[Path, np.ndarray, tuple[int, int]]]:
+    """name -> (clip, the subject's box per frame, the clip's (w, h)); ``sample`` is the bundled clip."""
     makers = {
         "camera": lambda: synthetic.moving_scene(frames=frames, size=size, photo_name="astronaut"),
         "subject": lambda: synthetic.moving_scene(frames=frames, size=size, photo_name="coffee", velocity=(0.0, 0.0),
@@ -59,27 +63,34 @@ def make_scenes(folder: Path, frames: int, size: tuple[int, int],
                                                   occluder_velocity=(-3.0, 0.5)),
         "entering": lambda: entering_scene(frames, size),
     }
-    scenes = {name: makers[name]() for name in names}
     out = {}
-    for name, scene in scenes.items():
+    for name in names:
+        if name == "sample":  # the bundled clip: a subject entering over a camera move (and a cut at frame 35)
+            truth = json.loads((ROOT / "sample_media" / "sample_truth.json").read_text())
+            out[name] = (ROOT / "sample_media" / "sample.mp4", np.array(truth["occluder_boxes"]),
+                         tuple(truth["size"]))
+            continue
+        scene = makers[name]()
         path = folder / f"{name}.mkv"
         synthetic.write_clip(path, scene.frames, fps=24, audio=False, codec="ffv1")
-        out[name] = (path, scene)
+        out[name] = (path, scene.occluder_boxes, (scene.frames.shape[2], scene.frames.shape[1]))
     return out
 
 
-def subject_legibility(input_path: Path, output_path: Path, scene: synthetic.Scene, sigma: float = 1.5) -> float:
-    """Mean over frames of corr(blurred luma(output), blurred luma(input)) on the subject's pixels."""
+def subject_legibility(input_path: Path, output_path: Path, boxes: np.ndarray, source_size: tuple[int, int],
+                       sigma: float = 1.5) -> float:
+    """Mean over frames of corr(blurred luma(output), blurred luma(input)) on the subject's pixels (``boxes``:
+    the subject's (x0, y0, x1, y1) per frame in a source of ``source_size`` = (w, h))."""
     with media.open_reader(output_path) as out_reader:
         size = out_reader.size
         outs = [f.image for f in out_reader]
-    with media.open_reader(input_path, size=size) as in_reader:
+    with media.open_reader(input_path, size=size, max_frames=len(outs)) as in_reader:
         ins = [f.image for f in in_reader]
-    sx = size[0] / scene.frames.shape[2]
-    sy = size[1] / scene.frames.shape[1]
+    sx = size[0] / source_size[0]
+    sy = size[1] / source_size[1]
     values = []
     for t in range(1, len(outs)):
-        x0, y0, x1, y1 = scene.occluder_boxes[t]
+        x0, y0, x1, y1 = boxes[t]
         x0, x1 = int(np.ceil(x0 * sx)), int(np.floor(x1 * sx))
         y0, y1 = int(np.ceil(y0 * sy)), int(np.floor(y1 * sy))
         if x1 - x0 < 4 or y1 - y0 < 4:
@@ -123,7 +134,7 @@ def main() -> int:
     weights = [float(w) for w in ns.weights.split(",")]
     scenes = make_scenes(work, ns.frames, (ns.size * 3 // 2 // 2 * 2, ns.size), tuple(ns.scenes.split(",")))
     results: dict[str, dict] = {}
-    for name, (clip, scene) in scenes.items():
+    for name, (clip, boxes, source_size) in scenes.items():
         results[name] = {}
         for w in weights:
             out = work / f"{name}_tw{w:g}.mkv"
@@ -134,11 +145,12 @@ def main() -> int:
                 video=VideoConfig(size=ns.size * 3 // 2, iterations=ns.iterations,
                                   first_iterations=ns.first_iterations, temporal_weight=w, fill=ns.fill,
                                   passes=ns.passes if w > 0 else 1, pass_iterations=ns.pass_iterations),
+                range=RangeConfig(max_frames=ns.frames if name == "sample" else None),
                 force=True, quiet=True, work_dir=str(work / f"{name}_tw{w:g}.work"),
             )
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             report = stylize(config)
-            seconds = time.perf_counter() - t0
+            seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
             m = measure_clips(str(clip), str(out), offsets=(1,), style=ns.style, model="vgg16-hed",
                               detect_cuts=False)
             entry = {
@@ -153,10 +165,11 @@ def main() -> int:
                 "passes": report["passes"],
                 "seconds": seconds,
                 "seconds_per_frame": (seconds - report["stages"]["setup"]) / max(1, report["frames"]),
+                "cpu_seconds_per_frame": cpu / max(1, report["frames"]),
                 "stages": report["stages"],
             }
-            if name in ("subject", "entering"):
-                entry["subject_legibility"] = subject_legibility(clip, out, scene)
+            if name in ("subject", "entering", "sample"):
+                entry["subject_legibility"] = subject_legibility(clip, out, boxes, source_size)
             results[name][f"{w:g}"] = entry
             print(name, f"tw={w:g}", json.dumps({k: v for k, v in entry.items() if k != "stages"}), flush=True)
         base = results[name][f"{weights[0]:g}"]
@@ -166,12 +179,13 @@ def main() -> int:
             e["style_distance_ratio"] = e["style_distance"] / base["style_distance"]
             e["moving_stylization_ratio"] = e["moving_stylization"] / base["moving_stylization"]
             e["time_per_frame_ratio"] = e["seconds_per_frame"] / base["seconds_per_frame"]
+            e["cpu_per_frame_ratio"] = e["cpu_seconds_per_frame"] / base["cpu_seconds_per_frame"]
             if "subject_legibility" in e:
                 e["legibility_ratio"] = e["subject_legibility"] / base["subject_legibility"]
-            print(name, f"tw={w:g}", "warping %.3f  style %.3f  moving-stylised %.3f  time/frame %.3f" % (
+            print(name, f"tw={w:g}", "warping %.3f  style %.3f  moving-stylised %.3f  time/frame %.3f (CPU %.3f)" % (
                   e["warping_error_ratio"], e["style_distance_ratio"], e["moving_stylization_ratio"],
-                  e["time_per_frame_ratio"]), "legibility %.3f" % e.get("legibility_ratio", float("nan")),
-                  flush=True)
+                  e["time_per_frame_ratio"], e["cpu_per_frame_ratio"]),
+                  "legibility %.3f" % e.get("legibility_ratio", float("nan")), flush=True)
     settings = {k: v for k, v in vars(ns).items() if k not in ("work", "out")}
     style = Path(ns.style).resolve()
     settings["style"] = str(style.relative_to(ROOT)) if style.is_relative_to(ROOT) else style.name

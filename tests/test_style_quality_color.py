@@ -22,6 +22,9 @@ def _gray(img: np.ndarray) -> np.ndarray:
     return (gray3(luminance(img / 255.0)) * 255).astype(np.uint8)
 
 
+#: a strong style weight (issue 4's acceptance), so that colour preservation is tested where it matters most
+STRONG = 50.0
+
 @pytest.fixture(scope="module")
 def backbone():
     return load_backbone("vgg16-hed", layers=LAYERS)
@@ -30,13 +33,14 @@ def backbone():
 def test_luminance_transfer_keeps_chroma_and_still_stylises(backbone) -> None:
     content = np.asarray(Image.fromarray(data.astronaut()).resize((SIZE, SIZE), Image.Resampling.LANCZOS))
     style = painted_style()
-    st = Stylizer([style], StyleConfig(model="vgg16-hed", color="luminance"), device="cpu", backbone=backbone)
+    st = Stylizer([style], StyleConfig(model="vgg16-hed", color="luminance", style_weight=STRONG), device="cpu",
+                  backbone=backbone)
     res = st.run(content, iterations=100, seed=0)
     out, ref = rgb_to_ycbcr(res.image / 255.0), rgb_to_ycbcr(content / 255.0)
     d_cb, d_cr = (float(np.abs(out[..., i] - ref[..., i]).mean()) for i in (1, 2))
     assert d_cb < 0.02 and d_cr < 0.02, (d_cb, d_cr)
     # without colour preservation the chroma moves far more: keeping the content's is a real constraint
-    free = Stylizer([style], StyleConfig(model="vgg16-hed"), device="cpu", backbone=backbone)
+    free = Stylizer([style], StyleConfig(model="vgg16-hed", style_weight=STRONG), device="cpu", backbone=backbone)
     rgb = rgb_to_ycbcr(free.run(content, iterations=30, seed=0).image / 255.0)
     assert float(np.abs(rgb[..., 1:] - ref[..., 1:]).mean()) > 3 * max(d_cb, d_cr)
     # the luminance moved to the style's texture

@@ -113,8 +113,9 @@ class StyleConfig:
         example=(1.0, 2.0, 1.0, 1.0, 1.0)))
     content_weight: float = field(default=1.0, metadata=opt(minimum=0))
     # Losses are normalised (relative Gram / feature distances, see videostyle/style/losses.py), so these weights
-    # mean about the same at any resolution and on every backbone; tuned on vgg16-hed at 128-256 px.
-    style_weight: float = field(default=5.0e1, metadata=opt(minimum=0))
+    # mean about the same at any resolution and on every backbone; chosen on vgg16-hed at 192 px on a person
+    # (benchmarks/style_weight_bench.py, docs/style.md): 10 keeps the face legible, 50 over-paints it.
+    style_weight: float = field(default=1.0e1, metadata=opt(minimum=0))
     tv_weight: float = field(default=5.0, metadata=opt(minimum=0))
     style_blend_weights: tuple[float, ...] | None = field(default=None, metadata=opt(
         "one weight per style image (default: equal)", minimum=0, metavar="W[,W...]", example=(1.0,)))
