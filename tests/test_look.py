@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from videostyle.cli import main
+from videostyle.config import StyleConfig
 from videostyle.errors import OutputExistsError, UsageError
 from videostyle.look import LOOK_SIZE, contact_sheet, default_weights, render_look
 from videostyle import media
@@ -69,7 +70,8 @@ def test_sheet_labels_are_drawn(clip, styles):
 
 
 def test_defaults_and_bad_options(tmp_path, clip, styles):
-    assert default_weights() == (10.0, 50.0, 250.0)
+    base = StyleConfig().style_weight
+    assert default_weights() == pytest.approx((0.2 * base, base, 5 * base))
     assert LOOK_SIZE <= 192
     with pytest.raises(UsageError, match="past the end"):
         render_look(str(clip), styles[:1], str(tmp_path / "s.png"), at=99.0, backbone=tiny_backbone(0))

@@ -11,42 +11,14 @@ import os
 from pathlib import Path
 
 import numpy as np
-import OpenImageIO as oiio
 import pytest
 
+from plate_files import read, srgb_error, to_srgb, write
 from videostyle.errors import InputError, NoFramesError, UnsupportedOutputError, UsageError
 from videostyle.media import colour, open_reader, open_writer, probe
 
 H, W = 24, 32
 NUMBERS = (1001, 1002, 1003, 1004)
-
-
-def _write(path: Path, pixels: np.ndarray, pixel_type: str, compression: str | None = None, **attrs) -> None:
-    h, w, n = pixels.shape
-    spec = oiio.ImageSpec(w, h, n, pixel_type)
-    spec.channelnames = ("R", "G", "B", "A")[:n]
-    if n == 4:
-        spec.alpha_channel = 3
-    if compression:
-        spec.attribute("compression", compression)
-    for key, value in attrs.items():
-        if isinstance(value, tuple):
-            spec.attribute(key, oiio.TypeDesc(f"float[{len(value)}]"), value)
-        else:
-            spec.attribute(key, value)
-    out = oiio.ImageOutput.create(str(path))
-    assert out.open(str(path), spec), oiio.geterror()
-    assert out.write_image(np.ascontiguousarray(pixels, dtype=np.float32))
-    out.close()
-
-
-def _read(path: Path) -> tuple[np.ndarray, oiio.ImageSpec]:
-    inp = oiio.ImageInput.open(str(path))
-    assert inp is not None, oiio.geterror()
-    spec = inp.spec()
-    pixels = inp.read_image(0, 0, 0, spec.nchannels, "float")
-    inp.close()
-    return np.asarray(pixels, dtype=np.float32), spec
 
 
 def _linear_frame(seed: int, *, highlights: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -59,12 +31,6 @@ def _linear_frame(seed: int, *, highlights: bool = True) -> tuple[np.ndarray, np
     alpha[:, :4] = 0.0
     alpha[:, -4:] = 1.0
     return rgb, alpha
-
-
-def _to_srgb(linear: np.ndarray) -> np.ndarray:
-    """The IEC 61966-2-1 sRGB encoding, written out here (not OpenColorIO) for an independent check."""
-    x = np.asarray(linear, dtype=np.float64)
-    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.abs(x) ** (1 / 2.4) * np.sign(x) - 0.055)
 
 
 def _unstylised_copy(src: str, dst: str, **reader_kw) -> list:
@@ -84,8 +50,8 @@ def exr_plates(tmp_path_factory) -> tuple[Path, dict[int, np.ndarray]]:
     for n in NUMBERS:
         rgb, alpha = _linear_frame(n)
         premult = np.concatenate([rgb * alpha[..., None], alpha[..., None]], axis=-1)
-        _write(root / f"plate.{n}.exr", premult, "half", "piz")
-        frames[n] = _read(root / f"plate.{n}.exr")[0]  # as stored (half precision)
+        write(root / f"plate.{n}.exr", premult, "half", "piz")
+        frames[n] = read(root / f"plate.{n}.exr")[0]  # as stored (half precision)
     return root, frames
 
 
@@ -135,12 +101,11 @@ def test_exr_sequence_keeps_frame_numbers_alpha_and_picture(tmp_path, exr_plates
     assert sorted(os.listdir(out_dir)) == [f"out.{n}.exr" for n in NUMBERS]
     for n in NUMBERS:
         src = stored[n]
-        out, spec = _read(out_dir / f"out.{n}.exr")
+        out, spec = read(out_dir / f"out.{n}.exr")
         assert str(spec.format) == "half" and spec.nchannels == 4 and spec.alpha_channel == 3
         assert spec.get_string_attribute("compression") == "piz"  # kept from the source
         assert np.max(np.abs(out[..., 3] - src[..., 3])) <= 1e-3  # alpha passes through
-        err = np.abs(_to_srgb(out[..., :3]) - _to_srgb(src[..., :3]))
-        assert err.max() * 255 <= 1.5, f"frame {n}: {err.max() * 255:.2f}/255 in sRGB"
+        assert srgb_error(out, src) <= 1.5, f"frame {n}: {srgb_error(out, src):.2f}/255 in sRGB"
         # the light source (4.0, beyond display white) comes back, not clipped to 1
         lit = (src[2:6, 2:10, 3] > 0.5)
         assert np.allclose(out[2:6, 2:10, 0][lit] / src[2:6, 2:10, 3][lit], 4.0, rtol=2e-3)
@@ -153,7 +118,7 @@ def test_reader_unpremultiplies_for_the_network(exr_plates):
     src = stored[1001]
     alpha = src[..., 3]
     soft = (alpha > 0.2) & (src[..., 0] * 1 < alpha * 0.99)  # unpremultiplied value inside [0, 1)
-    expected = _to_srgb(src[..., 0][soft] / alpha[soft]) * 255
+    expected = to_srgb(src[..., 0][soft] / alpha[soft]) * 255
     assert np.max(np.abs(frame.image[..., 0][soft] - expected)) <= 1.0
     assert frame.alpha is not None and np.array_equal(frame.alpha, alpha)
     assert frame.residual is not None and frame.residual[3, 6, 0] > 0.5  # the highlight is kept aside
@@ -178,18 +143,18 @@ def test_frames_selects_by_number_and_probe_reports_numbers(tmp_path, exr_plates
 @pytest.mark.parametrize("compression", ["none", "rle", "zip", "piz"])
 def test_exr_rgb_pixel_types_and_compressions_round_trip(tmp_path, pixel_type, compression):
     rgb, _ = _linear_frame(7)
-    _write(tmp_path / "in.exr", rgb, pixel_type, compression)
+    write(tmp_path / "in.exr", rgb, pixel_type, compression)
     _unstylised_copy(str(tmp_path / "in.exr"), str(tmp_path / "out.exr"))
-    src, _ = _read(tmp_path / "in.exr")
-    out, spec = _read(tmp_path / "out.exr")
+    src, _ = read(tmp_path / "in.exr")
+    out, spec = read(tmp_path / "out.exr")
     assert str(spec.format) == pixel_type and spec.nchannels == 3
     assert spec.get_string_attribute("compression") == compression
-    assert np.abs(_to_srgb(out) - _to_srgb(src)).max() * 255 <= 1.5
+    assert srgb_error(out, src) <= 1.5
 
 
 def test_acescg_plate_is_recognised_from_its_chromaticities(tmp_path):
     ap1 = (0.713, 0.293, 0.165, 0.830, 0.128, 0.044, 0.32168, 0.33767)
-    _write(tmp_path / "aces.exr", np.full((4, 4, 3), 0.18, np.float32), "half", chromaticities=ap1)
+    write(tmp_path / "aces.exr", np.full((4, 4, 3), 0.18, np.float32), "half", chromaticities=ap1)
     with open_reader(tmp_path / "aces.exr") as reader:
         assert reader.colour.colorspace == "ACEScg"
         frame = next(reader)
@@ -206,10 +171,10 @@ def test_output_colorspace_converts_the_result(tmp_path, exr_plates):
             open_writer(tmp_path / "cg.exr", like=reader, output_colorspace="ACEScg") as writer:
         f = next(reader)
         writer.write(f.image, number=f.number, alpha=f.alpha, residual=f.residual)
-    out, spec = _read(tmp_path / "cg.exr")
+    out, spec = read(tmp_path / "cg.exr")
     back = colour.convert(out[..., :3], "ACEScg", colour.default_colorspace(True))
     src = stored[1004]
-    assert np.abs(_to_srgb(back) - _to_srgb(src[..., :3])).max() * 255 <= 2.0
+    assert srgb_error(back, src) <= 2.0
     assert "ACEScg" in spec.get_string_attribute("oiio:ColorSpace") or \
         spec.get_string_attribute("oiio:ColorSpace") in ("lin_ap1_scene", "lin_ap1")
 
@@ -225,14 +190,14 @@ def test_exr_to_png_is_display_srgb(tmp_path, exr_plates):
 def test_16bit_tiff_rgba_round_trip_keeps_alpha_and_depth(tmp_path):
     for n in NUMBERS:
         rgb, alpha = _linear_frame(n, highlights=False)
-        srgb = np.clip(_to_srgb(rgb), 0, 1)  # integer TIFFs are display-referred (sRGB)
-        _write(tmp_path / f"tif.{n}.tif", np.concatenate([srgb * alpha[..., None], alpha[..., None]], -1),
+        srgb = np.clip(to_srgb(rgb), 0, 1)  # integer TIFFs are display-referred (sRGB)
+        write(tmp_path / f"tif.{n}.tif", np.concatenate([srgb * alpha[..., None], alpha[..., None]], -1),
                "uint16")
     _unstylised_copy(str(tmp_path / "tif.####.tif"), str(tmp_path / "out" / "o.####.tif"))
     assert sorted(os.listdir(tmp_path / "out")) == [f"o.{n}.tif" for n in NUMBERS]
     for n in NUMBERS:
-        src, _ = _read(tmp_path / f"tif.{n}.tif")
-        out, spec = _read(tmp_path / "out" / f"o.{n}.tif")
+        src, _ = read(tmp_path / f"tif.{n}.tif")
+        out, spec = read(tmp_path / "out" / f"o.{n}.tif")
         assert str(spec.format) == "uint16" and spec.nchannels == 4
         assert np.abs(out[..., 3] - src[..., 3]).max() <= 1e-3
         assert np.abs(out[..., :3] - src[..., :3]).max() * 255 <= 1.5
@@ -240,12 +205,12 @@ def test_16bit_tiff_rgba_round_trip_keeps_alpha_and_depth(tmp_path):
 
 def test_dpx_10bit_round_trip(tmp_path):
     rgb, _ = _linear_frame(3, highlights=False)
-    srgb = np.clip(_to_srgb(rgb), 0, 1).astype(np.float32)
-    _write(tmp_path / "d.1001.dpx", srgb, "uint16", **{"oiio:BitsPerSample": 10})
+    srgb = np.clip(to_srgb(rgb), 0, 1).astype(np.float32)
+    write(tmp_path / "d.1001.dpx", srgb, "uint16", **{"oiio:BitsPerSample": 10})
     _unstylised_copy(str(tmp_path / "d.####.dpx"), str(tmp_path / "o.####.dpx"))
-    out, spec = _read(tmp_path / "o.1001.dpx")
+    out, spec = read(tmp_path / "o.1001.dpx")
     assert spec.get_int_attribute("oiio:BitsPerSample") == 10
-    assert np.abs(out - _read(tmp_path / "d.1001.dpx")[0]).max() * 255 <= 1.5
+    assert np.abs(out - read(tmp_path / "d.1001.dpx")[0]).max() * 255 <= 1.5
 
 
 # --- bad input ---------------------------------------------------------------------------------------------------

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import OpenImageIO as oiio
 import pytest
 
+from plate_files import read, srgb_error, to_srgb, write
 from videostyle.cli import main
 from videostyle.config import RangeConfig, StylizeConfig, VideoConfig
 from videostyle.style.backbones import tiny_backbone
@@ -18,32 +18,6 @@ from videostyle.video import stylize
 
 W, H = 64, 48
 NUMBERS = (1001, 1002, 1003, 1004)
-
-
-def _write(path: Path, pixels: np.ndarray, pixel_type: str, compression: str = "zip") -> None:
-    h, w, n = pixels.shape
-    spec = oiio.ImageSpec(w, h, n, pixel_type)
-    spec.channelnames = ("R", "G", "B", "A")[:n]
-    spec.alpha_channel = 3 if n == 4 else -1
-    spec.attribute("compression", compression)
-    out = oiio.ImageOutput.create(str(path))
-    assert out.open(str(path), spec) and out.write_image(np.ascontiguousarray(pixels, np.float32)), oiio.geterror()
-    out.close()
-
-
-def _read(path: Path) -> tuple[np.ndarray, oiio.ImageSpec]:
-    inp = oiio.ImageInput.open(str(path))
-    assert inp is not None, oiio.geterror()
-    spec = inp.spec()
-    pixels = np.asarray(inp.read_image(0, 0, 0, spec.nchannels, "float"), np.float32)
-    inp.close()
-    return pixels, spec
-
-
-def _srgb(linear: np.ndarray) -> np.ndarray:
-    """IEC 61966-2-1 encoding (written out, independent of OpenColorIO)."""
-    x = np.asarray(linear, np.float64)
-    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.abs(x) ** (1 / 2.4) * np.sign(x) - 0.055)
 
 
 def _scene(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -72,7 +46,7 @@ def exr_plates(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("exr")
     for n in NUMBERS:
         rgb, alpha = _scene(n)
-        _write(root / f"plate.{n}.exr", np.concatenate([rgb * alpha[..., None], alpha[..., None]], -1), "half")
+        write(root / f"plate.{n}.exr", np.concatenate([rgb * alpha[..., None], alpha[..., None]], -1), "half")
     return root
 
 
@@ -90,15 +64,23 @@ def test_unstylised_exr_plates_come_back_under_their_numbers(tmp_path, exr_plate
     report = stylize(_job(str(exr_plates / "plate.%04d.exr"), out, style_png, video=dict(temporal_weight=0)),
                      backbone=tiny_backbone(0))
     assert report["frames"] == 4
-    assert sorted(os.listdir(out.parent)) == [f"out.{n}.exr" for n in NUMBERS]
-    for n in NUMBERS:
-        src, _ = _read(exr_plates / f"plate.{n}.exr")
-        res, spec = _read(out.parent / f"out.{n}.exr")
-        assert str(spec.format) == "half" and spec.nchannels == 4
-        assert np.abs(res[..., 3] - src[..., 3]).max() <= 1e-3
-        err = np.abs(_srgb(res[..., :3]) - _srgb(src[..., :3])).max() * 255
-        assert err <= 1.5, f"frame {n}: {err:.2f}/255 in sRGB"
+    for src, res in _same_plates(exr_plates / "plate.{}.exr", out.parent / "out.{}.exr", "half", srgb_error):
         assert res[6, 46, 0] == pytest.approx(src[6, 46, 0], rel=2e-3) and src[6, 46, 0] > 2.5  # highlight kept
+
+
+def _same_plates(source: Path, result: Path, pixel_type: str, error) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Check the result plates (named like ``result`` with each of NUMBERS) against the sources: the same names,
+    pixel type and alpha (1e-3), the picture within 1.5/255 by ``error``; returns the (source, result) pairs."""
+    assert sorted(os.listdir(result.parent)) == [result.name.format(n) for n in NUMBERS]
+    pairs = []
+    for n in NUMBERS:
+        src, _ = read(Path(str(source).format(n)))
+        res, spec = read(Path(str(result).format(n)))
+        assert str(spec.format) == pixel_type and spec.nchannels == 4
+        assert np.abs(res[..., 3] - src[..., 3]).max() <= 1e-3
+        assert error(res, src) <= 1.5, f"frame {n}: {error(res, src):.2f}/255"
+        pairs.append((src, res))
+    return pairs
 
 
 def test_stylised_exr_plates_keep_alpha_and_change_colour(tmp_path, exr_plates, style_png):
@@ -107,36 +89,32 @@ def test_stylised_exr_plates_keep_alpha_and_change_colour(tmp_path, exr_plates, 
                   video=dict(iterations=4, first_iterations=8), range=RangeConfig(frames="1002-1003"))
     stylize(config, backbone=tiny_backbone(0))
     assert sorted(p for p in os.listdir(tmp_path) if p.endswith(".exr")) == ["out.1002.exr", "out.1003.exr"]
-    src, _ = _read(exr_plates / "plate.1002.exr")
-    res, _ = _read(tmp_path / "out.1002.exr")
+    src, _ = read(exr_plates / "plate.1002.exr")
+    res, _ = read(tmp_path / "out.1002.exr")
     assert np.abs(res[..., 3] - src[..., 3]).max() <= 1e-3  # alpha passes through stylisation unchanged
     assert np.all(res[..., :3][src[..., 3] == 0] == 0)  # transparent stays transparent (premultiplied)
     opaque = src[..., 3] > 0.99
-    change = np.abs(_srgb(res[..., :3]) - _srgb(src[..., :3]))[opaque].mean() * 255
+    change = np.abs(to_srgb(res[..., :3]) - to_srgb(src[..., :3]))[opaque].mean() * 255
     assert change > 3.0  # the colour was stylised
 
 
 def test_16bit_tiff_sequence_round_trip(tmp_path, style_png):
     for n in NUMBERS:
         rgb, alpha = _scene(n)
-        disp = np.clip(_srgb(rgb), 0, 1)
-        _write(tmp_path / f"t.{n}.tif", np.concatenate([disp * alpha[..., None], alpha[..., None]], -1), "uint16")
+        disp = np.clip(to_srgb(rgb), 0, 1)
+        write(tmp_path / f"t.{n}.tif", np.concatenate([disp * alpha[..., None], alpha[..., None]], -1), "uint16")
     out = tmp_path / "o" / "o.%04d.tif"
     stylize(_job(str(tmp_path / "t.%04d.tif"), out, style_png, video=dict(temporal_weight=0)),
             backbone=tiny_backbone(0))
-    assert sorted(os.listdir(out.parent)) == [f"o.{n}.tif" for n in NUMBERS]
-    for n in NUMBERS:
-        src, _ = _read(tmp_path / f"t.{n}.tif")
-        res, spec = _read(out.parent / f"o.{n}.tif")
-        assert str(spec.format) == "uint16" and spec.nchannels == 4
-        assert np.abs(res[..., 3] - src[..., 3]).max() <= 1e-3
-        assert np.abs(res[..., :3] - src[..., :3]).max() * 255 <= 1.5
+    # integer TIFFs are sRGB already: compared as stored
+    _same_plates(tmp_path / "t.{}.tif", out.parent / "o.{}.tif", "uint16",
+                 lambda res, src: float(np.abs(res[..., :3] - src[..., :3]).max() * 255))
 
 
 def test_png_sequence_keeps_numbers(tmp_path, style_png):
     for n in NUMBERS:
         rgb, _ = _scene(n)
-        img = (np.clip(_srgb(rgb), 0, 1) * 255 + 0.5).astype(np.uint8)
+        img = (np.clip(to_srgb(rgb), 0, 1) * 255 + 0.5).astype(np.uint8)
         cv2.imwrite(str(tmp_path / f"plate.{n}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
     out = tmp_path / "o" / "out.%04d.png"
     stylize(_job(str(tmp_path / "plate.%04d.png"), out, style_png), backbone=tiny_backbone(0))
