@@ -19,6 +19,7 @@ import av
 import cv2
 import numpy as np
 
+from media_fixtures import write_audio_only, write_zero_frame_video
 from videostyle.media import synthetic
 
 #: fast job settings: tiny sizes and budgets (the tiny random backbone is injected by the callers)
@@ -78,8 +79,8 @@ def build_media(folder: Path) -> Path:
     (folder / "truncated.mp4").write_bytes(data[: len(data) // 2])
     data = mkv.read_bytes()
     (folder / "truncated.mkv").write_bytes(data[: len(data) * 2 // 3])
-    synthetic.write_audio_only(folder / "audio_only.m4a")
-    synthetic.write_zero_frame_video(folder / "zero_frames.mkv")
+    write_audio_only(folder / "audio_only.m4a")
+    write_zero_frame_video(folder / "zero_frames.mkv")
     _absurd_mkv(folder)
     (folder / "absurd_header.png").write_bytes(_png_claiming(60000, 60000))
     frames = list(scene.frames)

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from videostyle.media.synthetic import moving_scene, write_audio_only, write_clip
+from media_fixtures import write_audio_only
+from videostyle.media.synthetic import moving_scene, write_clip
 
 
 def _run(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:

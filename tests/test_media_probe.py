@@ -19,7 +19,8 @@ from videostyle.errors import (
     VideostyleError,
 )
 from videostyle.media import open_reader, probe, working_size
-from videostyle.media.synthetic import moving_scene, write_audio_only, write_clip, write_zero_frame_video
+from media_fixtures import write_audio_only, write_zero_frame_video
+from videostyle.media.synthetic import moving_scene, write_clip
 
 SIZE = (64, 48)
 

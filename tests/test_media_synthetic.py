@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 
 from videostyle.media import probe
-from videostyle.media.synthetic import brush_painting, inspect_video, moving_scene, write_clip
+from media_fixtures import inspect_video
+from videostyle.media.synthetic import brush_painting, moving_scene, write_clip
 
 
 def _warp(image: np.ndarray, flow: tuple[float, float]) -> np.ndarray:

@@ -6,8 +6,10 @@
   occluder), so the backward flow of frame ``t`` (``compute_flow(frame_t, frame_{t-1})``) is
   ``offsets[t] - offsets[t-1]`` everywhere except inside ``occluder_boxes[t]``/``[t-1]`` and at the cut.
 * :func:`write_clip` encodes RGB frames (with PyAV) to .mp4/.mov/.mkv with optional audio tone, irregular (VFR)
-  timestamps and a rotation flag (display matrix). :func:`write_audio_only` and :func:`write_zero_frame_video`
-  make the awkward inputs the error tests need.
+  timestamps and a rotation flag (display matrix).
+
+The awkward inputs only the tests need (an audio-only file, a video stream without frames) and the decoder-side
+inspection of written files live in ``tests/media_fixtures.py``.
 
 scikit-image is needed only by :func:`photo` / :func:`moving_scene` (a test extra).
 """
@@ -328,64 +330,3 @@ def write_clip(
 def _chain(first: np.ndarray, rest: Iterable[np.ndarray]) -> Iterable[np.ndarray]:
     yield first
     yield from rest
-
-
-def write_audio_only(path: str | os.PathLike[str], seconds: float = 1.0, *, sample_rate: int = 48000) -> Path:
-    """A file with one audio stream and no video (AAC in mp4/m4a/mov, FLAC in mkv/flac)."""
-    p = Path(path)
-    container = av.open(os.fspath(p), "w")
-    try:
-        stream = _add_audio(container, _DEFAULT_AUDIO.get(p.suffix.lower(), "aac"), sample_rate)
-        _encode_audio(container, stream, tone(seconds, sample_rate), sample_rate)
-    finally:
-        container.close()
-    return p
-
-
-def write_zero_frame_video(path: str | os.PathLike[str], size: tuple[int, int] = (64, 48)) -> Path:
-    """A Matroska file whose FFV1 video stream has no frames (an audio stream keeps the file well-formed)."""
-    p = Path(path)
-    container = av.open(os.fspath(p), "w", format="matroska")
-    try:
-        stream = container.add_stream("ffv1", rate=24)
-        stream.width, stream.height = size
-        stream.pix_fmt = "yuv420p"
-        audio = _add_audio(container, "flac", 48000)
-        container.start_encoding()
-        _encode_audio(container, audio, tone(0.5), 48000)
-    finally:
-        container.close()
-    return p
-
-
-@dataclass(frozen=True)
-class StreamReport:
-    """What :func:`inspect_video` measured by demuxing and decoding a whole file (for tests)."""
-
-    pts: list[int]
-    time_base: Fraction
-    avg_rate: Fraction | None
-    width: int
-    height: int
-    codec: str
-    audio: list[tuple[str, int, float]]  # (codec, sample rate, decoded seconds) per audio stream
-
-
-def inspect_video(path: str | os.PathLike[str]) -> StreamReport:
-    """Decode every video frame (pts in order) and every audio stream (decoded duration) of a file."""
-    with av.open(os.fspath(path)) as container:
-        v = container.streams.video[0]
-        pts = [int(f.pts) for f in container.decode(v) if f.pts is not None]
-        avg = Fraction(v.average_rate) if v.average_rate else None
-        cc = v.codec_context
-        assert v.time_base is not None
-        report = StreamReport(pts=pts, time_base=Fraction(v.time_base), avg_rate=avg, width=cc.width,
-                              height=cc.height, codec=cc.name, audio=[])
-        n_audio = len(container.streams.audio)
-    for i in range(n_audio):
-        with av.open(os.fspath(path)) as container:
-            stream = container.streams.audio[i]
-            samples = sum(frame.samples for frame in container.decode(stream))
-            rate = stream.codec_context.sample_rate
-            report.audio.append((stream.codec_context.name, rate, samples / rate))
-    return report
