@@ -8,12 +8,13 @@ import numpy as np
 import OpenImageIO as oiio
 
 
-def write(path: Path, pixels: np.ndarray, pixel_type: str, compression: str | None = None, **attrs) -> None:
-    """Write float ``pixels`` (H×W×3 or ×4, alpha last) as ``pixel_type`` with OpenImageIO."""
+def write(path: Path, pixels: np.ndarray, pixel_type: str, compression: str | None = None,
+          channels: tuple[str, ...] | None = None, **attrs) -> None:
+    """Write float ``pixels`` (H×W×C; by default RGB or RGBA) as ``pixel_type`` with OpenImageIO."""
     h, w, n = pixels.shape
     spec = oiio.ImageSpec(w, h, n, pixel_type)
-    spec.channelnames = ("R", "G", "B", "A")[:n]
-    spec.alpha_channel = 3 if n == 4 else -1
+    spec.channelnames = channels or ("R", "G", "B", "A")[:n]
+    spec.alpha_channel = list(spec.channelnames).index("A") if "A" in spec.channelnames else -1
     if compression:
         spec.attribute("compression", compression)
     for key, value in attrs.items():

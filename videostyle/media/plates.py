@@ -80,7 +80,7 @@ def _spec_of(handle, path: Path) -> PlateSpec:  # noqa: ANN001
     s = handle.spec()
     if s.width <= 0 or s.height <= 0 or s.width * s.height > MAX_PLATE_PIXELS:
         raise UnreadableMediaError(f"image header gives an unusable size {s.width}x{s.height}", path=path)
-    alpha = s.alpha_channel >= 0 or s.nchannels in (2, 4)
+    alpha = _channels(s)[1] >= 0
     sample = _SAMPLES.get(str(s.format.basetype).rsplit(".", 1)[-1], "float")
     bits = int(s.get_int_attribute("oiio:BitsPerSample", 0)) or {"uint8": 8, "uint16": 16, "half": 16}.get(sample, 32)
     named = s.get_string_attribute("oiio:ColorSpace") or None
@@ -89,6 +89,22 @@ def _spec_of(handle, path: Path) -> PlateSpec:  # noqa: ANN001
     return PlateSpec(width=s.width, height=s.height, channels=4 if alpha else 3, sample=sample, bits=bits,
                      compression=s.get_string_attribute("compression") or None, colorspace=colorspace,
                      format=handle.format_name())
+
+
+def _channels(s) -> tuple[list[int], int]:  # noqa: ANN001 - an OpenImageIO.ImageSpec
+    """(indices of the colour channels, 1 to 3; index of alpha or -1), by channel name: R, G, B (or Y) and A of
+    the main layer; by position when the file does not name them (2 or 4 channels: the last is alpha)."""
+    names = [str(name) for name in s.channelnames]
+    upper = [name.upper() for name in names]
+    alpha = s.alpha_channel if s.alpha_channel >= 0 else (upper.index("A") if "A" in upper else -1)
+    if all(c in upper for c in ("R", "G", "B")):
+        return [upper.index(c) for c in ("R", "G", "B")], alpha
+    if "Y" in upper:
+        return [upper.index("Y")], alpha
+    named = any(name in ("R", "G", "B", "A", "Y") for name in upper)
+    if alpha < 0 and not named and len(names) in (2, 4):
+        alpha = len(names) - 1
+    return [c for c in range(len(names)) if c != alpha][:3], alpha
 
 
 def read_plate_spec(path: str | os.PathLike[str]) -> PlateSpec:
@@ -115,9 +131,7 @@ def read_plate(path: str | os.PathLike[str]) -> tuple[np.ndarray, PlateSpec]:
     finally:
         handle.close()
     pixels = np.asarray(pixels, dtype=np.float32).reshape(spec.height, spec.width, -1)
-    n = pixels.shape[2]
-    alpha_at = s.alpha_channel if s.alpha_channel >= 0 else (n - 1 if n in (2, 4) else -1)
-    colour = [c for c in range(n) if c != alpha_at][:3]
+    colour, alpha_at = _channels(s)
     rgb = pixels[..., colour]
     if rgb.shape[2] == 1:
         rgb = np.repeat(rgb, 3, axis=2)
