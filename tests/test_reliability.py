@@ -33,12 +33,7 @@ from videostyle.style.backbones import tiny_backbone
 from videostyle.video import open_store, run_frames, stylize
 
 
-@pytest.fixture(autouse=True)
-def tiny(monkeypatch):
-    """Every Stylizer gets the tiny random backbone: these tests check plumbing and messages, not looks."""
-    import videostyle.style.stylizer as stylizer
-
-    monkeypatch.setattr(stylizer, "load_backbone", lambda *_a, **_kw: tiny_backbone(0))
+pytestmark = pytest.mark.usefixtures("tiny_stylizers")  # these tests check plumbing and messages, not looks
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from videostyle.media import synthetic
 from videostyle.style.backbones import tiny_backbone
 from videostyle.video import FrameStore, open_store, run_frames, stylize
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parents[1]  # tests/, where video_job.py is
 CUT = 9
 FRAMES = 18
 

@@ -20,18 +20,12 @@ from videostyle.cli import main
 from videostyle.config import StyleConfig, StylizeConfig, VideoConfig
 from videostyle.errors import UsageError
 from videostyle.media.synthetic import write_clip
-from videostyle.style.backbones import tiny_backbone
 from videostyle.video.preflight import preflight
 
 FAST = ["--iterations", "2", "--first-iterations", "2", "--quiet"]
 
 
-@pytest.fixture(autouse=True)
-def tiny(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Stylizers get the tiny random backbone: these tests check refusals and plumbing, not looks."""
-    import videostyle.style.stylizer as stylizer
-
-    monkeypatch.setattr(stylizer, "load_backbone", lambda *_a, **_kw: tiny_backbone(0))
+pytestmark = pytest.mark.usefixtures("tiny_stylizers")  # these tests check refusals and plumbing, not looks
 
 
 @pytest.fixture(scope="module")
