@@ -155,10 +155,6 @@ class DeviceOutOfMemoryError(InsufficientMemoryError):
     """The accelerator (CUDA, MPS) ran out of memory during the optimisation; names the working size that fits."""
 
 
-class DeviceOutOfMemoryError(InsufficientMemoryError):
-    """The accelerator (CUDA, MPS) ran out of memory during the optimisation; names the working size that fits."""
-
-
 class JobFailedError(VideostyleError):
     """One or more batch jobs failed."""
 

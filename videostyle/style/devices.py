@@ -1,4 +1,4 @@
-"""Device and precision selection: ``auto`` (CUDA › MPS › CPU), ``cpu``, ``cuda``/``cuda:N`` or ``mps``; fp32/bf16."""
+"""Device and precision selection: ``auto`` (CUDA › MPS › CPU), ``cpu``, ``cuda``/``cuda:N``, ``mps``; fp32 / bf16."""
 
 from __future__ import annotations
 

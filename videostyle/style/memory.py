@@ -32,10 +32,10 @@ MARGIN = 1.3
 FIXED_BYTES = 256 * MB
 #: backbone weights held in memory (features up to relu5_1), bytes
 WEIGHT_BYTES = {"vgg19": 80 * MB, "vgg16": 59 * MB, "vgg16-hed": 59 * MB, "tiny": 1 * MB}
-#: per-pixel cost of the optimisation under each backbone precision, relative to fp32. Measured on CPU (peak RSS
-#: growth at 512x384, benchmarks/precision.md): bf16 autocast saves only ~6 % there; on CUDA it should save more
-#: (not measured: benchmarks/gpu_check.py reports both peaks), so this stays on the safe side.
-PRECISION_FACTOR = {"fp32": 1.0, "bf16": 0.95}
+#: per-pixel cost of the optimisation under each backbone precision, relative to fp32. On CPU bf16 autocast saves
+#: nothing measurable (peak RSS growth at 512x384: 0.94x and 1.01x in two runs, benchmarks/precision.md), so 1.0;
+#: on CUDA it should save more, not measured yet: set it from benchmarks/gpu_check.py's peaks (benchmarks/gpu.md).
+PRECISION_FACTOR = {"fp32": 1.0, "bf16": 1.0}
 #: per pixel of a style image at its working size: its forward pass keeps only the current activation
 STYLE_BYTES_PER_PIXEL = 600.0
 #: per pixel of a decoded source frame: YUV planes, the RGB copy, the upright/resized copies, decoder threads
