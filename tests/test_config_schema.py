@@ -169,6 +169,11 @@ def test_blend_weights_are_checked_once_with_one_message() -> None:
         StyleConfig(style_blend_weights=(-1.0,))
 
 
+def test_style_layer_weights_not_all_zero() -> None:
+    with pytest.raises(UsageError, match=r"invalid style_layer_weights \(0\.0, 0\.0\): not all 0"):
+        StyleConfig(style_layers=("relu1_1", "relu2_1"), style_layer_weights=(0.0, 0.0))
+
+
 def test_nothing_below_the_cli_imports_it() -> None:
     package = Path(__file__).resolve().parents[1] / "videostyle"
     offenders = [str(p.relative_to(package)) for p in package.rglob("*.py")

@@ -152,6 +152,8 @@ class StyleConfig:
                 f"style_layer_weights has {len(self.style_layer_weights)} values for "
                 f"{len(self.style_layers)} style layers"
             )
+        if self.style_layer_weights is not None and not any(self.style_layer_weights):
+            raise UsageError(f"invalid style_layer_weights {self.style_layer_weights!r}: not all 0")
 
 
 @dataclass(frozen=True)
