@@ -201,6 +201,9 @@ class EncodeConfig:
     output_colorspace: str | None = field(default=None, metadata=opt(
         "OpenColorIO colour space of the output (default: the input's for the same kind of file, else sRGB for "
         "8/16-bit and video, scene-linear Rec.709 for EXR)", metavar="NAME", example="ACEScg"))
+    full_resolution: bool = field(default=False, metadata=opt(
+        "write the result at the input's resolution: the stylised frames scaled up (bicubic) from the working "
+        "size, a plate's alpha and highlights at full resolution"))
 
     def __post_init__(self) -> None:
         validate(self)

@@ -36,7 +36,7 @@ from ..config import StylizeConfig, config_hash, to_dict
 from ..errors import NoFramesError, RunInterrupted, UsageError
 from .._fs import atomic_write
 from . import passes as multipass
-from .preflight import ResolvedJob, preflight
+from .preflight import ResolvedJob, output_size, preflight
 from .shots import CutDetector, annotate_shots
 from .store import FrameStore
 
@@ -401,16 +401,18 @@ def _encode(config: StylizeConfig, store: FrameStore, state: RunState) -> None:
     enc = config.encode
     audio_from = config.input if enc.audio and state.info.audio else None
     span = _audio_range(state)
-    with media.open_writer(config.output, like=state.info, size=state.size, codec=enc.codec, crf=enc.crf,
+    size = output_size(config, state.info, state.size)
+    with media.open_writer(config.output, like=state.info, size=size, codec=enc.codec, crf=enc.crf,
                            preset=enc.preset, audio_from=audio_from, audio_range=span, source_start=span[0],
                            input_colorspace=config.video.input_colorspace,
                            output_colorspace=enc.output_colorspace) as writer, \
             contextlib.ExitStack() as stack:
         # plates: the source's alpha and out-of-range residual (media.colour) go back with each stylised frame
-        source = stack.enter_context(open_source(config, state.size)) if writer.needs_extras else None
+        source = stack.enter_context(open_source(config, size)) if writer.needs_extras else None
         for rec in state.frames:
             extras = media.frame_at(source, rec["index"]) if source is not None else None
-            writer.write(store.get(rec["index"], config.video.passes), pts_ticks=rec.get("pts_ticks"),
+            writer.write(media.resize_image(store.get(rec["index"], config.video.passes), size),
+                         pts_ticks=rec.get("pts_ticks"),
                          pts=rec.get("pts"), number=rec.get("number"),
                          alpha=extras.alpha if extras is not None else None,
                          residual=extras.residual if extras is not None else None)

@@ -109,10 +109,16 @@ def preflight(config: StylizeConfig, *, existing: str = "error", create_dirs: bo
         memory = _check_memory(config, size_for, (v.width, v.height))
     if kind == "video":
         with _stage("encoder"):
-            media.check_encoder(codec, size, crf=config.encode.crf, preset=config.encode.preset,
-                                path=config.output)
+            media.check_encoder(codec, output_size(config, info, size), crf=config.encode.crf,
+                                preset=config.encode.preset, path=config.output)
     return ResolvedJob(config=config, info=info, size=size, output_kind=kind, codec=codec, frames=frames,
                        finished=finished, create=tuple(dict.fromkeys(create)), memory=memory)
+
+
+def output_size(config: StylizeConfig, info: media.MediaInfo, working: tuple[int, int]) -> tuple[int, int]:
+    """(w, h) of the written result: the working size, or the upright input's with ``--full-resolution``."""
+    v = info.video
+    return (v.display_width, v.display_height) if config.encode.full_resolution and v is not None else working
 
 
 @contextlib.contextmanager
