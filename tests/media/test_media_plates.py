@@ -225,3 +225,20 @@ def test_damaged_exr_is_a_one_line_input_error(tmp_path):
 def test_plate_outputs_take_no_codec(tmp_path):
     with pytest.raises(UnsupportedOutputError, match="does not apply to .exr plates"):
         open_writer(tmp_path / "x.####.exr", size=(8, 8), codec="png16")
+
+
+def test_channels_are_picked_by_name(tmp_path):
+    """An EXR with a depth channel besides RGB: Z is neither colour nor alpha; a luminance (Y) plate is grey."""
+    rgbz = np.zeros((4, 4, 4), np.float32)
+    rgbz[..., 0], rgbz[..., 1], rgbz[..., 2], rgbz[..., 3] = 0.18, 0.5, 1.0, 7.0
+    write(tmp_path / "z.exr", rgbz, "half", channels=("R", "G", "B", "Z"))
+    assert not probe(tmp_path / "z.exr").plate.has_alpha
+    with open_reader(tmp_path / "z.exr") as reader:
+        frame = next(reader)
+    assert frame.alpha is None
+    assert frame.image[0, 0].tolist() == pytest.approx([118, 188, 255], abs=1)  # sRGB of 0.18, 0.5, 1.0
+    ya = np.stack([np.full((4, 4), 0.09, np.float32), np.full((4, 4), 0.5, np.float32)], -1)  # Y 0.18, premult
+    write(tmp_path / "y.exr", ya, "half", channels=("Y", "A"))
+    with open_reader(tmp_path / "y.exr") as reader:
+        frame = next(reader)
+    assert frame.image[0, 0].tolist() == [118, 118, 118] and frame.alpha is not None

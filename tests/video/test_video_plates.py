@@ -12,7 +12,7 @@ import pytest
 
 from plate_files import read, srgb_error, to_srgb, write
 from videostyle.cli import main
-from videostyle.config import RangeConfig, StylizeConfig, VideoConfig
+from videostyle.config import EncodeConfig, RangeConfig, StylizeConfig, VideoConfig
 from videostyle.style.backbones import tiny_backbone
 from videostyle.video import stylize
 
@@ -134,3 +134,19 @@ def test_bad_plate_options_fail_before_work(tmp_path, exr_plates, style_png, cap
     err = capsys.readouterr().err
     assert code in (1, 2) and words in err and err.count("\n") == 1, err
     assert not (tmp_path / "work").exists() and not list(tmp_path.glob("o.*"))
+
+
+def test_full_resolution_keeps_the_plate_size_and_its_alpha(tmp_path, exr_plates, style_png):
+    out = tmp_path / "full" / "f.####.exr"
+    config = _job(str(exr_plates / "plate.####.exr"), out, style_png,
+                  video=dict(size=32, temporal_weight=0), range=RangeConfig(frames="1001-1001"),
+                  encode=EncodeConfig(full_resolution=True))
+    report = stylize(config, backbone=tiny_backbone(0))
+    assert report["size"] == [32, 24]  # worked at 32 px …
+    src, _ = read(exr_plates / "plate.1001.exr")
+    res, spec = read(out.parent / "f.1001.exr")
+    assert (spec.width, spec.height) == (W, H)  # … written at the plate's 64×48
+    assert np.abs(res[..., 3] - src[..., 3]).max() <= 1e-3  # alpha at full resolution, unchanged
+    # the unstylised picture, only softened by the 2× scale (edges of the light and of the matte move most)
+    soft = np.abs(to_srgb(res[..., :3]) - to_srgb(src[..., :3])).mean() * 255
+    assert soft < 4.0, soft
