@@ -242,3 +242,12 @@ def test_channels_are_picked_by_name(tmp_path):
     with open_reader(tmp_path / "y.exr") as reader:
         frame = next(reader)
     assert frame.image[0, 0].tolist() == [118, 118, 118] and frame.alpha is not None
+
+
+def test_a_bad_ocio_config_is_a_one_line_usage_error(tmp_path, monkeypatch):
+    bad = tmp_path / "bad.ocio"
+    bad.write_text("this is not an OCIO config\n")
+    monkeypatch.setenv("OCIO", str(bad))
+    with pytest.raises(UsageError, match="OpenColorIO config .*bad.ocio.* cannot be used") as err:
+        colour.srgb()
+    assert "\n" not in str(err.value)

@@ -57,17 +57,20 @@ def _ocio():  # noqa: ANN202 - the module, imported on first use (8-bit video ne
 
 @functools.lru_cache(maxsize=4)
 def _config_for(source: str):  # noqa: ANN202
-    ocio = _ocio()
     try:
-        return ocio.Config.CreateFromFile(source) if source else ocio.GetCurrentConfig()
+        return _ocio().Config.CreateFromFile(source)
     except Exception as err:  # OCIO raises its own Exception type for a bad file
-        raise UsageError(f"OpenColorIO config {source or os.environ.get('OCIO')!r} cannot be used "
-                         f"({' '.join(str(err).split())[:160]})") from None
+        raise UsageError(f"OpenColorIO config {source!r} cannot be used ({' '.join(str(err).split())[:160]})") \
+            from None
+
+
+def _source() -> str:
+    return os.environ.get("OCIO") or BUILTIN_CONFIG
 
 
 def config():  # noqa: ANN201 - PyOpenColorIO.Config
-    """The OpenColorIO config in use: ``$OCIO`` when set, otherwise :data:`BUILTIN_CONFIG`."""
-    return _config_for("" if os.environ.get("OCIO") else BUILTIN_CONFIG)
+    """The OpenColorIO config in use: ``$OCIO`` (a file or an ``ocio://`` name) when set, else the built-in one."""
+    return _config_for(_source())
 
 
 def _find(names: tuple[str, ...], what: str) -> str:
@@ -125,9 +128,9 @@ def colorspace_from_chromaticities(values: tuple[float, ...] | None) -> str | No
 
 
 @functools.lru_cache(maxsize=32)
-def _processor(src: str, dst: str):  # noqa: ANN202
+def _processor(source: str, src: str, dst: str):  # noqa: ANN202 - per config (``source``) and colour spaces
     try:
-        return config().getProcessor(src, dst).getDefaultCPUProcessor()
+        return _config_for(source).getProcessor(src, dst).getDefaultCPUProcessor()
     except Exception as err:
         raise UsageError(f"OpenColorIO cannot convert {src!r} to {dst!r} ({' '.join(str(err).split())[:160]})") \
             from None
@@ -137,7 +140,7 @@ def convert(rgb: np.ndarray, src: str, dst: str) -> np.ndarray:
     """``rgb`` (float H×W×3) converted from colour space ``src`` to ``dst`` (a new float32 array)."""
     out = np.ascontiguousarray(rgb, dtype=np.float32).copy()
     if src != dst:
-        _processor(src, dst).applyRGB(out)
+        _processor(_source(), src, dst).applyRGB(out)
     return out
 
 
