@@ -150,3 +150,14 @@ def test_full_resolution_keeps_the_plate_size_and_its_alpha(tmp_path, exr_plates
     # the unstylised picture, only softened by the 2× scale (edges of the light and of the matte move most)
     soft = np.abs(to_srgb(res[..., :3]) - to_srgb(src[..., :3])).mean() * 255
     assert soft < 4.0, soft
+
+
+def test_a_bad_ocio_config_fails_a_plate_job_before_work(tmp_path, exr_plates, style_png, capsys, monkeypatch):
+    bad = tmp_path / "bad.ocio"
+    bad.write_text("not a config\n")
+    monkeypatch.setenv("OCIO", str(bad))
+    code = main(["stylize", str(exr_plates / "plate.####.exr"), "--style", str(style_png), "-o",
+                 str(tmp_path / "o.####.exr"), "--work-dir", str(tmp_path / "work"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot be used" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "work").exists()

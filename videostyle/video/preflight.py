@@ -58,8 +58,9 @@ def preflight(config: StylizeConfig, *, existing: str = "error", create_dirs: bo
     with _stage("input"):
         info = media.probe(config.input)
         rng = config.range
-        if rng.start or rng.duration is not None or rng.frames or config.video.input_colorspace:
-            # an empty range, frame numbers the sequence lacks, an unknown colour space: before a work dir exists
+        if rng.start or rng.duration is not None or rng.frames or config.video.input_colorspace or info.plate:
+            # an empty range, frame numbers the sequence lacks, an unknown colour space or OpenColorIO config (plates
+            # are converted on reading): before a work dir exists
             media.open_reader(config.input, start=rng.start, duration=rng.duration, frames=rng.frame_numbers,
                               colorspace=config.video.input_colorspace).close()
         if config.encode.output_colorspace:
