@@ -179,4 +179,50 @@ def section_flow(p: dict[str, Any], work: Path, out: Path) -> dict[str, Any]:
             "accuracy": flow_bench.accuracy_rows(flow_bench.METHODS)}
 
 
-RUNNERS = {"speed": section_speed, "demo": section_demo, "tradeoff": section_tradeoff, "flow": section_flow}
+def section_moving(p: dict[str, Any], work: Path, out: Path) -> dict[str, Any]:
+    """New content painted: per-frame vs temporal on a subject entering and on the sample (temporal_bench.py).
+
+    Also writes ``moving_frames.png``: source, per-frame and temporal rows of each scene, to look at the subject.
+    """
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import temporal_bench
+
+    args = ["--frames", str(p["frames"]), "--size", str(p["size"]), "--first-iterations", str(p["first_iterations"]),
+            "--iterations", str(p["iterations"]), "--threads", "1", "--scenes", ",".join(p["scenes"]),
+            "--weights", ",".join(f"{w:g}" for w in p["weights"]), "--work", str(work / "moving")]
+    return moving_section(p, temporal_bench.run(temporal_bench.parser().parse_args(args)), out)
+
+
+def moving_section(p: dict[str, Any], payload: dict[str, Any], out: Path) -> dict[str, Any]:
+    """The section's record from a temporal_bench run (its results and the clips left in its work folder)."""
+    import temporal_bench
+
+    from videostyle import media
+
+    sheet = []
+    for name in p["scenes"]:
+        baseline, temporal = temporal_bench.clips(Path(payload["work"]), name, p["weights"])
+        with media.open_reader(temporal) as reader:
+            held = [f.image for f in reader]
+        with media.open_reader(baseline) as reader:
+            per_frame = [f.image for f in reader]
+        source_path = ROOT / SAMPLE if name == "sample" else Path(payload["work"]) / f"{name}.mkv"
+        with media.open_reader(source_path, size=reader.size, max_frames=len(held)) as src:
+            sheet += [(f"{name}: source", [f.image for f in src]), ("per-frame", per_frame), ("temporal", held)]
+    write_frame_sheet(sheet, out / "moving_frames.png")
+    return {"params": p, "results": payload["results"], "frames_sheet": "moving_frames.png"}
+
+
+def section_style_weight(p: dict[str, Any], work: Path, out: Path) -> dict[str, Any]:
+    """Content and style distance of a person stylised at each style weight, with a strip (style_weight_bench.py)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import style_weight_bench
+
+    args = ["--photos", ",".join(p["photos"]), "--weights", ",".join(f"{w:g}" for w in p["weights"]),
+            "--size", str(p["size"]), "--iterations", str(p["iterations"]), "--strip", str(out / "style_weight.png")]
+    payload = style_weight_bench.run(style_weight_bench.parser().parse_args(args))
+    return {"params": p, **payload, "strip": "style_weight.png"}
+
+
+RUNNERS = {"speed": section_speed, "demo": section_demo, "tradeoff": section_tradeoff, "flow": section_flow,
+           "moving": section_moving, "style_weight": section_style_weight}

@@ -8,7 +8,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = "sample_media/sample.mp4"
 SAMPLE_STYLE = "sample_media/style.png"
-SECTIONS = ("speed", "demo", "tradeoff", "flow")
+SECTIONS = ("speed", "demo", "tradeoff", "flow", "moving", "style_weight")
 # Stages of the report: decode, shots and flow run in the background thread and overlap with the optimiser.
 BACKGROUND_STAGES = ("decode", "shots", "flow")
 MAIN_STAGES = ("setup", "optimise", "store", "waiting", "encode", "preview")
@@ -22,6 +22,13 @@ FULL = {
     "tradeoff": {"frames": 8, "size": 96, "first_iterations": 100, "iterations": 40,
                  "weights": [0.0, 10.0, 100.0, 200.0, 1000.0, 10000.0]},
     "flow": {"repeat": 3, "sizes": [[640, 360], [1280, 720]]},
+    # new content painted: a subject entering (generated) and the bundled sample, per-frame vs temporal, default
+    # budgets and weights (benchmarks/temporal_bench.py)
+    "moving": {"frames": 10, "size": 96, "first_iterations": 500, "iterations": 150, "weights": [0.0, 200.0],
+               "scenes": ["entering", "sample"]},
+    # style weight vs legibility on a person (benchmarks/style_weight_bench.py)
+    "style_weight": {"photos": ["astronaut"], "weights": [2.0, 5.0, 10.0, 20.0, 50.0], "size": 192,
+                     "iterations": 100},
 }
 QUICK = {
     "speed": {"frames": 3, "sizes": [64, 96], "size_iterations": 5, "iteration_size": 64,
@@ -30,6 +37,9 @@ QUICK = {
     "tradeoff": {"frames": 4, "size": 64, "first_iterations": 10, "iterations": 5,
                  "weights": [0.0, 200.0, 10000.0]},
     "flow": {"repeat": 1, "sizes": [[320, 180]]},
+    "moving": {"frames": 3, "size": 48, "first_iterations": 10, "iterations": 5, "weights": [0.0, 200.0],
+               "scenes": ["entering"]},
+    "style_weight": {"photos": ["astronaut"], "weights": [5.0, 50.0], "size": 48, "iterations": 5},
 }
 
 

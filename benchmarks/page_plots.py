@@ -170,4 +170,5 @@ def plot_flow(data: dict[str, Any], path: Path) -> None:
 
 
 PLOTS = {"speed": [("speed", plot_speed)], "demo": [("iterations", plot_iterations), ("stages", plot_stages)],
-         "tradeoff": [("tradeoff", plot_tradeoff)], "flow": [("flow", plot_flow)]}
+         "tradeoff": [("tradeoff", plot_tradeoff)], "flow": [("flow", plot_flow)],
+         "moving": [], "style_weight": []}  # these two show frame sheets written while measuring

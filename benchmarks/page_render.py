@@ -181,6 +181,61 @@ def render_stages(d: dict[str, Any]) -> list[str]:
     return lines
 
 
+def render_moving(d: dict[str, Any]) -> list[str]:
+    p = d["params"]
+    base_w, temporal_w = (f"{w:g}" for w in p["weights"])
+    lines = [f"Where things move or enter. `entering`: a generated clip (scikit-image's `coffee` under a slow camera) "
+             "that a textured subject (the centre of `chelsea`, a cat's face) enters from the left, a thirtieth of "
+             "the frame width per frame; `sample`: the first frames of the bundled clip (a camera move over the "
+             f"astronaut while the cat's face enters from the right). {p['frames']} frames at long side "
+             f"{p['size'] * 3 // 2}, `--first-iterations {p['first_iterations']} --iterations {p['iterations']}`, "
+             f"default weights; per-frame baseline (`--temporal-weight {base_w}`) against the default temporal "
+             f"weight ({temporal_w}), both with `benchmarks/temporal_bench.py`. Moving-content stylisation: "
+             "`videostyle metrics`' ratio of how far the moving/new pixels are from the photo to how far the "
+             "static ones are (about 1: painted alike). Legibility: correlation of blurred luminance between result "
+             "and source on the subject's pixels. Time per frame: wall (and CPU) seconds of the whole run per frame, "
+             "set-up excluded.", "",
+             "| scene | run | warping error | style distance | moving-content stylisation | legibility | "
+             "warm iterations (median) | warm effort (mean) | wall s/frame | CPU s/frame |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, runs in d["results"].items():
+        for w, r in runs.items():
+            label = "per-frame" if w == base_w else f"temporal {w}"
+            lines.append(f"| {name} | {label} | {_f(r['warping_error'], '.5f')} | {_f(r['style_distance'], '.4f')} | "
+                         f"{_f(r['moving_stylization'], '.3f')} | {_f(r.get('subject_legibility'), '.3f')} | "
+                         f"{_f(r['iterations_warm_median'], '.0f')} | {_f(r['effort_warm_mean'], '.0f')} | "
+                         f"{_f(r['seconds_per_frame'], '.1f')} | {_f(r['cpu_seconds_per_frame'], '.1f')} |")
+    lines += ["", "Temporal against per-frame (ratios in one run), with the targets of issue 12:", "",
+              "| scene | warping error (≤ 0.3) | style distance (≤ 1.0) | moving-content stylisation (≥ 0.9) | "
+              "legibility (≥ 0.95) | wall time per frame (≤ 0.35) | CPU time per frame |", "|---|---|---|---|---|---|---|"]
+    for name, runs in d["results"].items():
+        r = runs[temporal_w]
+        lines.append(f"| {name} | {_f(r['warping_error_ratio'], '.3f')} | {_f(r['style_distance_ratio'], '.3f')} | "
+                     f"{_f(r['moving_stylization_ratio'], '.3f')} | {_f(r.get('legibility_ratio'), '.3f')} | "
+                     f"{_f(r['time_per_frame_ratio'], '.3f')} | {_f(r['cpu_per_frame_ratio'], '.3f')} |")
+    lines += ["", "Warm effort: full-frame-equivalent iterations (those spent on crops around the new content count "
+              "by their area). Source, per-frame and temporal frames of each scene (enlarged 2×): the subject must "
+              "be painted like the rest in the temporal rows, not a photo cut-out.", "",
+              f"![frames of each scene](benchmarks/{d['frames_sheet']})"]
+    return lines
+
+
+def render_style_weight(d: dict[str, Any]) -> list[str]:
+    p = d["params"]
+    lines = [f"Single photos of a person ({', '.join(p['photos'])}, scikit-image) at {p['size']} px, "
+             f"{p['iterations']} iterations from the content, style `{d['settings']['style']}`, each style weight; "
+             "content distance (relu4_2, relative: how far the subject's features moved) and style distance "
+             "(relative Gram distance to the style: lower = more painted), `benchmarks/style_weight_bench.py`. "
+             "The default is 10.", "",
+             "| photo | style weight | content distance | style distance | iterations |", "|---|---|---|---|---|"]
+    for photo, rows in d["results"].items():
+        for r in rows:
+            lines.append(f"| {photo} | {r['style_weight']:g} | {_f(r['content_distance'], '.3f')} | "
+                         f"{_f(r['style_distance'], '.3f')} | {r['iterations']} |")
+    lines += ["", f"![the photo and each style weight](benchmarks/{d['strip']})"]
+    return lines
+
+
 def _duration(results: dict[str, dict[str, Any]]) -> str:
     """How long the sections present took when they were measured."""
     parts = [(name, results[name]["elapsed_s"] / 60) for name in SECTIONS if results.get(name, {}).get("elapsed_s")]
@@ -225,7 +280,9 @@ def render_page(results: dict[str, dict[str, Any]]) -> str:
               lambda d: render_demo_iterations(d, results.get("tradeoff"))),
              ("(c) Flicker vs style: warping error against temporal weight", "tradeoff", render_tradeoff),
              ("(d) Flow backends: speed and accuracy", "flow", render_flow),
-             ("(e) Where the time goes: stages at the demo settings", "demo", render_stages)]
+             ("(e) Where the time goes: stages at the demo settings", "demo", render_stages),
+             ("(f) Painting what moves: new content against the per-frame baseline", "moving", render_moving),
+             ("(g) Style weight against legibility", "style_weight", render_style_weight)]
     for title, name, render in parts:
         if name in results:
             header(title, name)

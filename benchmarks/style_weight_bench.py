@@ -40,7 +40,7 @@ def _fit(photo: np.ndarray, size: int) -> np.ndarray:
     return to_uint8(resize01(photo.astype(np.float32) / 255.0, (round(w * scale) // 2 * 2, round(h * scale) // 2 * 2)))
 
 
-def main() -> int:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--style", default=str(SHARED_STYLE if SHARED_STYLE.exists() else ROOT / "sample_media/style.png"))
     ap.add_argument("--photos", default="astronaut,chelsea")
@@ -50,7 +50,11 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None, help="results as JSON")
     ap.add_argument("--strip", default=None, help="PNG strip: rows = photos, columns = photo + each weight")
-    ns = ap.parse_args()
+    return ap
+
+
+def run(ns: argparse.Namespace) -> dict:
+    """Stylise each photo at each style weight and measure it: ``{"settings", "results"}``."""
     torch.set_num_threads(ns.threads)
     style = load_style_image(ns.style)
     weights = [float(w) for w in ns.weights.split(",")]
@@ -75,9 +79,10 @@ def main() -> int:
         rows.append(tiles)
     settings = {k: v for k, v in vars(ns).items() if k not in ("out", "strip")}
     settings["style"] = Path(ns.style).name
+    payload = {"settings": settings, "results": results}
     if ns.out:
         Path(ns.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(ns.out).write_text(json.dumps({"settings": settings, "results": results}, indent=2) + "\n")
+        Path(ns.out).write_text(json.dumps(payload, indent=2) + "\n")
     if ns.strip:
         h, w = rows[0][0].shape[:2]
         label_h = 14
@@ -90,6 +95,11 @@ def main() -> int:
                 draw.text((x + 3, y + 1), "photo" if c == 0 else f"style weight {weights[c - 1]:g}", fill="black")
         Path(ns.strip).parent.mkdir(parents=True, exist_ok=True)
         sheet.save(ns.strip)
+    return payload
+
+
+def main(argv: list[str] | None = None) -> int:
+    run(parser().parse_args(argv))
     return 0
 
 

@@ -43,10 +43,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def entering_scene(frames: int, size: tuple[int, int]) -> synthetic.Scene:
-    """A textured subject entering from the left and crossing the frame in ``frames`` frames, slow camera."""
+    """A textured subject entering from the left at a thirtieth of the frame width per frame (it is fully in after
+    about ten frames: new content in every frame), under a slow camera."""
     w, h = size
     sw, sh = w // 3, int(h * 0.55)
-    speed = (w * 0.75 + sw) / max(1, frames - 1)
+    speed = w / 30.0
     return synthetic.moving_scene(frames=frames, size=size, photo_name="coffee", velocity=(0.4, 0.15), wobble=0.3,
                                   occluder_size=(sw, sh), occluder_velocity=(speed, 0.2),
                                   occluder_start=(-sw / w, 0.25), subject="chelsea")
@@ -107,7 +108,7 @@ def _mean(values: list) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def main() -> int:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--style", default=str(ROOT / "sample_media" / "style.png"))
     ap.add_argument("--weights", default="0,200", help="temporal weights; the first is the baseline (use 0)")
@@ -124,8 +125,11 @@ def main() -> int:
     ap.add_argument("--style-weight", type=float, default=StyleConfig().style_weight)
     ap.add_argument("--work", default=None, help="working folder (default: a temporary one)")
     ap.add_argument("--out", default=None, help="write the results as JSON")
-    ns = ap.parse_args()
+    return ap
 
+
+def run(ns: argparse.Namespace) -> dict:
+    """Stylise every scene at every temporal weight and measure it; ``{"settings", "results", "work"}``."""
     import torch
 
     torch.set_num_threads(ns.threads)
@@ -137,7 +141,7 @@ def main() -> int:
     for name, (clip, boxes, source_size) in scenes.items():
         results[name] = {}
         for w in weights:
-            out = work / f"{name}_tw{w:g}.mkv"
+            [out] = clips(work, name, [w])
             config = StylizeConfig(
                 input=str(clip), output=str(out), styles=(ns.style,),
                 style=StyleConfig(model="vgg16-hed", change_tolerance=ns.change_tolerance,
@@ -193,6 +197,16 @@ def main() -> int:
     if ns.out:
         Path(ns.out).parent.mkdir(parents=True, exist_ok=True)
         Path(ns.out).write_text(json.dumps(payload, indent=2))
+    return dict(payload, work=str(work))
+
+
+def clips(work: Path, name: str, weights: list[float]) -> list[Path]:
+    """The stylised clips :func:`run` left in ``work`` for scene ``name``, one per temporal weight."""
+    return [work / f"{name}_tw{w:g}.mkv" for w in weights]
+
+
+def main(argv: list[str] | None = None) -> int:
+    run(parser().parse_args(argv))
     return 0
 
 

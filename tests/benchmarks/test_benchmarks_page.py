@@ -104,3 +104,26 @@ def test_frame_columns_spread_and_end_with_the_last(page):
     assert page.frame_columns(8) == [0, 2, 5, 7]
     assert page.frame_columns(3) == [0, 1, 2]
     assert page.frame_columns(70, 4)[-1] == 69
+
+
+def test_moving_and_style_weight_sections_render_their_numbers(page):
+    def entry(**over):
+        e = {"warping_error": 0.08, "style_distance": 0.13, "moving_stylization": 1.0, "subject_legibility": 0.7,
+             "iterations_warm_median": None, "effort_warm_mean": None, "seconds_per_frame": 10.0,
+             "cpu_seconds_per_frame": 9.0}
+        e.update(over)
+        return e
+
+    temporal = entry(warping_error=0.008, iterations_warm_median=60, effort_warm_mean=41.5, seconds_per_frame=3.0,
+                     warping_error_ratio=0.1, style_distance_ratio=0.95, moving_stylization_ratio=0.93,
+                     legibility_ratio=1.02, time_per_frame_ratio=0.3, cpu_per_frame_ratio=0.31)
+    moving = {"params": page.FULL["moving"], "results": {"entering": {"0": entry(), "200": temporal}},
+              "frames_sheet": "moving_frames.png", "machine": MACHINE}
+    weights = {"params": page.FULL["style_weight"], "settings": {"style": "starry_night.jpg"},
+               "results": {"astronaut": [{"style_weight": 10.0, "content_distance": 0.5, "style_distance": 0.155,
+                                          "iterations": 100}]}, "strip": "style_weight.png", "machine": MACHINE}
+    text = page.render_page({"moving": moving, "style_weight": weights})
+    assert "| entering | temporal 200 | 0.00800 | 0.1300 | 1.000 | 0.700 | 60 | 42 | 3.0 | 9.0 |" in text
+    assert "| entering | 0.100 | 0.950 | 0.930 | 1.020 | 0.300 | 0.310 |" in text
+    assert "benchmarks/moving_frames.png" in text and "benchmarks/style_weight.png" in text
+    assert "| astronaut | 10 | 0.500 | 0.155 | 100 |" in text
