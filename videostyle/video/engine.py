@@ -32,7 +32,7 @@ import numpy as np
 
 from .. import flow as flowlib
 from .. import media
-from ..config import StylizeConfig, config_hash, to_dict
+from ..config import StylizeConfig, VideoConfig, config_hash, to_dict
 from ..errors import NoFramesError, RunInterrupted, UsageError
 from .._fs import atomic_write
 from . import passes as multipass
@@ -165,7 +165,7 @@ def _fill(mode: str, source: np.ndarray, warped: np.ndarray, reliable: np.ndarra
     return source
 
 
-def _warm_budget(video: Any, focus: np.ndarray) -> int:
+def _warm_budget(video: VideoConfig, focus: np.ndarray) -> int:
     """A warm frame's budget grows with how much of it is new: ``iterations`` plus that share of the difference
     to ``first_iterations`` (2 % new: about ``iterations``; everything new: a first frame's budget)."""
     share = float((focus > 0.5).mean())
