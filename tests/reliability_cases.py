@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from media_fixtures import write_audio_only, write_zero_frame_video
+from plate_files import write as write_plate
 from videostyle.media import synthetic
 
 #: fast job settings: tiny sizes and budgets (the tiny random backbone is injected by the callers)
@@ -90,6 +91,13 @@ def build_media(folder: Path) -> Path:
             cv2.imwrite(str(folder / name / f"{i:05d}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         if broken:
             (folder / name / f"{broken:05d}.png").write_bytes(b"not a PNG")
+    for name, broken in (("plates", None), ("plates_broken", 1003)):  # half-float RGBA EXR, numbered from 1001
+        (folder / name).mkdir()
+        for number, image in enumerate(frames, start=1001):
+            rgba = np.dstack([(image / 255.0) ** 2.2, np.ones(image.shape[:2])])
+            write_plate(folder / name / f"plate.{number}.exr", rgba, "half", "zip")
+        if broken:
+            (folder / name / f"plate.{broken}.exr").write_bytes(b"not an EXR plate" * 16)
     synthetic.write_clip(folder / "short.mp4", scene.frames[:3], fps=24)
     _encode(folder / "ten_bit.mp4", frames, "libx264", "yuv420p10le")
     _encode(folder / "yuv444.mp4", frames, "libx264", "yuv444p")
@@ -202,6 +210,15 @@ BAD_CASES: list[Case] = [
          ("absurd_header.png", "60000x60000")),
     Case("sequence_broken_member", "input", "image sequence whose 3rd file is garbage",
          _output_only(stylize("sequence_broken/%05d.png")), 1, ("00003.png", "not a readable image")),
+    Case("plate_broken_member", "input", "EXR plate sequence whose plate 1003 is garbage",
+         _output_only(stylize("plates_broken/plate.####.exr", out="out.####.exr")), 1,
+         ("plate.1003.exr", "not a readable image")),
+    Case("plate_frames_outside", "input", "--frames outside the plate sequence",
+         stylize("plates/plate.####.exr", out="out.####.exr", extra=("--frames", "2001-2010")), 1,
+         ("no frames numbered 2001-2010", "1001-1006")),
+    Case("plate_unknown_colorspace", "options", "misspelt --input-colorspace",
+         stylize("plates/plate.####.exr", out="out.####.exr", extra=("--input-colorspace", "ACEScgg")), 2,
+         ("ACEScgg", "did you mean")),
     Case("empty_range", "input", "--start after the end", stylize("clip.mp4", extra=("--start", "50")), 1,
          ("clip.mp4", "no frames in the selected range")),
     # --- style images ----------------------------------------------------------------------------------------------

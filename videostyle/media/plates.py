@@ -9,6 +9,7 @@ depth, compression). Integer data is normalised to [0, 1]. Colour conversion is 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,7 +71,8 @@ def _open(path: Path):  # noqa: ANN202 - an OpenImageIO.ImageInput
     oiio = _oiio()
     handle = oiio.ImageInput.open(os.fspath(path))
     if handle is None:
-        reason = " ".join(oiio.geterror().split()).replace(os.fspath(path), "").strip(" ():")
+        reason = re.sub(r"\s*\(\s*\)", "", " ".join(oiio.geterror().split()).replace(os.fspath(path), ""))
+        reason = reason.strip(" ():")
         raise UnreadableMediaError(f"not a readable image ({reason[:160] or 'unknown or damaged format'})",
                                    path=path)
     return handle
