@@ -12,6 +12,7 @@ import pytest
 
 from plate_files import read, srgb_error, to_srgb, write
 from videostyle.cli import main
+from videostyle.errors import OutputExistsError
 from videostyle.config import EncodeConfig, RangeConfig, StylizeConfig, VideoConfig
 from videostyle.style.backbones import tiny_backbone
 from videostyle.video import stylize
@@ -161,3 +162,16 @@ def test_a_bad_ocio_config_fails_a_plate_job_before_work(tmp_path, exr_plates, s
     err = capsys.readouterr().err
     assert code == 2 and "cannot be used" in err and err.count("\n") == 1, err
     assert not (tmp_path / "work").exists()
+
+
+def test_an_existing_plate_output_needs_force_and_a_rerender_keeps_the_other_frames(tmp_path, exr_plates, style_png):
+    out = tmp_path / "o" / "o.####.exr"
+    src = str(exr_plates / "plate.####.exr")
+    stylize(_job(src, out, style_png, video=dict(temporal_weight=0)), backbone=tiny_backbone(0))
+    with pytest.raises(OutputExistsError):  # o.1001.exr … exist: the pattern's members count, not o.0001.exr
+        stylize(_job(src, out, style_png, video=dict(temporal_weight=0)), backbone=tiny_backbone(0))
+    kept = {n: (out.parent / f"o.{n}.exr").stat().st_mtime_ns for n in (1001, 1004)}
+    stylize(_job(src, out, style_png, video=dict(temporal_weight=0), range=RangeConfig(frames="1002-1003"),
+                 force=True), backbone=tiny_backbone(0))
+    assert sorted(os.listdir(out.parent)) == [f"o.{n}.exr" for n in NUMBERS]  # 1001 and 1004 left alone
+    assert {n: (out.parent / f"o.{n}.exr").stat().st_mtime_ns for n in (1001, 1004)} == kept

@@ -76,6 +76,11 @@ AUDIO_LOOKAHEAD = 1.0  # seconds of audio muxed ahead of the current video time
 
 
 # --- output classification -----------------------------------------------------------------------------------
+def sequence_members(pattern: str | os.PathLike[str]) -> list[Path]:
+    """The existing files of an image sequence pattern (``dir/%05d.png``, ``plate.####.exr``), in number order."""
+    return [path for _number, path in list_pattern_images(pattern)]
+
+
 def output_kind(path: str | os.PathLike[str], codec: str | None = None) -> tuple[str, str, str]:
     """``(kind, codec, target)`` for an output path; ``kind`` is ``"video"``, ``"image"`` or ``"sequence"``.
 
@@ -296,6 +301,7 @@ class FrameWriter:
             )
         self.time_base, self.rate, self._origin = _source_timing(like, fps)
         self.frames_written = 0
+        self._numbers: list[int] = []  # source frame numbers written to a sequence
         self.pts_adjusted = 0  # frames whose timestamp was not after the previous one and was moved one tick on
         self._first_ticks: int | None = None
         self._last_ticks: int | None = None
@@ -396,6 +402,8 @@ class FrameWriter:
             ticks = self._last_ticks + 1
             self.pts_adjusted += 1
         self._last_ticks = ticks
+        if number is not None and self.kind == "sequence":
+            self._numbers.append(int(number))
         if not self.is_plate and not self.colour.identity:  # display sRGB → the requested space, then as usual
             converted = self.colour.from_display(image)
             image = to_uint16(converted) if image.dtype == np.uint16 or self.codec == "png16" else to_uint8(converted)
@@ -521,7 +529,11 @@ class FrameWriter:
             os.replace(self._tmp, self.target)
 
     def _close_sequence(self) -> None:
-        """Move the frames into place; frames of an older, longer sequence with the same pattern are removed."""
+        """Move the frames into place; frames of an older, longer sequence with the same pattern are removed.
+
+        When the frames carry the source's numbers (``write(number=...)``), only stale members numbered within
+        the written range are removed: a re-render of frames 1050–1060 leaves the rest of the sequence alone.
+        """
         assert self._tmp is not None
         seq_dir = Path(os.path.dirname(self.target) or ".")
         if not seq_dir.exists():
@@ -531,8 +543,9 @@ class FrameWriter:
         for name in sorted(written):
             os.replace(os.path.join(self._tmp, name), seq_dir / name)
         os.rmdir(self._tmp)
-        for _number, stale in list_pattern_images(self.target):
-            if stale.name not in written:
+        lo, hi = (min(self._numbers), max(self._numbers)) if self._numbers else (None, None)
+        for number, stale in list_pattern_images(self.target):
+            if stale.name not in written and (lo is None or lo <= number <= hi):
                 stale.unlink()
 
     def _abort(self) -> None:

@@ -174,13 +174,8 @@ def _folder(folder: Path, shown: str, create_dirs: bool, create: list[Path], mes
 
 def _finished(kind: str, target: str) -> bool:
     """Whether the output exists (outputs are renamed into place only when complete)."""
-    if kind == "sequence":
-        from ..media.writer import SEQUENCE_FIRST_NUMBER
-
-        try:
-            return os.path.exists(target % SEQUENCE_FIRST_NUMBER)
-        except TypeError:
-            return False
+    if kind == "sequence":  # any member of the pattern (sequences keep the source's frame numbers: 1001, …)
+        return bool(media.sequence_members(target))
     return os.path.exists(target)
 
 
