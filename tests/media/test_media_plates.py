@@ -251,3 +251,26 @@ def test_a_bad_ocio_config_is_a_one_line_usage_error(tmp_path, monkeypatch):
     with pytest.raises(UsageError, match="OpenColorIO config .*bad.ocio.* cannot be used") as err:
         colour.srgb()
     assert "\n" not in str(err.value)
+
+
+def test_a_data_window_is_placed_in_the_display_window(tmp_path):
+    """A CG render's bounding box (EXR data window inside the display window) and overscan (outside it)."""
+    import OpenImageIO as oiio
+
+    def render(path: Path, x: int, y: int, w: int, h: int) -> None:
+        spec = oiio.ImageSpec(w, h, 4, "half")
+        spec.x, spec.y, spec.full_x, spec.full_y, spec.full_width, spec.full_height = x, y, 0, 0, 8, 6
+        spec.channelnames, spec.alpha_channel = ("R", "G", "B", "A"), 3
+        out = oiio.ImageOutput.create(str(path))
+        assert out.open(str(path), spec) and out.write_image(np.ones((h, w, 4), np.float32))
+        out.close()
+
+    render(tmp_path / "bbox.1001.exr", 2, 1, 4, 3)
+    render(tmp_path / "bbox.1002.exr", -2, -1, 12, 8)  # overscan: 2 px beyond every edge
+    assert (probe(tmp_path / "bbox.####.exr").video.width, probe(tmp_path / "bbox.####.exr").video.height) == (8, 6)
+    with open_reader(tmp_path / "bbox.####.exr") as reader:
+        inside, overscan = list(reader)
+    expected = np.zeros((6, 8), np.float32)
+    expected[1:4, 2:6] = 1.0
+    assert np.array_equal(inside.alpha, expected)
+    assert np.array_equal(overscan.alpha, np.ones((6, 8), np.float32))

@@ -78,17 +78,26 @@ def _open(path: Path):  # noqa: ANN202 - an OpenImageIO.ImageInput
     return handle
 
 
+def _display_window(s) -> tuple[int, int, int, int]:  # noqa: ANN001 - an OpenImageIO.ImageSpec
+    """(x, y, width, height) of the display window (EXR's full window); the data window when none is given."""
+    if s.full_width > 0 and s.full_height > 0:
+        return s.full_x, s.full_y, s.full_width, s.full_height
+    return s.x, s.y, s.width, s.height
+
+
 def _spec_of(handle, path: Path) -> PlateSpec:  # noqa: ANN001
     s = handle.spec()
-    if s.width <= 0 or s.height <= 0 or s.width * s.height > MAX_PLATE_PIXELS:
-        raise UnreadableMediaError(f"image header gives an unusable size {s.width}x{s.height}", path=path)
+    _x, _y, width, height = _display_window(s)
+    for w, h in ((s.width, s.height), (width, height)):
+        if w <= 0 or h <= 0 or w * h > MAX_PLATE_PIXELS:
+            raise UnreadableMediaError(f"image header gives an unusable size {w}x{h}", path=path)
     alpha = _channels(s)[1] >= 0
     sample = _SAMPLES.get(str(s.format.basetype).rsplit(".", 1)[-1], "float")
     bits = int(s.get_int_attribute("oiio:BitsPerSample", 0)) or {"uint8": 8, "uint16": 16, "half": 16}.get(sample, 32)
     named = s.get_string_attribute("oiio:ColorSpace") or None
     chroma = s.getattribute("chromaticities")
     colorspace = named or colorspace_from_chromaticities(tuple(chroma) if chroma is not None else None)
-    return PlateSpec(width=s.width, height=s.height, channels=4 if alpha else 3, sample=sample, bits=bits,
+    return PlateSpec(width=width, height=height, channels=4 if alpha else 3, sample=sample, bits=bits,
                      compression=s.get_string_attribute("compression") or None, colorspace=colorspace,
                      format=handle.format_name())
 
@@ -132,7 +141,7 @@ def read_plate(path: str | os.PathLike[str]) -> tuple[np.ndarray, PlateSpec]:
             raise UnreadableMediaError(f"image data cannot be decoded ({reason or 'damaged file'})", path=p)
     finally:
         handle.close()
-    pixels = np.asarray(pixels, dtype=np.float32).reshape(spec.height, spec.width, -1)
+    pixels = _in_display_window(np.asarray(pixels, dtype=np.float32).reshape(s.height, s.width, -1), s)
     colour, alpha_at = _channels(s)
     rgb = pixels[..., colour]
     if rgb.shape[2] == 1:
@@ -142,6 +151,20 @@ def read_plate(path: str | os.PathLike[str]) -> tuple[np.ndarray, PlateSpec]:
     if alpha_at >= 0:
         rgb = np.concatenate([rgb, pixels[..., alpha_at : alpha_at + 1]], axis=2)
     return np.ascontiguousarray(rgb), spec
+
+
+def _in_display_window(data: np.ndarray, s) -> np.ndarray:  # noqa: ANN001 - an OpenImageIO.ImageSpec
+    """The data window's pixels placed in the display window (a CG render's bounding box, overscan cropped);
+    0 (transparent black) where there is no data."""
+    fx, fy, fw, fh = _display_window(s)
+    if (s.x, s.y, s.width, s.height) == (fx, fy, fw, fh):
+        return data
+    out = np.zeros((fh, fw, data.shape[2]), np.float32)
+    x0, y0 = max(s.x, fx), max(s.y, fy)
+    x1, y1 = min(s.x + s.width, fx + fw), min(s.y + s.height, fy + fh)
+    if x1 > x0 and y1 > y0:
+        out[y0 - fy : y1 - fy, x0 - fx : x1 - fx] = data[y0 - s.y : y1 - s.y, x0 - s.x : x1 - s.x]
+    return out
 
 
 def output_spec(ext: str, like: PlateSpec | None, *, alpha: bool, width: int, height: int,
