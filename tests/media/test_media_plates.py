@@ -274,3 +274,17 @@ def test_a_data_window_is_placed_in_the_display_window(tmp_path):
     expected[1:4, 2:6] = 1.0
     assert np.array_equal(inside.alpha, expected)
     assert np.array_equal(overscan.alpha, np.ones((6, 8), np.float32))
+
+
+def test_out_of_gamut_colours_survive_the_round_trip(tmp_path):
+    """ACEScg primaries lie outside sRGB (negative components): kept in the residual, not clipped away."""
+    ap1 = (0.713, 0.293, 0.165, 0.830, 0.128, 0.044, 0.32168, 0.33767)
+    plate = np.zeros((4, 6, 3), np.float32)
+    plate[:, :2] = (1.0, 0.0, 0.0)
+    plate[:, 2:4] = (0.0, 0.8, 0.0)
+    plate[:, 4:] = (0.05, 0.05, 0.9)
+    write(tmp_path / "cg.exr", plate, "float", chromaticities=ap1)
+    frames = _unstylised_copy(str(tmp_path / "cg.exr"), str(tmp_path / "out.exr"))
+    assert frames[0].residual is not None and frames[0].residual.min() < -0.05  # negative in sRGB
+    out, _ = read(tmp_path / "out.exr")
+    assert np.abs(out - plate).max() < 0.01  # back in ACEScg, the same colours
