@@ -7,6 +7,10 @@ top). Helpers shared across folders live beside this file and are imported by na
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 
@@ -17,3 +21,15 @@ def tiny_stylizers(monkeypatch: pytest.MonkeyPatch) -> None:
     from videostyle.style.backbones import tiny_backbone
 
     monkeypatch.setattr(stylizer, "load_backbone", lambda *_a, **_kw: tiny_backbone(0))
+
+
+@pytest.fixture(scope="module")
+def cut_clip(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """``make(frames, cut_at, name, **write_clip_options)``: a 96×64 moving scene at 24 fps with a hard cut."""
+    from videostyle.media import synthetic
+
+    def make(frames: int, cut_at: int, name: str = "clip.mp4", **options: Any) -> Path:
+        scene = synthetic.moving_scene(frames=frames, size=(96, 64), cut_at=cut_at)
+        return synthetic.write_clip(tmp_path_factory.mktemp("clip") / name, scene.frames, fps=24, **options)
+
+    return make

@@ -31,11 +31,9 @@ FRAMES = 18
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory) -> Path:
+def clip(cut_clip) -> Path:
     """18 frames at 24 fps, 96×64, AAC audio, a hard cut at frame 9."""
-    folder = tmp_path_factory.mktemp("clip")
-    scene = synthetic.moving_scene(frames=FRAMES, size=(96, 64), cut_at=CUT)
-    return synthetic.write_clip(folder / "clip.mp4", scene.frames, fps=24)
+    return cut_clip(FRAMES, CUT, "clip.mp4")
 
 
 @pytest.fixture(scope="module")

@@ -23,10 +23,8 @@ FRAMES = 12
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("clip")
-    scene = synthetic.moving_scene(frames=FRAMES, size=(96, 64), cut_at=CUT)
-    return synthetic.write_clip(folder / "clip.mkv", scene.frames, fps=24, codec="ffv1")
+def clip(cut_clip) -> Path:
+    return cut_clip(FRAMES, CUT, "clip.mkv", codec="ffv1")
 
 
 @pytest.fixture(scope="module")
