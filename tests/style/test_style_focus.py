@@ -25,6 +25,9 @@ def test_a_still_changing_region_keeps_the_frame_going():
     assert not image_settled(now, before, 1.0, focus)    # the focus is still changing
     assert image_settled(before, before, 1.0, focus)     # nothing changes anywhere: stop
     assert image_settled(now, before, 1.0, torch.zeros(50, 50))  # an empty focus does not block
+    # focus_only: the focus alone decides (a warm frame's first phase judges the carried pixels only)
+    assert image_settled(now, before, 1.0, 1.0 - focus, focus_only=True)      # outside the square: settled
+    assert not image_settled(now, before, 0.1, torch.ones(50, 50) * 0, focus_only=True)  # empty: whole image
 
 
 def test_optimize_does_not_stop_while_the_focus_changes():
@@ -82,8 +85,9 @@ def _stripes(h: int, w: int) -> np.ndarray:
 
 
 def test_run_with_a_focus_paints_the_focus_and_keeps_the_rest():
-    """A warm frame whose only unsettled part is a square: the square is optimised further (its crop), the
-    rest of the frame, held by the temporal term, stays where it was, and the effort counts the crop by area."""
+    """A warm frame whose only unsettled part is a square: the whole frame is optimised until the rest has
+    settled, then the square on a crop of its own with the rest of the budget; the rest of the frame, held by the
+    temporal term, stays where it was, and the effort counts the crop by its area."""
     torch.manual_seed(0)
     content = (np.random.default_rng(1).random((64, 96, 3)) * 255).astype(np.uint8)
     stylizer = Stylizer([(_stripes(48, 48) * 255).astype(np.uint8)],
@@ -95,14 +99,26 @@ def test_run_with_a_focus_paints_the_focus_and_keeps_the_rest():
     mask[20:36, 30:46] = 0.0
     temporal = [(warm, mask, 200.0)]
     plain = stylizer.run(content, init=init, iterations=200, temporal=temporal, seed=0)
+    levels = []
+    run_level = stylizer._run_level
+
+    def spy(content01, start01, terms, iterations, **kw):
+        result = run_level(content01, start01, terms, iterations, **kw)
+        levels.append((content01.shape[:2], iterations, result.iterations, kw.get("focus_only", False)))
+        return result
+
+    stylizer._run_level = spy
     painted = stylizer.run(content, init=init, iterations=200, temporal=temporal, seed=0, focus=1.0 - mask)
-    assert painted.iterations > plain.iterations
-    assert painted.effort < painted.iterations  # crop iterations count by their share of the frame
+    (whole, _, first_phase, focus_only), (crop, left, crop_iterations, _), (final, _, evaluated, _) = levels
+    assert whole == (64, 96) and focus_only  # phase 1: the whole frame until the carried pixels settle
+    assert first_phase < plain.iterations    # ... which is sooner than the square's own settling
+    assert 16 + 2 * 16 <= crop[0] < 64 and crop[1] < 96 and left == 200 - first_phase  # phase 2: a crop
+    assert final == (64, 96) and evaluated == 0  # the loss of the pasted result, no optimisation
+    assert painted.iterations == first_phase + crop_iterations > plain.iterations
+    assert painted.effort == pytest.approx(first_phase + crop_iterations * crop[0] * crop[1] / (64 * 96))
     outside = mask.astype(bool)
     moved = np.abs(painted.image.astype(float) - plain.image.astype(float))
-    assert moved[outside].mean() < 2.0
-    photo = content[20:36, 30:46].astype(float)
-    assert (np.abs(painted.image[20:36, 30:46] - photo).mean() > np.abs(plain.image[20:36, 30:46] - photo).mean())
+    assert moved[outside].mean() < 2.0  # the rest of the frame, held by the temporal term, stays put
 
 
 def test_focus_shape_is_checked():

@@ -17,7 +17,8 @@ Stopping: at the budget, or as soon as either test says the image has converged:
   With a ``focus`` map (H×W weights, e.g. the pixels the flow could not carry into a warm frame) the average is
   also taken over the focus alone, and *both* must fall under the tolerance: a small region that is still being
   painted keeps the frame going even when the rest of the image, already converged, dominates the whole-image
-  mean (:func:`image_settled`).
+  mean (:func:`image_settled`). With ``focus_only`` the focus alone decides: a warm frame's first phase waits
+  for the pixels the flow carried, whatever its new content does, and then paints the new content on crops.
 
 The result is the best iterate evaluated.
 """
@@ -71,17 +72,20 @@ def converged(history: list[float], tolerance: float, window: int) -> bool:
 
 
 def image_settled(now: torch.Tensor, before: torch.Tensor, tolerance: float,
-                  focus: torch.Tensor | None = None) -> bool:
+                  focus: torch.Tensor | None = None, *, focus_only: bool = False) -> bool:
     """True when ``now`` differs from ``before`` (N×C×H×W in [0, 1]) by less than ``tolerance`` 8-bit levels on
-    average, over the whole image and, when given, over the ``focus`` weights (N×1×H×W or H×W) alone."""
+    average, over the whole image and, when given, over the ``focus`` weights (N×1×H×W or H×W) alone.
+
+    ``focus_only``: judge by the focus alone (the whole image only when the focus is empty) — a warm frame first
+    waits for the pixels the flow carried, however much its new content still moves."""
     change = (now - before).abs().mean(dim=1, keepdim=True) * 255.0
-    if float(change.mean()) >= tolerance:
+    weights = None if focus is None else focus.reshape(1, 1, *change.shape[-2:]).to(change.dtype)
+    total = 0.0 if weights is None else float(weights.sum())
+    if total > 0 and float((change * weights).sum()) / total >= tolerance:
         return False
-    if focus is None:
+    if focus_only and total > 0:
         return True
-    weights = focus.reshape(1, 1, *change.shape[-2:]).to(change.dtype)
-    total = float(weights.sum())
-    return total <= 0 or float((change * weights).sum()) / total < tolerance
+    return float(change.mean()) < tolerance
 
 
 def optimize(
@@ -97,13 +101,14 @@ def optimize(
     change_tolerance: float = 0.0,
     change_window: int = 10,
     focus: torch.Tensor | None = None,
+    focus_only: bool = False,
     callback: Callable[[int, float], None] | None = None,
 ) -> OptimizationResult:
     """Minimise ``loss_fn(x)`` over the image ``x`` starting from ``init`` for at most ``iterations`` evaluations.
 
     ``loss_fn`` returns ``(total, terms)`` where ``terms`` are 0-d tensors (reported, not differentiated).
-    ``focus`` (weights over the pixels) makes the pixel-change test also wait for that region (see
-    :func:`image_settled`).
+    ``focus`` (weights over the pixels) makes the pixel-change test also wait for that region, or with
+    ``focus_only`` wait for that region alone (see :func:`image_settled`).
     """
     if iterations < 0:
         raise StyleError(f"invalid iterations {iterations!r}: must be >= 0")
@@ -145,7 +150,7 @@ def optimize(
             break
         if checkpoint is not None and len(history) % change_window == 0 and len(history) < iterations:
             now = x.detach().clamp(0, 1)
-            if image_settled(now, checkpoint, change_tolerance, focus):
+            if image_settled(now, checkpoint, change_tolerance, focus, focus_only=focus_only):
                 stopped_early = True
                 break
             checkpoint = now

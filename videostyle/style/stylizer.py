@@ -277,8 +277,9 @@ class Stylizer:
             temporal: masked pixel terms ``(target, mask, weight)`` (Ruder et al.), target H×W×3 in [0, 1].
             seed: seeds torch's RNG (noise init) for reproducible runs.
             focus: H×W in [0, 1], the pixels that still need painting (in a warm frame: those the flow could not
-                carry). Once the whole image has settled, the rest of the budget goes to crops around the focus
-                (:meth:`_paint_focus`), which stop only when the focus itself has stopped changing.
+                carry). The whole frame is optimised until the pixels outside the focus have settled; the rest of
+                the budget goes to crops around the focus (:meth:`_paint_focus`), which stop only when the focus
+                itself has stopped changing.
         """
         t0 = time.perf_counter()
         cfg = self.config
@@ -310,7 +311,10 @@ class Stylizer:
             else:
                 start = resize01(x01, (lw, lh))  # type: ignore[arg-type]
             t_l = [(resize01(t, (lw, lh)), resize01(m, (lw, lh)), wt) for t, m, wt in terms]
-            result = self._run_level(c_l, start, t_l, iterations)
+            # with a focus, the whole frame is optimised until the pixels outside it (those the flow carried) have
+            # settled; the focus is painted afterwards, on crops (_paint_focus)
+            carried = None if focus01 is None else resize01(1.0 - focus01, (lw, lh))
+            result = self._run_level(c_l, start, t_l, iterations, focus=carried, focus_only=carried is not None)
             x01 = to_numpy01(result.image)
             total_iters += result.iterations
             stopped = result.stopped_early
@@ -361,9 +365,8 @@ class Stylizer:
             crop = (slice(y0, y1), slice(x0, x1))
             t_c = [(t[crop], m[crop], wt) for t, m, wt in terms]
             res = self._run_level(content01[crop], out[crop], t_c, budget, focus=focus01[crop], style_targets=targets)
-            painted = to_numpy01(res.image)
             a = paste[crop][..., None]
-            out[crop] = a * painted + (1.0 - a) * out[crop]
+            out[crop] = a * to_numpy01(res.image) + (1.0 - a) * out[crop]
             iters += res.iterations
             effort += res.iterations * (x1 - x0) * (y1 - y0) / float(h * w)
         final = self._run_level(content01, out, terms, 0)  # the loss terms of the image returned
@@ -398,7 +401,7 @@ class Stylizer:
         return target01, np.clip(m, 0.0, 1.0), weight
 
     def _run_level(self, content01: np.ndarray, start01: np.ndarray, temporal: Sequence[TemporalTerm],
-                   iterations: int, *, focus: np.ndarray | None = None,
+                   iterations: int, *, focus: np.ndarray | None = None, focus_only: bool = False,
                    style_targets: dict[str, torch.Tensor] | None = None):
         cfg = self.config
         dev, dt = self.device, self.dtype
@@ -435,4 +438,5 @@ class Stylizer:
             tolerance=cfg.tolerance, window=cfg.tolerance_window, history=cfg.lbfgs_history,
             change_tolerance=cfg.change_tolerance, change_window=cfg.change_window,
             focus=None if focus is None else torch.from_numpy(np.ascontiguousarray(focus)).to(dev),
+            focus_only=focus_only,
         )
