@@ -237,10 +237,12 @@ def main() -> None:
     cfg = StyleConfig(model=MODEL)
     backbone = load_backbone(MODEL, layers=list(dict.fromkeys(cfg.content_layers + cfg.style_layers)))
     flags = sorted({"avx512_bf16", "amx_bf16"} & set(open("/proc/cpuinfo").read().split()))
-    meta: dict = {"model": MODEL, "style": Path(args.style).name, "threads": args.threads, "torch": torch.__version__,
+    meta: dict = {"model": MODEL, "style": Path(args.style).name, "style_weight": cfg.style_weight,
+                  "threads": args.threads, "torch": torch.__version__,
                   "machine": platform.machine(), "cpu_bf16_flags": flags, "cpu_capability":
                   torch.backends.cpu.get_cpu_capability()}
-    print(f"{MODEL}, {args.threads} threads, torch {torch.__version__}, CPU bf16 flags {flags}", flush=True)
+    print(f"{MODEL}, {args.threads} threads, torch {torch.__version__}, CPU bf16 flags {flags}, default style weight "
+          f"{cfg.style_weight}", flush=True)
     if not args.no_speed:
         meta["speed"] = speed(args, style, backbone)
     if args.memory:
