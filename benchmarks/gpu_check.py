@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clip-size", type=int, default=1280)
     ap.add_argument("--first-iterations", type=int, default=500)
     ap.add_argument("--clip-iterations", type=int, default=150)
-    ap.add_argument("--budget-s", type=float, default=330.0, help="stop starting new size/variant runs after this")
+    ap.add_argument("--budget-s", type=float, default=270.0, help="stop starting new size/variant runs after this")
     args = ap.parse_args(argv)
     args.sizes = dict(SIZES)
     if args.smoke:  # the same code paths, tiny: vgg16 at 48 px on the CPU, no compile (tested in the test suite)
