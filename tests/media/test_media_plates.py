@@ -288,3 +288,12 @@ def test_out_of_gamut_colours_survive_the_round_trip(tmp_path):
     assert frames[0].residual is not None and frames[0].residual.min() < -0.05  # negative in sRGB
     out, _ = read(tmp_path / "out.exr")
     assert np.abs(out - plate).max() < 0.01  # back in ACEScg, the same colours
+
+
+def test_hash_padding_is_a_pattern_only_right_before_an_image_extension():
+    from videostyle.media import output_kind
+
+    assert output_kind("shots/plate.####.exr")[0] == "sequence"
+    assert output_kind("shots/take_##.png")[0] == "sequence"
+    assert output_kind("clips/take#1.mp4")[0] == "video"  # a '#' in a video's name is just a character
+    assert output_kind("stills/#1.png")[0] == "image"

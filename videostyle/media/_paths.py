@@ -22,18 +22,18 @@ VIDEO_CODECS_BY_EXT = {".mp4": ("h264",), ".mov": ("prores", "h264"), ".mkv": ("
 IMAGE_CODECS = ("png", "png16")
 
 _PRINTF = re.compile(r"%0?(\d*)d")
-_HASHES = re.compile(r"#+")
+#: a run of hashes right before the extension of an image (``plate.####.exr``, ``shot_####.png``)
+_HASHES = re.compile(r"#+(?=\.[A-Za-z0-9]+\Z)")
 _LAST_NUMBER = re.compile(r"(\d+)(?!.*\d)")
 
 
 def hashes_to_printf(path: str) -> str:
     """Nuke/Houdini-style padding in the file name (``plate.####.exr``) as a printf pattern (``plate.%04d.exr``)."""
     directory, base = os.path.split(path)
-    if "%" in base or not _HASHES.search(base):
+    match = _HASHES.search(base)
+    if "%" in base or match is None or not is_image_path(base):
         return path
-    matches = list(_HASHES.finditer(base))
-    last = matches[-1]
-    base = base[: last.start()] + f"%0{len(last.group(0))}d" + base[last.end() :]
+    base = base[: match.start()] + f"%0{len(match.group(0))}d" + base[match.end() :]
     return os.path.join(directory, base) if directory else base
 
 
