@@ -102,6 +102,14 @@ def resolve(name: str) -> str:
                      f"{did_you_mean(name, known)}")
 
 
+def check_output(name: str) -> str:
+    """Resolve an output colour space and build the conversion into it (before work: a conversion OpenColorIO
+    cannot make fails here, not after the last frame); returns the canonical name."""
+    resolved = resolve(name)
+    _processor(_source(), srgb(), resolved)
+    return resolved
+
+
 def default_colorspace(is_float: bool, file_colorspace: str | None = None) -> str:
     """The colour space assumed for an image: what the file says, else scene-linear for float, sRGB for integer."""
     if file_colorspace:

@@ -64,7 +64,7 @@ def preflight(config: StylizeConfig, *, existing: str = "error", create_dirs: bo
             media.open_reader(config.input, start=rng.start, duration=rng.duration, frames=rng.frame_numbers,
                               colorspace=config.video.input_colorspace).close()
         if config.encode.output_colorspace:
-            media.colour.resolve(config.encode.output_colorspace)
+            media.colour.check_output(config.encode.output_colorspace)
     if config.video.temporal_weight > 0:
         with _stage("flow"):
             flowlib.check_method(config.video.flow)
