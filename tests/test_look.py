@@ -87,3 +87,17 @@ def test_cli_look_reports_bad_weights_in_one_line(tmp_path, clip, styles, capsys
     err = capsys.readouterr().err
     assert code == 2 and "--style-weight" in err and err.count("\n") == 1
     assert not (tmp_path / "s.png").exists()
+
+
+def test_a_look_at_an_exr_plate_sequence(tmp_path, styles):
+    """Plates are shown as the optimiser sees them: display sRGB from scene-linear, unpremultiplied."""
+    from plate_files import write
+
+    for n in (1001, 1002, 1003):
+        rgb = np.full((48, 64, 3), 0.18, np.float32)
+        write(tmp_path / f"plate.{n}.exr", np.dstack([rgb, np.ones((48, 64), np.float32)]), "half")
+    seen = []
+    report = render_look(str(tmp_path / "plate.####.exr"), styles[:1], str(tmp_path / "s.png"), weights=(5,),
+                         size=48, iterations=0, backbone=tiny_backbone(0), on_cell=seen.append)
+    assert report["at"] == pytest.approx(1 / 24)  # the middle plate, 1002
+    assert np.abs(seen[0].image.astype(int) - 118).max() <= 1  # linear 0.18 shown as sRGB 118/255
