@@ -297,3 +297,16 @@ def test_hash_padding_is_a_pattern_only_right_before_an_image_extension():
     assert output_kind("shots/take_##.png")[0] == "sequence"
     assert output_kind("clips/take#1.mp4")[0] == "video"  # a '#' in a video's name is just a character
     assert output_kind("stills/#1.png")[0] == "image"
+
+
+def test_exr_outputs_name_their_primaries_in_chromaticities(tmp_path, exr_plates):
+    root, _ = exr_plates
+    with open_reader(root / "plate.1001.exr") as reader, \
+            open_writer(tmp_path / "cg.exr", like=reader, output_colorspace="ACEScg") as writer:
+        f = next(reader)
+        writer.write(f.image, alpha=f.alpha, residual=f.residual)
+    _, spec = read(tmp_path / "cg.exr")
+    assert tuple(spec.getattribute("chromaticities")) == pytest.approx(
+        (0.713, 0.293, 0.165, 0.830, 0.128, 0.044, 0.32168, 0.33767), abs=1e-5)
+    with open_reader(tmp_path / "cg.exr") as reader:  # and it reads back as ACEScg
+        assert reader.colour.colorspace == "ACEScg"

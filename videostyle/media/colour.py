@@ -135,6 +135,19 @@ def colorspace_from_chromaticities(values: tuple[float, ...] | None) -> str | No
     return None
 
 
+def chromaticities_of(name: str) -> tuple[float, ...] | None:
+    """EXR ``chromaticities`` (8 floats) of a linear colour space we know the primaries of, else None."""
+    cfg = config()
+    cs = cfg.getColorSpace(name)
+    if cs is None:
+        return None
+    for values, known in _CHROMATICITIES.items():
+        other = cfg.getColorSpace(known)
+        if other is not None and other.getName() == cs.getName():
+            return values
+    return None
+
+
 @functools.lru_cache(maxsize=32)
 def _processor(source: str, src: str, dst: str):  # noqa: ANN202 - per config (``source``) and colour spaces
     try:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EmptyInputError, InputNotFoundError, OutputNotWritableError, UnreadableMediaError
-from .colour import colorspace_from_chromaticities
+from .colour import chromaticities_of, colorspace_from_chromaticities
 
 #: Extensions read and written with OpenImageIO (lower case, with the dot).
 PLATE_EXTS = (".exr", ".dpx", ".tif", ".tiff")
@@ -214,6 +214,9 @@ def write_plate(path: str | os.PathLike[str], pixels: np.ndarray, spec: PlateSpe
         out_spec.attribute("oiio:BitsPerSample", int(spec.bits))
     if colorspace:
         out_spec.attribute("oiio:ColorSpace", colorspace)
+        chroma = chromaticities_of(colorspace) if p.lower().endswith(".exr") else None
+        if chroma is not None:  # the standard EXR header attribute other readers go by
+            out_spec.attribute("chromaticities", oiio.TypeDesc("float[8]"), chroma)
     data = np.ascontiguousarray(pixels, dtype=np.float32)
     if spec.sample in ("uint8", "uint16"):
         data = np.clip(data, 0.0, 1.0)
