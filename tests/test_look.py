@@ -85,7 +85,7 @@ def test_defaults_and_bad_options(tmp_path, clip, styles):
 def test_cli_look_reports_bad_weights_in_one_line(tmp_path, clip, styles, capsys):
     code = main(["look", str(clip), "--style", styles[0], "--style-weight", "5,-1", "-o", str(tmp_path / "s.png")])
     err = capsys.readouterr().err
-    assert code == 2 and "--style-weight" in err and err.count("\n") == 1
+    assert code == 2 and "style_weight -1.0" in err and err.count("\n") == 1
     assert not (tmp_path / "s.png").exists()
 
 
@@ -101,3 +101,10 @@ def test_a_look_at_an_exr_plate_sequence(tmp_path, styles):
                          size=48, iterations=0, backbone=tiny_backbone(0), on_cell=seen.append)
     assert report["at"] == pytest.approx(1 / 24)  # the middle plate, 1002
     assert np.abs(seen[0].image.astype(int) - 118).max() <= 1  # linear 0.18 shown as sRGB 118/255
+
+
+def test_a_size_the_backbone_cannot_use_is_refused_before_work(tmp_path, clip, styles, capsys):
+    code = main(["look", str(clip), "--style", styles[0], "--size", "16", "-o", str(tmp_path / "s.png"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "use --size" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "s.png").exists()

@@ -271,7 +271,8 @@ def _cmd_look(ns: argparse.Namespace) -> int:
     from .look import check_look, render_look
 
     style = StyleConfig(model=ns.model, weights=ns.weights, device=ns.device)
-    check_look(ns.input, ns.style, ns.output, weights=ns.style_weight, force=ns.force)  # before the progress bar
+    check_look(ns.input, ns.style, ns.output, weights=ns.style_weight, at=ns.at, size=ns.size, style=style,
+               colorspace=ns.input_colorspace, force=ns.force)  # before the progress bar
     bar = None
     if not ns.quiet:
         from tqdm import tqdm

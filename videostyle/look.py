@@ -22,8 +22,8 @@ import numpy as np
 
 from . import media
 from ._fs import atomic_write
-from .config import StyleConfig
-from .errors import OutputExistsError, UsageError
+from .config import RangeConfig, StyleConfig, StylizeConfig, VideoConfig
+from .errors import UsageError
 from .media.reader import resize_image
 
 #: default weights: the stylize default × these factors (a lighter and a heavier look around it)
@@ -66,27 +66,37 @@ def _keyframe_time(info: media.MediaInfo, at: float | None) -> float:
     return (frames // 2) / fps  # the middle frame, on a frame boundary
 
 
-def check_look(input_path: str, styles: Sequence[str], output: str, *, weights: Sequence[float] | None,
-               force: bool = False) -> None:
-    """Validate inputs and the sheet's path before any work (typed one-line errors)."""
-    from .style import load_style_image
+def look_job(input_path: str, styles: Sequence[str], output: str, *, at: float | None = None,
+             size: int = LOOK_SIZE, style: StyleConfig | None = None, colorspace: str | None = None,
+             force: bool = False) -> StylizeConfig:
+    """The stylize job each cell is: the one frame at ``at`` s, cold, at ``size`` (what the pre-flight checks)."""
+    return StylizeConfig(input=input_path, output=output, styles=tuple(styles), style=style or StyleConfig(),
+                         video=VideoConfig(size=size, temporal_weight=0.0, input_colorspace=colorspace),
+                         range=RangeConfig(start=at, max_frames=1), force=force, quiet=True)
 
-    media.probe(input_path)
-    if not styles:
-        raise UsageError("at least one --style image is required")
-    for path in styles:
-        load_style_image(path)
-    if weights is not None:
-        if not weights:
-            raise UsageError("--style-weight needs at least one weight")
-        for w in weights:
-            if not np.isfinite(w) or w < 0:
-                raise UsageError(f"invalid --style-weight {w!r}: must be a finite number >= 0")
-    kind, _codec, _target = media.validate_output(output)
-    if kind != "image" or Path(output).suffix.lower() not in (".png", ".jpg", ".jpeg"):
+
+def check_look(input_path: str, styles: Sequence[str], output: str, *, weights: Sequence[float] | None = None,
+               at: float | None = None, size: int = LOOK_SIZE, style: StyleConfig | None = None,
+               colorspace: str | None = None, force: bool = False) -> float:
+    """Validate everything before any work (typed one-line errors); returns the keyframe's time in seconds.
+
+    The weights go through the option schema and the cell's job through the stylize pre-flight (input, range,
+    style images, the sheet's path, a working size the backbone can use, memory).
+    """
+    from .video.preflight import preflight
+
+    if Path(output).suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise UsageError(f"the look sheet {output} must be a .png or .jpg image")
-    if os.path.exists(output) and not force:
-        raise OutputExistsError("output already exists (use --force to overwrite)", path=output)
+    base = style or StyleConfig()
+    if weights is not None and not weights:
+        raise UsageError("--style-weight needs at least one weight")
+    for w in weights or ():
+        dataclasses.replace(base, style_weight=float(w))
+    info = media.probe(input_path)
+    when = _keyframe_time(info, at)
+    preflight(look_job(input_path, styles, output, at=when if info.kind != "image" else None, size=size,
+                       style=base, colorspace=colorspace, force=force))
+    return when
 
 
 def render_look(
@@ -115,11 +125,11 @@ def render_look(
     t0 = time.perf_counter()
     base = style or StyleConfig()
     weights = tuple(float(w) for w in (weights if weights is not None else default_weights(base)))
-    check_look(input_path, styles, output, weights=weights, force=force)
     if iterations < 0:
         raise UsageError(f"invalid iterations {iterations!r}: must be >= 0")
+    when = check_look(input_path, styles, output, weights=weights, at=at, size=size, style=base,
+                      colorspace=colorspace, force=force)
     info = media.probe(input_path)
-    when = _keyframe_time(info, at)
     v = info.video
     assert v is not None
     dims = media.working_size(v.display_width, v.display_height, size)
