@@ -125,6 +125,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--style-weight", type=float, default=StyleConfig().style_weight)
     ap.add_argument("--work", default=None, help="working folder (default: a temporary one)")
     ap.add_argument("--out", default=None, help="write the results as JSON")
+    ap.add_argument("--baseline-from", default=None, metavar="JSON",
+                    help="take the baseline (the first weight) of each scene from an earlier run's results instead "
+                         "of running it again (its clips must be in --work); ratios then span two runs")
     return ap
 
 
@@ -138,9 +141,13 @@ def run(ns: argparse.Namespace) -> dict:
     weights = [float(w) for w in ns.weights.split(",")]
     scenes = make_scenes(work, ns.frames, (ns.size * 3 // 2 // 2 * 2, ns.size), tuple(ns.scenes.split(",")))
     results: dict[str, dict] = {}
+    earlier = json.loads(Path(ns.baseline_from).read_text())["results"] if ns.baseline_from else {}
     for name, (clip, boxes, source_size) in scenes.items():
         results[name] = {}
         for w in weights:
+            if w == weights[0] and f"{w:g}" in earlier.get(name, {}):
+                results[name][f"{w:g}"] = dict(earlier[name][f"{w:g}"], from_earlier_run=True)
+                continue
             [out] = clips(work, name, [w])
             config = StylizeConfig(
                 input=str(clip), output=str(out), styles=(ns.style,),

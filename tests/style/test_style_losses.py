@@ -94,3 +94,25 @@ def test_content_loss_relative_and_blend_weights() -> None:
     assert torch.allclose(blend_grams([g1, g2], [1.0, 3.0])["a"], torch.full((1, 2, 2), 2.5))
     with pytest.raises(ValueError):
         blend_grams([g1, g2], [0.0, 0.0])
+
+
+def test_guided_gram_is_the_statistics_of_the_region_alone():
+    """Gatys et al. (CVPR 2017): the guided Gram of a region equals the plain Gram of that region cut out, and the
+    guided style loss ignores what lies outside the region."""
+    from videostyle.style.losses import guided_style_loss, layer_guides
+
+    torch.manual_seed(0)
+    f = torch.rand(1, 4, 8, 8)
+    mask = torch.zeros(1, 1, 8, 8)
+    mask[..., :, :4] = 1.0
+    [(m, weight)] = layer_guides(mask, {"a": (8, 8)}).values()
+    assert weight == 32.0
+    target = gram_matrix(f[..., :, :4])
+    loss = guided_style_loss({"a": f}, {"a": target}, {"a": (m, weight)})
+    assert float(loss) == pytest.approx(0.0, abs=1e-10)
+    g = f.clone()
+    g[..., :, 4:] = 5.0  # outside the region: no effect
+    assert float(guided_style_loss({"a": g}, {"a": target}, {"a": (m, weight)})) == pytest.approx(0.0, abs=1e-10)
+    g[..., :, :2] = 0.0  # inside: a loss
+    assert float(guided_style_loss({"a": g}, {"a": target}, {"a": (m, weight)})) > 0.1
+    assert layer_guides(torch.zeros(1, 1, 8, 8), {"a": (4, 4)}) == {}  # an empty region guides nothing

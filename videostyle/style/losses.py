@@ -10,6 +10,9 @@ Normalisation (chosen so that a weight means about the same at any resolution, o
 * Total variation is the mean squared difference of neighbouring pixels (RGB in [0, 1]).
 * The masked pixel (temporal) term is Ruder et al.'s ``(1/D) Σ c·(x − ω)²`` with D the number of pixels,
   summed over channels, pixel values in [0, 1].
+* The guided style term (Gatys et al., CVPR 2017) compares the Gram matrices of a region alone (features weighted
+  by its mask) with the style's: a warm frame's new content must match the style by itself, where in the
+  whole-frame Gram it is a small share next to the already painted rest and barely pulled towards the style.
 """
 
 from __future__ import annotations
@@ -79,6 +82,54 @@ def style_loss(
         if weights[k]:
             den = None if target_sq_norms is None else target_sq_norms[k]
             loss = loss + (weights[k] / total) * gram_loss(features[k], target_grams[k], den)
+    return loss
+
+
+def guided_grams(features: Mapping[str, torch.Tensor], guides: Mapping[str, tuple[torch.Tensor, float]]
+                 ) -> dict[str, torch.Tensor]:
+    """Guided Gram matrices (Gatys et al., CVPR 2017): ``(F·m)(F·m)ᵀ / Σm²`` per layer, the statistics of the
+    region ``m`` alone. ``guides`` maps a layer to its mask at that layer's size (N×1×H×W) and ``Σm²``."""
+    out = {}
+    for k, (mask, weight) in guides.items():
+        f = features[k] * mask
+        n, c, h, w = f.shape
+        out[k] = _Gram.apply(f.reshape(n, c, h * w), weight)
+    return out
+
+
+def layer_guides(mask: torch.Tensor, sizes: Mapping[str, tuple[int, int]]) -> dict[str, tuple[torch.Tensor, float]]:
+    """An image-size mask (N×1×H×W in [0, 1]) averaged down to each layer's (h, w), with its ``Σm²``; layers
+    where the region is empty are left out."""
+    guides = {}
+    for k, hw in sizes.items():
+        m = F.adaptive_avg_pool2d(mask, hw)
+        weight = float(m.pow(2).sum())
+        if weight > _EPS:
+            guides[k] = (m, weight)
+    return guides
+
+
+def guided_style_loss(
+    features: Mapping[str, torch.Tensor],
+    target_grams: Mapping[str, torch.Tensor],
+    guides: Mapping[str, tuple[torch.Tensor, float]],
+    layer_weights: Mapping[str, float] | None = None,
+    target_sq_norms: Mapping[str, torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """:func:`style_loss` of the guided region alone: its guided Grams against the style's (relative, per layer,
+    weights normalised over the layers the region reaches)."""
+    grams = guided_grams(features, guides)
+    layers = [k for k in target_grams if k in grams]
+    weights = {k: 1.0 for k in layers} if layer_weights is None else dict(layer_weights)
+    total = sum(weights[k] for k in layers)
+    loss = next(iter(features.values())).new_zeros(())
+    if total <= 0:
+        return loss
+    for k in layers:
+        a = target_grams[k]
+        den = a.pow(2).sum() if target_sq_norms is None else target_sq_norms[k]
+        loss = loss + (weights[k] / total) * F.mse_loss(grams[k], a.expand_as(grams[k]), reduction="sum") / (
+            grams[k].shape[0] * den.clamp_min(_EPS))
     return loss
 
 

@@ -37,6 +37,8 @@ from .losses import (
     blend_grams,
     content_loss,
     gram_matrix,
+    guided_style_loss,
+    layer_guides,
     masked_pixel_loss,
     style_loss,
     tv_loss,
@@ -314,7 +316,8 @@ class Stylizer:
             # with a focus, the whole frame is optimised until the pixels outside it (those the flow carried) have
             # settled; the focus is painted afterwards, on crops (_paint_focus)
             carried = None if focus01 is None else resize01(1.0 - focus01, (lw, lh))
-            result = self._run_level(c_l, start, t_l, iterations, focus=carried, focus_only=carried is not None)
+            result = self._run_level(c_l, start, t_l, iterations, focus=carried, focus_only=carried is not None,
+                                     paint=None if focus01 is None else 1.0 - carried)
             x01 = to_numpy01(result.image)
             total_iters += result.iterations
             stopped = result.stopped_early
@@ -364,7 +367,8 @@ class Stylizer:
         for x0, y0, x1, y1 in boxes:
             crop = (slice(y0, y1), slice(x0, x1))
             t_c = [(t[crop], m[crop], wt) for t, m, wt in terms]
-            res = self._run_level(content01[crop], out[crop], t_c, budget, focus=focus01[crop], style_targets=targets)
+            res = self._run_level(content01[crop], out[crop], t_c, budget, focus=focus01[crop], paint=focus01[crop],
+                                  style_targets=targets)
             a = paste[crop][..., None]
             out[crop] = a * to_numpy01(res.image) + (1.0 - a) * out[crop]
             iters += res.iterations
@@ -402,7 +406,10 @@ class Stylizer:
 
     def _run_level(self, content01: np.ndarray, start01: np.ndarray, temporal: Sequence[TemporalTerm],
                    iterations: int, *, focus: np.ndarray | None = None, focus_only: bool = False,
-                   style_targets: dict[str, torch.Tensor] | None = None):
+                   paint: np.ndarray | None = None, style_targets: dict[str, torch.Tensor] | None = None):
+        """One optimisation at this size. ``focus``/``focus_only``: the weights of the pixel-change test (see
+        :func:`~videostyle.style.optimize.image_settled`); ``paint``: a region whose own (guided) Gram matrices are
+        held to the style as well, half of the style term (a warm frame's new content)."""
         cfg = self.config
         dev, dt = self.device, self.dtype
         cview = self._color_view(content01)
@@ -419,6 +426,10 @@ class Stylizer:
         a_norms = {k: v.pow(2).sum() for k, v in a_targets.items()}
         layers = self.content_layers + (self.style_layers if a_targets else ())
         cw, sw, tvw = cfg.content_weight, cfg.style_weight, cfg.tv_weight
+        region = None
+        if paint is not None and a_targets and float(paint.max(initial=0.0)) > 0:
+            region = torch.from_numpy(np.ascontiguousarray(paint, dtype=np.float32))[None, None].to(dev)
+        guides: dict[str, tuple[torch.Tensor, float]] = {}  # per layer, made on the first evaluation
 
         def loss_fn(x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
             feats = self._features(x, layers)
@@ -426,6 +437,10 @@ class Stylizer:
             c = sum((content_loss(feats[k], p_targets[k], p_norms[k]) for k in self.content_layers), zero) / max(
                 1, len(self.content_layers))
             s = style_loss(feats, a_targets, self.style_layer_weights, a_norms) if a_targets else zero
+            if region is not None:
+                if not guides:
+                    guides.update(layer_guides(region, {k: tuple(feats[k].shape[-2:]) for k in a_targets}))
+                s = 0.5 * (s + guided_style_loss(feats, a_targets, guides, self.style_layer_weights, a_norms))
             tv = tv_loss(x) if tvw > 0 else zero
             tmp = sum((wt * masked_pixel_loss(x, tt, mm) for tt, mm, wt in t_terms), zero)
             parts = {"content": cw * c, "style": sw * s, "tv": tvw * tv, "temporal": tmp}
