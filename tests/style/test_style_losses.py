@@ -105,7 +105,7 @@ def test_guided_gram_is_the_statistics_of_the_region_alone():
     f = torch.rand(1, 4, 8, 8)
     mask = torch.zeros(1, 1, 8, 8)
     mask[..., :, :4] = 1.0
-    [(m, weight)] = layer_guides(mask, {"a": (8, 8)}).values()
+    [(m, weight)] = layer_guides(mask, {"a": (8, 8)}, min_positions=1).values()
     assert weight == 32.0
     target = gram_matrix(f[..., :, :4])
     loss = guided_style_loss({"a": f}, {"a": target}, {"a": (m, weight)})
@@ -116,3 +116,4 @@ def test_guided_gram_is_the_statistics_of_the_region_alone():
     g[..., :, :2] = 0.0  # inside: a loss
     assert float(guided_style_loss({"a": g}, {"a": target}, {"a": (m, weight)})) > 0.1
     assert layer_guides(torch.zeros(1, 1, 8, 8), {"a": (4, 4)}) == {}  # an empty region guides nothing
+    assert layer_guides(mask, {"a": (8, 8)}) == {}  # 32 positions: too few to hold a style (default 64)

@@ -97,14 +97,20 @@ def guided_grams(features: Mapping[str, torch.Tensor], guides: Mapping[str, tupl
     return out
 
 
-def layer_guides(mask: torch.Tensor, sizes: Mapping[str, tuple[int, int]]) -> dict[str, tuple[torch.Tensor, float]]:
+#: positions a region must cover at a layer for its own statistics there to mean anything (a strip a few pixels
+#: wide cannot hold the structures of a deep layer: forcing them over-paints it)
+MIN_GUIDED_POSITIONS = 64.0
+
+
+def layer_guides(mask: torch.Tensor, sizes: Mapping[str, tuple[int, int]],
+                 min_positions: float = MIN_GUIDED_POSITIONS) -> dict[str, tuple[torch.Tensor, float]]:
     """An image-size mask (N×1×H×W in [0, 1]) averaged down to each layer's (h, w), with its ``Σm²``; layers
-    where the region is empty are left out."""
+    where the region covers fewer than ``min_positions`` positions are left out."""
     guides = {}
     for k, hw in sizes.items():
         m = F.adaptive_avg_pool2d(mask, hw)
         weight = float(m.pow(2).sum())
-        if weight > _EPS:
+        if weight >= max(min_positions, _EPS):
             guides[k] = (m, weight)
     return guides
 
