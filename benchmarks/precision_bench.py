@@ -164,6 +164,17 @@ def quality_images(args: argparse.Namespace, style: np.ndarray, backbone: torch.
             row[p] = {"style_distance": style_distance(res.image, style, backbone),
                       "content_distance": content_distance(res.image, content, backbone),
                       "iterations": res.iterations, "s_per_it": res.seconds / max(1, res.iterations)}
+        if args.control:  # fp32 on the photo dithered by one 8-bit level: how far a negligible change moves the result
+            rng = np.random.default_rng(1)
+            dithered = np.clip(content.astype(int) + rng.integers(-1, 2, content.shape), 0, 255).astype(np.uint8)
+            st = Stylizer([style], StyleConfig(model=MODEL, device="cpu", precision="fp32"), backbone=backbone)
+            res = st.run(dithered, iterations=args.quality_iterations, seed=0)
+            row["fp32_dithered"] = {"style_distance": style_distance(res.image, style, backbone),
+                                    "content_distance": content_distance(res.image, content, backbone),
+                                    "iterations": res.iterations}
+            print(f"{name} fp32 on the dithered photo: style distance {row['fp32_dithered']['style_distance']:.4f} "
+                  f"({row['fp32_dithered']['style_distance'] / row['fp32']['style_distance']:.3f}x of fp32's), "
+                  f"content {row['fp32_dithered']['content_distance']:.4f}", flush=True)
         for k in ("style_distance", "content_distance"):
             row[f"{k}_bf16_over_fp32"] = row["bf16"][k] / row["fp32"][k]
         rows.append(row)
@@ -223,6 +234,8 @@ def main() -> None:
     ap.add_argument("--no-quality", action="store_true")
     ap.add_argument("--no-clip", action="store_true")
     ap.add_argument("--photos", nargs="*", default=["astronaut", "coffee", "chelsea"], help="none: skip")
+    ap.add_argument("--control", action="store_true",
+                    help="also fp32 on each photo dithered by one level (the spread of a negligible change)")
     ap.add_argument("--quality-size", type=int, default=256)
     ap.add_argument("--quality-iterations", type=int, default=300)
     ap.add_argument("--clip", default=str(ROOT / "sample_media" / "sample.mp4"))
