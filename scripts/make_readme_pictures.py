@@ -41,8 +41,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--style", default=None,
                     help=f"style image (default: {PAINTING} in the media folder, ../shared/media from the repo root)")
     ap.add_argument("--style-label", default="style: Van Gogh,\nThe Starry Night")
-    ap.add_argument("--frames", type=int, default=8, help="frames of the sample clip (first shot: < 35)")
-    ap.add_argument("--size", type=int, default=160)
+    ap.add_argument("--frames", type=int, default=12, help="frames of the sample clip (first shot: < 35)")
+    ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--first-iterations", type=int, default=80)
     ap.add_argument("--iterations", type=int, default=30)
     ap.add_argument("--threads", type=int, default=1)
