@@ -256,9 +256,9 @@ def render_page(results: dict[str, dict[str, Any]]) -> str:
              "section and re-renders this page from every `docs/benchmarks/*.json` present; `--render` only "
              "re-renders). All runs: CPU, offline `vgg16-hed` backbone, the bundled `sample_media/sample.mp4` "
              "(320×180, 24 fps, a cut at frame 35) and `sample_media/style.png`. Raw numbers: "
-             "`docs/benchmarks/<section>.json`. Older per-component benchmarks: `benchmarks/*.md`. Sections (a)–(e) "
-             "were last measured in November 2026, on the earlier sample clip (a red/white checker box where the cat "
-             "now enters) and with the earlier default style weight (50); rerun them with `--only`.", "",
+             "`docs/benchmarks/<section>.json`. Older per-component benchmarks: `benchmarks/*.md`. Sections (a) and "
+             "(d) were last measured in November 2026, on the earlier sample clip (a red/white checker box where the "
+             "cat now enters) and with the earlier default style weight (50); rerun them with `--only`.", "",
              "**Threads and a shared machine.** The page is measured with one torch thread (`--threads 1`, "
              "OMP_NUM_THREADS=1) on a 2-core VM that other engineers' test runs and experiments kept busy (load "
              "averages below). With two OpenMP threads on an oversubscribed machine every operation's barrier waits "
