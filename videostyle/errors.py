@@ -101,6 +101,10 @@ class NoFramesError(InputError):
     """The video stream (or the selected range) holds no frames."""
 
 
+class MatteError(InputError):
+    """The ``--mask`` matte cannot be used: missing, unreadable, or not aligned with the input's frames."""
+
+
 # --- output ----------------------------------------------------------------------------------------------------
 class OutputError(VideostyleError):
     """The output cannot be written."""
