@@ -44,6 +44,7 @@ from .losses import (
     tv_loss,
 )
 from .optimize import optimize
+from .regions import RegionalStyle, RegionSpec, check_regions, crop_regions
 from .weights import load_backbone
 
 log = logging.getLogger(__name__)
@@ -180,7 +181,7 @@ class Stylizer:
         if missing:
             raise StyleError(f"backbone {self.backbone_name} does not provide layers {missing}")
 
-        self._style_cache: OrderedDict[tuple, dict[str, torch.Tensor]] = OrderedDict()
+        self._style_cache: OrderedDict[tuple, list[dict[str, torch.Tensor]]] = OrderedDict()
         self._style_stats: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._style_serial = 0
         #: content targets of the last few contents (a warm frame and the crops around its new content)
@@ -208,8 +209,14 @@ class Stylizer:
             return colour.gray3(colour.match_luminance(colour.luminance(style), colour.luminance(content01)))
         return style
 
-    def style_targets(self, content01: np.ndarray) -> dict[str, torch.Tensor]:
-        """Blended Gram targets for a content of this size (cached per size, and per colour stats when needed)."""
+    def style_targets(self, content01: np.ndarray, blend_weights: Sequence[float] | None = None
+                      ) -> dict[str, torch.Tensor]:
+        """Blended Gram targets for a content of this size: each style's Grams are cached per size (and per colour
+        stats when needed) and blended with ``blend_weights`` (default: the config's; a style schedule's frame)."""
+        grams = self._style_grams(content01)
+        return blend_grams(grams, self.blend_weights if blend_weights is None else tuple(blend_weights))
+
+    def _style_grams(self, content01: np.ndarray) -> list[dict[str, torch.Tensor]]:
         h, w = content01.shape[:2]
         key: tuple = (h, w)
         stats = None
@@ -231,12 +238,11 @@ class Stylizer:
                 s = to_tensor(self._prepared_style(i, content01), self.device, self.dtype)
                 feats = self._features(s, self.style_layers)
                 grams.append({k: gram_matrix(feats[k].float()) for k in self.style_layers})
-        targets = blend_grams(grams, self.blend_weights)
-        self._style_cache[key] = targets
+        self._style_cache[key] = grams
         while len(self._style_cache) > _STYLE_CACHE_SIZE:
             old_key, _ = self._style_cache.popitem(last=False)
             self._style_stats.pop(old_key, None)
-        return targets
+        return grams
 
     def _content_targets_for(self, content01: np.ndarray) -> dict[str, torch.Tensor]:
         key = (content01.shape, hashlib.blake2b(content01.tobytes(), digest_size=16).digest())
@@ -274,6 +280,8 @@ class Stylizer:
         temporal: Sequence[TemporalTerm] = (),
         seed: int | None = None,
         focus: np.ndarray | None = None,
+        blend_weights: Sequence[float] | None = None,
+        regions: Sequence[RegionSpec] | None = None,
     ) -> StyleResult:
         """Stylise ``content`` (uint8 H×W×3) for at most ``iterations`` loss evaluations (per level).
 
@@ -285,6 +293,10 @@ class Stylizer:
                 carry). The whole frame is optimised until the pixels outside the focus have settled; the rest of
                 the budget goes to crops around the focus (:meth:`_paint_focus`), which stop only when the focus
                 itself has stopped changing.
+            blend_weights: this frame's blend of the styles (a style schedule); None: the config's.
+            regions: ``[(mask, blend_weights or None), ...]`` (H×W masks in [0, 1]): the style term is each region's
+                guided Gram matrices against its own blend of the styles (:mod:`~videostyle.style.regions`: a matte,
+                or region styles) instead of the whole frame's.
         """
         t0 = time.perf_counter()
         cfg = self.config
@@ -299,6 +311,11 @@ class Stylizer:
         if iterations < 0:
             raise StyleError(f"invalid iterations {iterations!r}: must be >= 0")
         focus01 = None if focus is None else check_map(focus, "focus", content01.shape[:2])
+        if blend_weights is not None:
+            check_blend_weights(blend_weights, len(self.styles))
+        region_specs = check_regions(regions, content01.shape[:2])
+        for _mask, weights in region_specs or ():
+            check_blend_weights(weights, len(self.styles))
 
         sizes = self._level_sizes(h, w)
         x01: np.ndarray | None = None
@@ -320,7 +337,8 @@ class Stylizer:
             # settled; the focus is painted afterwards, on crops (_paint_focus)
             carried = None if focus01 is None else resize01(1.0 - focus01, (lw, lh))
             result = self._run_level(c_l, start, t_l, iterations, focus=carried, focus_only=carried is not None,
-                                     paint=None if focus01 is None else 1.0 - carried)
+                                     paint=None if focus01 is None else 1.0 - carried,
+                                     **self._style_terms(c_l, blend_weights, region_specs))
             x01 = to_numpy01(result.image)
             total_iters += result.iterations
             stopped = result.stopped_early
@@ -330,7 +348,8 @@ class Stylizer:
         loss = result.loss
         left = iterations - result.iterations
         if focus01 is not None and left > 0 and self.config.change_tolerance > 0:
-            painted = self._paint_focus(content01, x01, terms, focus01, left)
+            painted = self._paint_focus(content01, x01, terms, focus01, left,
+                                        **self._style_terms(content01, blend_weights, region_specs))
             if painted is not None:
                 x01, crop_iters, effort_more, loss = painted
                 total_iters += crop_iters
@@ -349,7 +368,9 @@ class Stylizer:
         )
 
     def _paint_focus(self, content01: np.ndarray, x01: np.ndarray, terms: Sequence[TemporalTerm],
-                     focus01: np.ndarray, budget: int) -> tuple[np.ndarray, int, float, dict[str, float]] | None:
+                     focus01: np.ndarray, budget: int, *, style_targets: dict[str, torch.Tensor] | None = None,
+                     regions: Sequence[tuple[np.ndarray, Any]] | None = None
+                     ) -> tuple[np.ndarray, int, float, dict[str, float]] | None:
         """Keep optimising only where ``focus01`` is, once the whole image has settled.
 
         The focus is split into boxes (:func:`focus_boxes`: its connected parts grown by a context margin for the
@@ -364,6 +385,7 @@ class Stylizer:
         if not boxes:
             return None
         targets = self.style_targets(content01) if self.config.style_weight > 0 else {}
+        targets = targets if style_targets is None else style_targets  # a style schedule's frame
         out = x01.copy()
         iters, effort = 0, 0.0
         paste = feathered(focus01)
@@ -371,13 +393,26 @@ class Stylizer:
             crop = (slice(y0, y1), slice(x0, x1))
             t_c = [(t[crop], m[crop], wt) for t, m, wt in terms]
             res = self._run_level(content01[crop], out[crop], t_c, budget, focus=focus01[crop], paint=focus01[crop],
-                                  style_targets=targets)
+                                  style_targets=targets, regions=crop_regions(regions, crop))
             a = paste[crop][..., None]
             out[crop] = a * to_numpy01(res.image) + (1.0 - a) * out[crop]
             iters += res.iterations
             effort += res.iterations * (x1 - x0) * (y1 - y0) / float(h * w)
-        final = self._run_level(content01, out, terms, 0)  # the loss terms of the image returned
+        final = self._run_level(content01, out, terms, 0, style_targets=style_targets,
+                                regions=regions)  # the loss terms of the image returned
         return out, iters, effort, final.loss
+
+    def _style_terms(self, content01: np.ndarray, blend_weights: Sequence[float] | None,
+                     regions: Sequence[RegionSpec] | None) -> dict[str, Any]:
+        """The style keywords of ``_run_level`` at this content's size: a frame's blend, or its regions' targets
+        (masks resized to the content); nothing when neither is set (the config's whole-frame blend)."""
+        if self.config.style_weight <= 0 or (blend_weights is None and regions is None):
+            return {}
+        if regions is None:
+            return {"style_targets": self.style_targets(content01, blend_weights)}
+        h, w = content01.shape[:2]
+        return {"regions": [(resize01(m, (w, h)), self.style_targets(content01, blend_weights if bw is None else bw))
+                            for m, bw in regions]}
 
     def _level_sizes(self, h: int, w: int) -> list[tuple[int, int]]:
         sizes = []
@@ -409,12 +444,19 @@ class Stylizer:
 
     def _run_level(self, content01: np.ndarray, start01: np.ndarray, temporal: Sequence[TemporalTerm],
                    iterations: int, *, focus: np.ndarray | None = None, focus_only: bool = False,
-                   paint: np.ndarray | None = None, style_targets: dict[str, torch.Tensor] | None = None):
+                   paint: np.ndarray | None = None, style_targets: dict[str, torch.Tensor] | None = None,
+                   regions: Sequence[tuple[np.ndarray, Any]] | None = None):
         """One optimisation at this size. ``focus``/``focus_only``: the weights of the pixel-change test (see
         :func:`~videostyle.style.optimize.image_settled`); ``paint``: a region whose own (guided) Gram matrices are
-        held to the style as well, ``GUIDED_SHARE`` of the style term (a warm frame's new content)."""
+        held to the style as well, ``GUIDED_SHARE`` of the style term (a warm frame's new content); ``regions``:
+        ``[(mask, targets), ...]`` whose guided Grams replace the whole frame's style term
+        (:class:`~videostyle.style.regions.RegionalStyle`)."""
         cfg = self.config
         dev, dt = self.device, self.dtype
+        regional = None
+        if regions is not None and cfg.style_weight > 0:
+            regional = RegionalStyle(regions, dev, paint=paint, paint_share=GUIDED_SHARE)
+            style_targets = {}  # the regions' own targets replace the whole frame's
         cview = self._color_view(content01)
         p_targets = self._content_targets_for(cview)
         if style_targets is None:
@@ -427,7 +469,7 @@ class Stylizer:
         ]
         p_norms = {k: v.pow(2).mean() for k, v in p_targets.items()}
         a_norms = {k: v.pow(2).sum() for k, v in a_targets.items()}
-        layers = self.content_layers + (self.style_layers if a_targets else ())
+        layers = self.content_layers + (self.style_layers if a_targets or regional is not None else ())
         cw, sw, tvw = cfg.content_weight, cfg.style_weight, cfg.tv_weight
         region = None
         if paint is not None and a_targets and float(paint.max(initial=0.0)) > 0:
@@ -446,6 +488,8 @@ class Stylizer:
                 if guides:
                     s = (1.0 - GUIDED_SHARE) * s + GUIDED_SHARE * guided_style_loss(
                         feats, a_targets, guides, self.style_layer_weights, a_norms)
+            if regional is not None:
+                s = regional.loss(feats, self.style_layer_weights)
             tv = tv_loss(x) if tvw > 0 else zero
             tmp = sum((wt * masked_pixel_loss(x, tt, mm) for tt, mm, wt in t_terms), zero)
             parts = {"content": cw * c, "style": sw * s, "tv": tvw * tv, "temporal": tmp}
