@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any
 from . import _schema
 from ._checks import check_choice, check_number
 from ._schema import opt, validate
-from .errors import BlendWeightsError, UnknownModelError, UsageError
+from .errors import BlendWeightsError, OptionError, UnknownModelError, UsageError
 
 MODELS = ("vgg19", "vgg16", "vgg16-hed")
 FLOW_METHODS = ("dis-ultrafast", "dis-fast", "dis-medium", "farneback", "tvl1", "deepflow")
@@ -74,6 +75,62 @@ def parse_frames(text: str | None) -> tuple[int, int] | None:
 
 def _check_frames(key: str, value: str) -> None:
     parse_frames(value)
+
+
+def parse_style_schedule(items: Sequence[str] | None, styles: int | None = None
+                         ) -> tuple[tuple[float, str, tuple[float, ...]], ...] | None:
+    """``--style-schedule`` keys as ``((time, unit, weights), ...)``; None for None.
+
+    Each key is ``TIME:STYLE``. TIME is seconds (``2``, ``2.5s``) or a frame number (``1048f``: a plate's number,
+    or the frame's position in a video); STYLE is a style's 1-based position among ``--style`` (``2``) or one blend
+    weight per style joined by ``/`` (``0.5/0.5``). Times increase, all in one unit; weights are normalised to
+    sum 1. ``styles``: the number of styles, to check indices and weight counts against.
+    """
+    if items is None:
+        return None
+    key = "style_schedule"
+    if not items:
+        raise OptionError(f"invalid {key}: no keys given (expected TIME:STYLE,...)", key=key, value=items)
+    keys = []
+    for item in items:
+        when, sep, what = str(item).strip().partition(":")
+        when, what = when.strip().lower(), what.strip()
+        unit = "f" if when.endswith("f") else "s"
+        try:
+            t = float(when.rstrip("fs"))
+            parts = [float(w) for w in what.split("/")] if "/" in what else None
+            index = None if parts is not None else int(what)
+        except ValueError:
+            t, parts, index = math.nan, None, None
+        if not sep or not math.isfinite(t) or t < 0 or (parts is None and index is None):
+            raise OptionError(f"invalid {key} key {item!r}: expected TIME:STYLE, e.g. 2:1 (style 1 at 2 s), "
+                              "3.5:0.5/0.5 (blend weights) or 1048f:2 (at frame 1048)", key=key, value=items)
+        if index is not None:
+            if index < 1 or (styles is not None and index > styles):
+                raise OptionError(f"invalid {key} key {item!r}: style {index} of "
+                                  f"{styles if styles is not None else 'the'} --style images (count from 1)",
+                                  key=key, value=items)
+            n = styles if styles is not None else index
+            parts = [1.0 if i == index - 1 else 0.0 for i in range(n)]
+        assert parts is not None
+        if styles is not None and len(parts) != styles:
+            raise OptionError(f"invalid {key} key {item!r}: {len(parts)} blend weights for {styles} styles",
+                              key=key, value=items)
+        if any(not math.isfinite(w) or w < 0 for w in parts) or not any(parts):
+            raise OptionError(f"invalid {key} key {item!r}: blend weights must be >= 0 and not all 0", key=key,
+                              value=items)
+        total = sum(parts)
+        keys.append((t, unit, tuple(w / total for w in parts)))
+    if len({unit for _, unit, _ in keys}) > 1:
+        raise OptionError(f"invalid {key} {tuple(items)!r}: mixes seconds and frame numbers (f)", key=key,
+                          value=items)
+    if any(b[0] <= a[0] for a, b in zip(keys, keys[1:])):
+        raise OptionError(f"invalid {key} {tuple(items)!r}: times must increase", key=key, value=items)
+    return tuple(keys)
+
+
+def _check_style_schedule(key: str, value: Sequence[str]) -> None:
+    parse_style_schedule(value)
 
 
 def check_blend_weights(weights: Sequence[float] | None, styles: int) -> None:
@@ -183,6 +240,11 @@ class VideoConfig:
         "OpenColorIO colour space of the input (default: sRGB for 8/16-bit, scene-linear Rec.709 for EXR and "
         "float TIFF unless the file names one; $OCIO or the built-in studio config)", metavar="NAME",
         example="ACEScg"))
+    style_schedule: tuple[str, ...] | None = field(default=None, metadata=opt(
+        "styles changing over time: TIME:STYLE keys, TIME in seconds (or a frame number with f: 1048f), STYLE a "
+        "--style position from 1 or blend weights W/W/...; the Gram targets blend linearly between keys, e.g. "
+        "0:1,2:1,3:2 (style 1 until 2 s, style 2 from 3 s)", check=_check_style_schedule,
+        metavar="TIME:STYLE[,...]", example=("0:1", "2:1")))
 
     def __post_init__(self) -> None:
         validate(self)
@@ -204,6 +266,10 @@ class EncodeConfig:
     full_resolution: bool = field(default=False, metadata=opt(
         "write the result at the input's resolution: the stylised frames scaled up (bicubic) from the working "
         "size, a plate's alpha and highlights at full resolution"))
+    # the matte's composite with the source happens on writing, so a new feather re-encodes without restylising
+    mask_feather: float = field(default=3.0, metadata=opt(
+        "width of the soft edge inside the --mask matte where the stylised frame fades into the source (px at the "
+        "working size; 0: the matte as it is)", minimum=0, metavar="PX"))
 
     def __post_init__(self) -> None:
         validate(self)
@@ -244,6 +310,12 @@ class StylizeConfig:
     video: VideoConfig = field(default_factory=VideoConfig)
     encode: EncodeConfig = field(default_factory=EncodeConfig)
     range: RangeConfig = field(default_factory=RangeConfig)
+    mask: str | None = field(default=None, metadata=opt(
+        "matte restricting the stylisation (white = stylise): an image sequence, video or image aligned with the "
+        "input; outside it the source passes through", metavar="MATTE"))
+    outside_style: str | None = field(default=None, metadata=opt(
+        "with --mask: style image of the region outside the matte (the --style images paint the inside)",
+        metavar="IMG"))
     work_dir: str | None = field(default=None, metadata=opt("frame store (default: beside the output)",
                                                             metavar="DIR"))
     report: str | None = field(default=None, metadata=opt("write a JSON report", metavar="FILE.json"))
@@ -257,6 +329,9 @@ class StylizeConfig:
             raise UsageError("at least one --style image is required")
         validate(self)
         check_blend_weights(self.style.style_blend_weights, len(self.styles))
+        parse_style_schedule(self.video.style_schedule, len(self.styles))
+        if self.video.style_schedule is not None and self.style.style_blend_weights is not None:
+            raise UsageError("--style-schedule and --style-blend-weights both set the style blend; give one")
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], *, where: str | None = None,

@@ -41,7 +41,8 @@ from ..config import StylizeConfig
 from ..errors import ConfigError, ManifestError, OptionsError
 
 #: Keys whose values are paths (resolved against the manifest's folder when relative).
-PATH_KEYS = frozenset({"input", "output", "style", "weights", "report", "preview", "work_dir"})
+PATH_KEYS = frozenset({"input", "output", "style", "weights", "report", "preview", "work_dir", "mask",
+                       "outside_style"})
 #: Keys a manifest may use that are not ``stylize`` options.
 EXTRA_KEYS = frozenset({"name"})
 #: ``stylize`` options that belong to the ``batch`` command line instead of a manifest.

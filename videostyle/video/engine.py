@@ -20,7 +20,6 @@ import contextlib
 import dataclasses
 import hashlib
 import json
-import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -36,6 +35,7 @@ from ..config import StylizeConfig, VideoConfig, config_hash, to_dict
 from ..errors import NoFramesError, RunInterrupted, UsageError
 from .._fs import atomic_write
 from . import passes as multipass
+from .controls import Controls, composite_frame, file_identity
 from .preflight import ResolvedJob, output_size, preflight
 from .shots import CutDetector, annotate_shots
 from .store import FrameStore
@@ -79,21 +79,16 @@ def _file_digest(path: str) -> str:
 
 def _run_settings(config: StylizeConfig) -> dict[str, Any]:
     """Everything that changes the stylised frames (and nothing that only changes the encoding)."""
-    src = Path(config.input)
-    if src.exists():
-        identity = {"bytes": src.stat().st_size if src.is_file() else None, "mtime_ns": src.stat().st_mtime_ns}
-    else:  # an image-sequence pattern (shot/%05d.png): its member files identify the input
-        stats = [os.stat(f) for f in media.probe(config.input).files]
-        identity = {"bytes": sum(s.st_size for s in stats), "mtime_ns": max(s.st_mtime_ns for s in stats),
-                    "files": len(stats)}
     from ..style.devices import result_settings  # precision as resolved; speed-only flags left out
 
+    controls = Controls(config, None)
     return {
-        "input": {"path": str(src.resolve()), **identity},
-        "styles": [_file_digest(p) for p in config.styles],
+        "input": file_identity(config.input),
+        "styles": [_file_digest(p) for p in controls.style_paths()],  # with --outside-style, it comes last
         "style": result_settings(config.style),
         "video": to_dict(config.video),
         "range": to_dict(config.range),
+        **controls.settings(),  # the matte's files (only with --mask)
     }
 
 
@@ -238,8 +233,9 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
     times = StageTimes()
     t_start = time.perf_counter()
     store = open_store(config, force=force_store)
-    styles = [load_style_image(p) for p in config.styles]
-    stylizer = Stylizer(styles, config.style, backbone=backbone)
+    controls = Controls(config, None)  # --mask, --outside-style, --style-schedule
+    styles = [load_style_image(p) for p in controls.style_paths()]
+    stylizer = Stylizer(styles, controls.style_config(), backbone=backbone)
     times.setup = time.perf_counter() - t_start
 
     video, rng = config.video, config.range
@@ -253,6 +249,8 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
 
     with open_source(config, job.size if job is not None else working_size(config)) as reader:
         info = reader.info
+        controls.fps = float(reader.fps or media.DEFAULT_FPS)
+        mattes = controls.open_mattes(reader.size)
         total = info.video.frames if info.video is not None else None
         if total is not None and rng.max_frames is not None:
             total = min(total, rng.max_frames)
@@ -286,7 +284,8 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
                     previous.append(image)
                     progress.update(1)
                     continue
-                result, record = _stylize_frame(stylizer, item, previous, config, times)
+                result, record = _stylize_frame(stylizer, item, previous, config, times, controls=controls,
+                                                matte=None if mattes is None else mattes.at(idx))
                 t0 = time.perf_counter()
                 store.put(idx, result.image, record)
                 times.store += time.perf_counter() - t0
@@ -311,6 +310,8 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
         finally:
             prefetch.close()
             progress.close()
+            if mattes is not None:
+                mattes.close()
         state = RunState(frames=frames_meta, shots=shots, size=reader.size, fps=reader.fps,
                          time_base=reader.time_base, start_pts=reader.start_pts, info=info,
                          model=stylizer.backbone_name, device=str(getattr(stylizer, "device", config.style.device)),
@@ -321,8 +322,11 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
 
 
 def _stylize_frame(stylizer: Any, item: WorkItem, previous: collections.deque[np.ndarray],
-                   config: StylizeConfig, times: StageTimes) -> tuple[Any, dict[str, Any]]:
-    """Optimise one frame: cold (content init, first-frame budget) or warm (warped init, temporal terms)."""
+                   config: StylizeConfig, times: StageTimes, *, controls: Controls | None = None,
+                   matte: np.ndarray | None = None) -> tuple[Any, dict[str, Any]]:
+    """Optimise one frame: cold (content init, first-frame budget) or warm (warped init, temporal terms).
+
+    ``controls`` and ``matte`` (this frame's, H×W in [0, 1]): the artists' controls (:mod:`.controls`)."""
     video = config.video
     content = item.frame.image
     cold = item.shot_start or video.temporal_weight == 0 or not item.flows
@@ -332,10 +336,13 @@ def _stylize_frame(stylizer: Any, item: WorkItem, previous: collections.deque[np
     else:
         init, temporal = _initial_and_temporal(item, content, previous, config)
         focus = 1.0 - item.flows[min(item.flows)][1]
+        if controls is not None:  # a composited matte: only what lies inside it is held and painted
+            temporal, focus = controls.restrict(temporal, focus, matte)
         budget = _warm_budget(video, focus)
     t0 = time.perf_counter()
+    options = {} if controls is None else controls.run_options(item.frame, matte)
     result = stylizer.run(content, init=init, iterations=budget, temporal=temporal,
-                          seed=video.seed + item.frame.index, focus=focus)
+                          seed=video.seed + item.frame.index, focus=focus, **options)
     times.optimise += time.perf_counter() - t0
     record = {
         "pts": item.frame.pts, "pts_ticks": item.frame.pts_ticks, "number": item.frame.number,
@@ -345,6 +352,8 @@ def _stylize_frame(stylizer: Any, item: WorkItem, previous: collections.deque[np
         "new_share": None if focus is None else round(float((focus > 0.5).mean()), 4),
         "loss": {k: float(v) for k, v in result.loss.items()}, "seconds": float(result.seconds),
     }
+    if controls is not None and controls.schedule is not None:
+        record["style_blend"] = [round(w, 4) for w in controls.weights_at(item.frame) or ()]
     return result, record
 
 
@@ -407,11 +416,17 @@ def _encode(config: StylizeConfig, store: FrameStore, state: RunState) -> None:
                            input_colorspace=config.video.input_colorspace,
                            output_colorspace=enc.output_colorspace) as writer, \
             contextlib.ExitStack() as stack:
-        # plates: the source's alpha and out-of-range residual (media.colour) go back with each stylised frame
-        source = stack.enter_context(open_source(config, size)) if writer.needs_extras else None
+        # plates: the source's alpha and out-of-range residual (media.colour) go back with each stylised frame;
+        # a matte (--mask): the source outside it
+        controls = Controls(config, state.fps)
+        mattes = stack.enter_context(controls.open_mattes(size)) if controls.composited else None
+        source = stack.enter_context(open_source(config, size)) if writer.needs_extras or mattes is not None else None
         for rec in state.frames:
             extras = media.frame_at(source, rec["index"]) if source is not None else None
-            writer.write(media.resize_image(store.get(rec["index"], config.video.passes), size),
+            image = media.resize_image(store.get(rec["index"], config.video.passes), size)
+            if mattes is not None and extras is not None:
+                image = composite_frame(controls, image, extras.image, mattes.at(rec["index"]), state.size[0])
+            writer.write(image,
                          pts_ticks=rec.get("pts_ticks"),
                          pts=rec.get("pts"), number=rec.get("number"),
                          alpha=extras.alpha if extras is not None else None,
@@ -429,13 +444,18 @@ def _write_preview(config: StylizeConfig, store: FrameStore, state: RunState) ->
     """Side by side: source | stylised, at the working size, with the source's timing."""
     w, h = state.size
     wanted = {rec["index"]: rec for rec in state.frames}
-    with open_source(config, state.size) as reader, \
+    controls = Controls(config, state.fps)
+    with open_source(config, state.size) as reader, contextlib.ExitStack() as stack, \
             media.open_writer(config.preview, like=state.info, size=(2 * w, h), audio_from=None) as writer:
+        mattes = stack.enter_context(controls.open_mattes(state.size)) if controls.composited else None
         for frame in reader:
             rec = wanted.get(frame.index)
             if rec is None:
                 continue
-            side = np.concatenate([frame.image, store.get(rec["index"], config.video.passes)], axis=1)
+            result = store.get(rec["index"], config.video.passes)
+            if mattes is not None:
+                result = composite_frame(controls, result, frame.image, mattes.at(frame.index), w)
+            side = np.concatenate([frame.image, result], axis=1)
             writer.write(side, pts_ticks=rec.get("pts_ticks"), pts=rec.get("pts"))
 
 

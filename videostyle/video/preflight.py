@@ -6,6 +6,8 @@ problem as a typed one-line error:
 
 * the input (probe), the selected range (not empty), the flow backend (when the temporal loss is on);
 * the style images (readable) and an explicit weights file (exists);
+* the artists' controls: ``--outside-style`` only with ``--mask``, one pass with a matte or a schedule, and the
+  matte itself (exists, readable, one frame per input frame over the selected range);
 * the outputs: none is the input, supported kind and a writable folder (or, with ``create_dirs``, one that can be
   created), a single-image output only for a single frame, the report's folder, an existing output (refused
   unless ``force``, or reported as ``finished`` with ``existing="report"``);
@@ -30,6 +32,7 @@ from .. import flow as flowlib
 from .. import media
 from ..config import StylizeConfig
 from ..errors import OutputExistsError, OutputNotWritableError, UsageError, VideostyleError, WeightsError
+from .controls import Controls, check_controls
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,9 @@ def preflight(config: StylizeConfig, *, existing: str = "error", create_dirs: bo
     from ..style import load_style_image
 
     with _stage("style"):
-        styles = [load_style_image(path) for path in config.styles]
+        styles = [load_style_image(path) for path in Controls(config, None).style_paths()]  # and --outside-style
+    with _stage("mask"):
+        check_controls(config, info)  # --mask, --outside-style, --style-schedule
     if config.style.weights and not os.path.isfile(config.style.weights):
         with _stage("weights"):
             raise WeightsError("file not found", path=config.style.weights)

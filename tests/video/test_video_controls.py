@@ -1,0 +1,177 @@
+"""Artists' controls through ``stylize``: a matte (``--mask``), region styles (``--outside-style``) and style
+schedules (``--style-schedule``), with their pre-flight, cuts and resume.
+
+Looks are checked with the real offline backbone (vgg16-hed) on tiny clips: outside the matte the result is the
+source (within 2/255), inside it is stylised; across a schedule's transition from style A to style B the frames'
+Gram distance to A rises and to B falls. Plumbing (pre-flight refusals, resume, the frame store's hash) uses the
+tiny random net.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reliability_cases import temporaries
+from videostyle import media
+from videostyle.cli import main
+from videostyle.config import StyleConfig, StylizeConfig, VideoConfig
+from videostyle.errors import FrameStoreError
+from videostyle.media import synthetic
+from videostyle.style import load_backbone, style_distance
+from videostyle.style.backbones import tiny_backbone
+from videostyle.video import stylize
+from videostyle.video.engine import _run_settings, open_store, run_frames
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "style"))
+from test_style_quality import painted_style  # noqa: E402  (the procedural painting of the style quality tests)
+from test_style_regions import checker_style  # noqa: E402  (a second style, nothing like the painting)
+
+W, H = 96, 64
+
+
+@pytest.fixture(scope="module")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("controls")
+    scene = synthetic.moving_scene(frames=5, size=(W, H))
+    synthetic.write_clip(root / "clip.mkv", scene.frames, fps=24, audio=False, codec="ffv1")
+    media.write_image(root / "a.png", painted_style())
+    media.write_image(root / "b.png", checker_style())
+    (root / "matte").mkdir()
+    for i in range(5):
+        matte = np.zeros((H, W), np.uint8)
+        matte[:, W // 2:] = 255  # the right half
+        media.write_image(root / "matte" / f"matte.{i + 1:04d}.png", np.repeat(matte[..., None], 3, axis=2))
+    return root
+
+
+@pytest.fixture(scope="module")
+def backbone():
+    return load_backbone("vgg16-hed", layers=("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1"))
+
+
+def _config(root: Path, out: Path, **kw) -> StylizeConfig:
+    video = VideoConfig(size=kw.pop("size", 64), first_iterations=kw.pop("first", 40), iterations=kw.pop("it", 15),
+                        style_schedule=kw.pop("schedule", None))
+    return StylizeConfig(input=str(kw.pop("input", root / "clip.mkv")), output=str(out),
+                         styles=kw.pop("styles", (str(root / "a.png"),)), video=video,
+                         style=StyleConfig(model="vgg16-hed", device="cpu"), work_dir=str(out) + ".work", quiet=True,
+                         **kw)
+
+
+def _frames(path: Path, size: tuple[int, int] | None = None) -> list[np.ndarray]:
+    with media.open_reader(str(path), size=size) as reader:
+        return [f.image for f in reader]
+
+
+def test_a_masked_run_passes_the_source_outside_and_stylises_inside(media_dir: Path, tmp_path: Path,
+                                                                    backbone) -> None:
+    out = tmp_path / "masked.mkv"  # FFV1: lossless, so what is measured is the composite itself
+    report = stylize(_config(media_dir, out, mask=str(media_dir / "matte" / "matte.%04d.png")))
+    w, h = report["size"]
+    source, result = _frames(media_dir / "clip.mkv", (w, h)), _frames(out)
+    assert len(result) == len(source) == 5
+    edge = w // 2
+    style = media.read_image(media_dir / "a.png")
+    for src, res in zip(source, result):
+        diff = np.abs(src.astype(int) - res.astype(int))
+        assert diff[:, :edge].max() <= 2  # outside the matte: the source
+        inside_src, inside_res = src[:, edge + 4:], res[:, edge + 4:]
+        assert diff[:, edge + 4:].mean() > 15  # inside: clearly changed ...
+        assert style_distance(inside_res, style, backbone) < 0.8 * style_distance(inside_src, style, backbone)
+    # the feathered edge: between the source and the stylised inside
+    ramp = np.abs(source[0].astype(int) - result[0].astype(int))[:, edge:edge + 4].mean(axis=(0, 2))
+    assert ramp[0] < ramp[-1]
+
+
+def test_a_schedule_moves_from_style_a_to_style_b(media_dir: Path, tmp_path: Path, backbone) -> None:
+    """Style A (the painting) at frame 0, blending to B (the checker) by frame 3, then B: across the transition
+    the distance to A rises and the distance to B falls (measured 0.19→0.49 to A, 0.69→0.41 to B on 6 frames)."""
+    out = tmp_path / "scheduled.mkv"
+    config = _config(media_dir, out, styles=(str(media_dir / "a.png"), str(media_dir / "b.png")),
+                     schedule=("0f:1", "3f:2"), size=48)
+    report = stylize(config)
+    assert [f["style_blend"] for f in report["per_frame"]][:4] == [[1.0, 0.0], [0.6667, 0.3333],
+                                                                   [0.3333, 0.6667], [0.0, 1.0]]
+    a, b = (media.read_image(media_dir / n) for n in ("a.png", "b.png"))
+    d = [(style_distance(f, a, backbone), style_distance(f, b, backbone)) for f in _frames(out)]
+    first, last = d[0], d[-1]
+    assert last[0] > 1.5 * first[0] and last[1] < 0.8 * first[1], d
+    assert d[-1][0] - d[-1][1] > d[0][0] - d[0][1]  # A was the nearer style, B is now
+
+
+def test_region_styles_run_through_stylize(media_dir: Path, tmp_path: Path) -> None:
+    """Plumbing with the tiny net: the outside style joins the styles (and the frame store's hash)."""
+    out = tmp_path / "regions.mkv"
+    config = _config(media_dir, out, mask=str(media_dir / "matte" / "matte.%04d.png"),
+                     outside_style=str(media_dir / "b.png"), first=4, it=2)
+    stylize(config, backbone=tiny_backbone(0))
+    source, result = _frames(media_dir / "clip.mkv", (64, 42)), _frames(out)
+    # the whole frame is stylised (no composite with the source)
+    assert all(np.abs(s.astype(int) - r.astype(int))[:, :30].mean() > 1 for s, r in zip(source, result))
+    assert len(_run_settings(config)["styles"]) == 2
+
+
+def test_schedule_runs_resume_across_a_cut_and_a_new_schedule_refuses_the_store(cut_clip, media_dir: Path,
+                                                                               tmp_path: Path) -> None:
+    clip = cut_clip(12, 6, "cut.mkv", codec="ffv1", audio=False)  # shots are at least 6 frames
+    styles = (str(media_dir / "a.png"), str(media_dir / "b.png"))
+    kw = {"input": clip, "styles": styles, "schedule": ("0:1", "0.4:2"), "first": 3, "it": 2,
+          "size": 32}
+    reference = _config(media_dir, tmp_path / "ref.mkv", **kw)
+    stylize(reference, backbone=tiny_backbone(0))
+    config = _config(media_dir, tmp_path / "out.mkv", **kw)
+    run_frames(config, frame_range=(0, 6), backbone=tiny_backbone(0))  # as if it had died at the cut
+    report = stylize(config, backbone=tiny_backbone(0))
+    assert report["shots"] == [0, 6] and report["frames_resumed"] == 6
+    assert report["per_frame"][6]["style_blend"] == [0.375, 0.625]  # 6/24 s between keys at 0 and 0.4 s
+    for i in range(12):
+        np.testing.assert_array_equal(open_store(config).get(i), open_store(reference).get(i))
+    (tmp_path / "out.mkv").unlink()  # the frame store stays: a new schedule must not mix with its frames
+    changed = _config(media_dir, tmp_path / "out.mkv", **dict(kw, schedule=("0:1", "0.3:2")))
+    with pytest.raises(FrameStoreError, match="different configuration"):
+        stylize(changed, backbone=tiny_backbone(0))
+
+
+def _run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("case", "code", "words"), [
+    ("missing", 1, ("--mask", "no image files match")),
+    ("short", 1, ("4 matte frames for 5 input frames",)),
+    ("unreadable", 1, ("--mask", "not a readable image")),
+    ("outside_without_mask", 2, ("--outside-style", "give --mask too")),
+    ("two_passes", 2, ("one pass",)),
+    ("bad_schedule", 2, ("style_schedule", "style 3 of 2")),
+])
+def test_controls_are_refused_before_work(case: str, code: int, words: tuple[str, ...], media_dir: Path,
+                                          tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    short = tmp_path / "short"
+    short.mkdir()
+    for i in range(4):
+        (short / f"m.{i + 1:04d}.png").write_bytes((media_dir / "matte" / "matte.0001.png").read_bytes())
+    (tmp_path / "bad.png").write_bytes(b"garbage")
+    options = {
+        "missing": ["--mask", str(tmp_path / "nope.%04d.png")],
+        "short": ["--mask", str(short / "m.%04d.png")],
+        "unreadable": ["--mask", str(tmp_path / "bad.png")],
+        "outside_without_mask": ["--outside-style", str(media_dir / "b.png")],
+        "two_passes": ["--mask", str(media_dir / "matte"), "--passes", "2"],
+        "bad_schedule": ["--style", str(media_dir / "b.png"), "--style-schedule", "0:1,2:3"],
+    }[case]
+    out = tmp_path / "out.mkv"
+    got, err = _run_cli(["stylize", str(media_dir / "clip.mkv"), "--style", str(media_dir / "a.png"), "-o", str(out),
+                         "--size", "32", "--quiet", *options], capsys)
+    lines = err.strip().splitlines()
+    assert got == code and len(lines) == 1 and "Traceback" not in err, err
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    assert not out.exists() and not Path(str(out) + ".videostyle-work").exists() and temporaries(tmp_path) == []

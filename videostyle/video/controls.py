@@ -1,0 +1,146 @@
+"""Artists' controls of a run: a matte (``--mask``), region styles (``--outside-style``) and style schedules
+(``--style-schedule``), turned into what :meth:`~videostyle.style.Stylizer.run` takes for each frame.
+
+* **Matte** (``--mask`` alone): the style term looks only at the matte (its guided Gram matrices, Gatys et al. CVPR
+  2017), the temporal terms only hold pixels inside it (their masks are multiplied by the matte), and only new
+  content inside it counts as still to paint. The source is composited back outside the matte when the result is
+  written (:func:`composite_frame`), at the output's size, with a feathered edge (``--mask-feather``).
+* **Region styles** (``--mask`` with ``--outside-style``): the matte's region is held to the ``--style`` images,
+  the rest of the frame to the outside style, each by its own guided Grams; the whole frame is stylised.
+* **Schedule**: each frame's blend of the ``--style`` images follows the keys (:func:`schedule_weights`), linearly
+  between them; the blend goes into the Gram targets of the frame (and of the matte's region).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import media
+from ..config import StyleConfig, StylizeConfig, parse_style_schedule
+from ..errors import UsageError
+from ..media.mattes import Mattes, check_matte, composite, feather
+
+ScheduleKeys = tuple[tuple[float, str, tuple[float, ...]], ...]
+
+
+def schedule_weights(keys: ScheduleKeys, when: float) -> tuple[float, ...]:
+    """The blend weights at ``when`` (in the keys' unit): held before the first key and after the last, linear
+    between neighbouring keys."""
+    if when <= keys[0][0]:
+        return keys[0][2]
+    for (t0, _u, w0), (t1, _v, w1) in zip(keys, keys[1:]):
+        if when <= t1:
+            a = (when - t0) / (t1 - t0)
+            return tuple((1.0 - a) * x + a * y for x, y in zip(w0, w1))
+    return keys[-1][2]
+
+
+class Controls:
+    """The controls of one job; ``fps`` turns frame positions into seconds and back (video inputs)."""
+
+    def __init__(self, config: StylizeConfig, fps: float | None) -> None:
+        self.config = config
+        self.fps = float(fps or media.DEFAULT_FPS)
+        self.schedule: ScheduleKeys | None = parse_style_schedule(config.video.style_schedule, len(config.styles))
+        self.masked = config.mask is not None
+        self.outside = config.outside_style if self.masked else None
+        #: the matte replaces the style term and is composited on output (not with an outside style)
+        self.composited = self.masked and self.outside is None
+
+    # --- the Stylizer ------------------------------------------------------------------------------------------
+    def style_paths(self) -> list[str]:
+        """The style images the Stylizer holds: the ``--style`` images, then the outside style."""
+        return [*self.config.styles, *([self.outside] if self.outside else [])]
+
+    def style_config(self) -> StyleConfig:
+        """``config.style`` with the blend weights extended by a 0 for the outside style (it paints only outside)."""
+        style = self.config.style
+        if self.outside is None:
+            return style
+        inside = style.style_blend_weights or tuple(1.0 for _ in self.config.styles)
+        return dataclasses.replace(style, style_blend_weights=(*inside, 0.0))
+
+    def open_mattes(self, size: tuple[int, int]) -> Mattes | None:
+        """The job's mattes at ``size`` over the input's selection; None without ``--mask``."""
+        if self.config.mask is None:
+            return None
+        rng = self.config.range
+        return Mattes(self.config.mask, size=size, start=rng.start, duration=rng.duration,
+                      max_frames=rng.max_frames, frames=rng.frame_numbers)
+
+    # --- per frame ---------------------------------------------------------------------------------------------
+    def weights_at(self, frame: media.Frame) -> tuple[float, ...] | None:
+        """This frame's blend of the ``--style`` images under the schedule (None without one)."""
+        if self.schedule is None:
+            return None
+        if self.schedule[0][1] == "f":
+            when = float(frame.number if frame.number is not None else round(frame.pts * self.fps))
+        else:
+            when = float(frame.pts)
+        return schedule_weights(self.schedule, when)
+
+    def run_options(self, frame: media.Frame, matte: np.ndarray | None) -> dict[str, Any]:
+        """The style keywords of ``Stylizer.run`` for this frame (empty when no control is set)."""
+        weights = self.weights_at(frame)
+        if self.outside is not None:
+            weights = (*(weights or self.style_config().style_blend_weights[:-1]), 0.0)
+        if matte is None:
+            return {} if weights is None else {"blend_weights": weights}
+        regions: list[tuple[np.ndarray, Sequence[float] | None]] = [(matte, weights)]
+        if self.outside is not None:
+            regions.append((1.0 - matte, (*(0.0 for _ in self.config.styles), 1.0)))
+        return {"regions": regions}
+
+    def restrict(self, temporal: list[tuple[np.ndarray, np.ndarray, float]], focus: np.ndarray | None,
+                 matte: np.ndarray | None) -> tuple[list[tuple[np.ndarray, np.ndarray, float]], np.ndarray | None]:
+        """With a composited matte, the temporal terms and the new content only count inside the matte."""
+        if matte is None or not self.composited:
+            return temporal, focus
+        held = [(target, mask * matte, weight) for target, mask, weight in temporal]
+        return held, None if focus is None else focus * matte
+
+    def settings(self) -> dict[str, Any]:
+        """What the frame store's hash needs beyond the config's fields and style images: the matte's files."""
+        return {} if self.config.mask is None else {"mask": file_identity(self.config.mask)}
+
+
+def file_identity(path: str) -> dict[str, Any]:
+    """What identifies an input file for the frame store: its resolved path, size and modification time, or an
+    image sequence pattern's member count, total size and newest modification time."""
+    src = Path(path)
+    if src.exists():
+        identity = {"bytes": src.stat().st_size if src.is_file() else None, "mtime_ns": src.stat().st_mtime_ns}
+    else:  # an image-sequence pattern (shot/%05d.png): its member files identify the input
+        stats = [os.stat(f) for f in media.probe(path).files]
+        identity = {"bytes": sum(s.st_size for s in stats), "mtime_ns": max(s.st_mtime_ns for s in stats),
+                    "files": len(stats)}
+    return {"path": str(src.resolve()), **identity}
+
+
+def check_controls(config: StylizeConfig, info: media.MediaInfo) -> None:
+    """The pre-flight of the controls: option combinations, then the matte (exists, readable, one frame per input
+    frame over the selection: :func:`~videostyle.media.mattes.check_matte`); one-line typed errors."""
+    if config.outside_style is not None and config.mask is None:
+        raise UsageError("--outside-style paints the region outside a --mask matte; give --mask too")
+    if config.video.passes > 1 and (config.mask is not None or config.video.style_schedule is not None):
+        raise UsageError("--mask and --style-schedule run in one pass for now; leave --passes at 1")
+    if config.mask is not None:
+        rng = config.range
+        check_matte(config.mask, info, start=rng.start, duration=rng.duration, max_frames=rng.max_frames,
+                    frames=rng.frame_numbers, input_path=config.input)
+
+
+def composite_frame(controls: Controls | None, stylised: np.ndarray, source: np.ndarray | None,
+                    matte: np.ndarray | None, working_width: int) -> np.ndarray:
+    """A stored frame as written: over the source where the matte leaves it out (a composited matte), with a
+    soft edge ``--mask-feather`` px wide at the working size (scaled to the frame's size), else as it is."""
+    if controls is None or not controls.composited or matte is None or source is None:
+        return stylised
+    radius = controls.config.encode.mask_feather * stylised.shape[1] / max(1, working_width)
+    return composite(stylised, source, feather(matte, radius))
