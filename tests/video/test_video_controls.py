@@ -18,7 +18,7 @@ import pytest
 from reliability_cases import temporaries
 from videostyle import media
 from videostyle.cli import main
-from videostyle.config import StyleConfig, StylizeConfig, VideoConfig
+from videostyle.config import EncodeConfig, RangeConfig, StyleConfig, StylizeConfig, VideoConfig
 from videostyle.errors import FrameStoreError
 from videostyle.media import synthetic
 from videostyle.style import load_backbone, style_distance
@@ -175,3 +175,34 @@ def test_controls_are_refused_before_work(case: str, code: int, words: tuple[str
     for word in words:
         assert word in lines[0], (word, lines[0])
     assert not out.exists() and not Path(str(out) + ".videostyle-work").exists() and temporaries(tmp_path) == []
+
+
+def test_a_masked_plate_keeps_the_plate_outside_at_full_resolution(tmp_path: Path) -> None:
+    """EXR plates 1001-1004 (premultiplied RGBA, half) with a roto matte numbered like them, --frames 1002-1003,
+    --full-resolution: the source is composited at plate resolution, so outside the matte the plate comes back
+    (within 1.5/255 in sRGB terms) with its alpha unchanged, under its own frame numbers."""
+    from plate_files import read, srgb_error, write
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "plates").mkdir()
+    (tmp_path / "roto").mkdir()
+    for n in range(1001, 1005):
+        alpha = np.ones((H, W, 1), np.float32)
+        alpha[:10] = 0.5
+        write(tmp_path / "plates" / f"plate.{n}.exr", np.concatenate([rng.random((H, W, 3)) * 0.8 * alpha, alpha], 2),
+              "half")
+        matte = np.zeros((H, W, 3), np.uint8)
+        matte[:, W // 2:] = 255
+        media.write_image(tmp_path / "roto" / f"roto.{n}.png", matte)
+    media.write_image(tmp_path / "s.png", checker_style())
+    config = StylizeConfig(input=str(tmp_path / "plates" / "plate.####.exr"),
+                           output=str(tmp_path / "out" / "out.####.exr"), styles=(str(tmp_path / "s.png"),), mask=str(tmp_path / "roto" / "roto.####.png"),
+                           range=RangeConfig(frames="1002-1003"), encode=EncodeConfig(full_resolution=True),
+                           video=VideoConfig(size=48, first_iterations=4, iterations=2), quiet=True)
+    stylize(config, backbone=tiny_backbone(0))
+    for n in (1002, 1003):
+        source, _ = read(tmp_path / "plates" / f"plate.{n}.exr")
+        result, _ = read(tmp_path / "out" / f"out.{n}.exr")
+        assert result.shape == source.shape and np.abs(result[..., 3] - source[..., 3]).max() <= 1e-3
+        assert srgb_error(result[:, :W // 2 - 1], source[:, :W // 2 - 1]) <= 1.5
+        assert srgb_error(result[:, W // 2 + 8:], source[:, W // 2 + 8:]) > 20
