@@ -196,7 +196,8 @@ def test_a_masked_plate_keeps_the_plate_outside_at_full_resolution(tmp_path: Pat
         media.write_image(tmp_path / "roto" / f"roto.{n}.png", matte)
     media.write_image(tmp_path / "s.png", checker_style())
     config = StylizeConfig(input=str(tmp_path / "plates" / "plate.####.exr"),
-                           output=str(tmp_path / "out" / "out.####.exr"), styles=(str(tmp_path / "s.png"),), mask=str(tmp_path / "roto" / "roto.####.png"),
+                           output=str(tmp_path / "out" / "out.####.exr"), styles=(str(tmp_path / "s.png"),),
+                           mask=str(tmp_path / "roto" / "roto.####.png"),
                            range=RangeConfig(frames="1002-1003"), encode=EncodeConfig(full_resolution=True),
                            video=VideoConfig(size=48, first_iterations=4, iterations=2), quiet=True)
     stylize(config, backbone=tiny_backbone(0))
