@@ -76,6 +76,9 @@ def test_the_preflight_refuses_a_missing_unreadable_or_misaligned_matte(clip: Pa
     with pytest.raises(MatteError, match="bad.png: not a readable image"):
         check_matte(str(bad), info)
     assert check_matte(_sequence(tmp_path / "ok", 4), info).kind == "sequence"
+    assert check_matte(_sequence(tmp_path / "proxy", 4, w=48, h=32), info).kind == "sequence"  # half resolution
+    with pytest.raises(MatteError, match="the matte is 64x64 and the input 96x64; a matte must have the input's"):
+        check_matte(_sequence(tmp_path / "square", 4, w=64, h=64), info)
     assert check_matte(_sequence(tmp_path / "short2", 3), info, max_frames=3).kind == "sequence"
     # trimmed by time: counted by decoding both (frames at 0, 1/24 s)
     video = synthetic.write_clip(tmp_path / "m.mkv", [_half_matte()] * 4, fps=24, audio=False, codec="ffv1")

@@ -209,3 +209,18 @@ def test_a_masked_plate_keeps_the_plate_outside_at_full_resolution(tmp_path: Pat
         assert result.shape == source.shape and np.abs(result[..., 3] - source[..., 3]).max() <= 1e-3
         assert srgb_error(result[:, :W // 2 - 1], source[:, :W // 2 - 1]) <= 1.5
         assert srgb_error(result[:, W // 2 + 8:], source[:, W // 2 + 8:]) > 20
+
+
+def test_a_manifest_job_resolves_its_matte_beside_the_manifest(media_dir: Path, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    manifest = media_dir / "shots.json"  # relative paths resolve against the manifest's folder
+    job = {"input": "clip.mkv", "style": "a.png", "output": str(tmp_path / "out.mkv"), "size": 32,
+           "mask": "matte/matte.%04d.png", "outside_style": "b.png"}
+    manifest.write_text(json.dumps({"job": [job]}))
+    code, err = _run_cli(["batch", str(manifest), "--dry-run", "--quiet"], capsys)
+    assert code == 0, err
+    manifest.write_text(json.dumps({"job": [dict(job, mask="matte/nope.%04d.png")]}))
+    code, err = _run_cli(["batch", str(manifest), "--dry-run", "--quiet"], capsys)
+    assert code != 0 and "nope.%04d.png: no image files match" in err, err

@@ -6,7 +6,8 @@ one-channel file) as stored, with no colour conversion (a matte is data, not a p
 
 Alignment with the input: the matte is read over the same selection as the input (``--frames`` for numbered
 sequences, ``--start``/``--duration``/``--max-frames``) and its frames pair with the input's in order, so the
-selection must hold as many matte frames as input frames (:func:`check_matte`, in the pre-flight).
+selection must hold as many matte frames as input frames, and the matte must have the input's aspect ratio (any
+resolution: it is resized) (:func:`check_matte`, in the pre-flight).
 
 :func:`feather` turns a matte into the composite's alpha (a soft edge *inside* the matte, so a pixel the matte
 leaves out is the source exactly) and :func:`composite` lays the stylised frame over the source with it.
@@ -129,6 +130,7 @@ def check_matte(path: str, input_info: MediaInfo, *, start: float | None = None,
     selection = {"start": start, "duration": duration, "max_frames": max_frames}
     with Mattes(path, size=(16, 16), frames=frames, **selection) as mattes:  # opens: the first frame decodes
         info = mattes.info
+    _check_aspect(path, info, input_info)
     if info.kind == "image":
         return info
     want = selected_count(input_info, frames=frames, **selection)
@@ -142,6 +144,20 @@ def check_matte(path: str, input_info: MediaInfo, *, start: float | None = None,
         raise MatteError(f"--mask {path}: {have} matte frames{where} for {want} input frames; the matte must have "
                          "one frame per input frame over the selected range (or be a single image)")
     return info
+
+
+#: how far a matte's aspect ratio may differ from the input's (a proxy matte at another resolution is fine)
+ASPECT_TOLERANCE = 0.02
+
+
+def _check_aspect(path: str, info: MediaInfo, input_info: MediaInfo) -> None:
+    m, v = info.video, input_info.video
+    if m is None or v is None:
+        return
+    ratio, want = m.display_width / m.display_height, v.display_width / v.display_height
+    if abs(ratio / want - 1.0) > ASPECT_TOLERANCE:
+        raise MatteError(f"--mask {path}: the matte is {m.display_width}x{m.display_height} and the input "
+                         f"{v.display_width}x{v.display_height}; a matte must have the input's aspect ratio")
 
 
 def _decoded_count(reader: FrameReader) -> int:

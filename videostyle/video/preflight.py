@@ -241,5 +241,5 @@ def _check_memory(config: StylizeConfig, size_for: Callable[[int], tuple[int, in
 
     s = config.style
     return check_working_size(config.video.size, size_for, model=s.model, device=s.device, source=source,
-                              style_scale=s.style_scale, styles=len(config.styles),
+                              style_scale=s.style_scale, styles=len(Controls(config, None).style_paths()),
                               precision=effective_precision(s))
