@@ -9,6 +9,7 @@ tiny random net.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -151,7 +152,6 @@ def _run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, 
     ("short", 1, ("4 matte frames for 5 input frames",)),
     ("unreadable", 1, ("--mask", "not a readable image")),
     ("outside_without_mask", 2, ("--outside-style", "give --mask too")),
-    ("two_passes", 2, ("one pass",)),
     ("bad_schedule", 2, ("style_schedule", "style 3 of 2")),
 ])
 def test_controls_are_refused_before_work(case: str, code: int, words: tuple[str, ...], media_dir: Path,
@@ -166,7 +166,6 @@ def test_controls_are_refused_before_work(case: str, code: int, words: tuple[str
         "short": ["--mask", str(short / "m.%04d.png")],
         "unreadable": ["--mask", str(tmp_path / "bad.png")],
         "outside_without_mask": ["--outside-style", str(media_dir / "b.png")],
-        "two_passes": ["--mask", str(media_dir / "matte"), "--passes", "2"],
         "bad_schedule": ["--style", str(media_dir / "b.png"), "--style-schedule", "0:1,2:3"],
     }[case]
     out = tmp_path / "out.mkv"
@@ -224,3 +223,31 @@ def test_a_manifest_job_resolves_its_matte_beside_the_manifest(media_dir: Path, 
     manifest.write_text(json.dumps({"job": [dict(job, mask="matte/nope.%04d.png")]}))
     code, err = _run_cli(["batch", str(manifest), "--dry-run", "--quiet"], capsys)
     assert code != 0 and "nope.%04d.png: no image files match" in err, err
+
+
+def test_later_passes_keep_the_matte_and_the_schedule(media_dir: Path, tmp_path: Path) -> None:
+    """The multi-pass scheme (passes 2…, backward then forward) stylises each frame with its own matte and blend."""
+    from videostyle.style import Stylizer
+
+    seen: list[tuple] = []
+    run = Stylizer.run
+
+    def spy(self, content, **kw):
+        seen.append((kw.get("regions"), kw.get("blend_weights")))
+        return run(self, content, **kw)
+
+    out = tmp_path / "passes.mkv"
+    config = _config(media_dir, out, mask=str(media_dir / "matte"), styles=(str(media_dir / "a.png"),
+                     str(media_dir / "b.png")), schedule=("0f:1", "4f:2"), first=4, it=2)
+    config = dataclasses.replace(config, video=dataclasses.replace(config.video, passes=3, pass_iterations=2))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Stylizer, "run", spy)
+        report = stylize(config, backbone=tiny_backbone(0))
+    assert [p["frames_computed"] for p in report["passes"]] == [5, 5, 5] and len(seen) == 15
+    pass2 = seen[5:10]  # backwards: frames 4, 3, 2, 1, 0
+    assert [regions[0][1] for regions, _ in pass2] == [(0.0, 1.0), (0.25, 0.75), (0.5, 0.5), (0.75, 0.25),
+                                                       (1.0, 0.0)]
+    assert all(regions[0][0][:, :20].max() == 0 and regions[0][0][:, -20:].min() == 1 for regions, _ in seen)
+    source, result = _frames(media_dir / "clip.mkv", tuple(report["size"])), _frames(out)
+    assert all(np.abs(s.astype(int) - r.astype(int))[:, :report["size"][0] // 2].max() <= 2
+               for s, r in zip(source, result))

@@ -75,19 +75,21 @@ class Controls:
                       max_frames=rng.max_frames, frames=rng.frame_numbers)
 
     # --- per frame ---------------------------------------------------------------------------------------------
-    def weights_at(self, frame: media.Frame) -> tuple[float, ...] | None:
-        """This frame's blend of the ``--style`` images under the schedule (None without one)."""
+    def weights_at(self, pts: float, number: int | None) -> tuple[float, ...] | None:
+        """The blend of the ``--style`` images under the schedule of the frame at ``pts`` (seconds) with frame
+        ``number`` (a sequence member's; None for videos); None without a schedule."""
         if self.schedule is None:
             return None
         if self.schedule[0][1] == "f":
-            when = float(frame.number if frame.number is not None else round(frame.pts * self.fps))
+            when = float(number if number is not None else round(pts * self.fps))
         else:
-            when = float(frame.pts)
+            when = float(pts)
         return schedule_weights(self.schedule, when)
 
-    def run_options(self, frame: media.Frame, matte: np.ndarray | None) -> dict[str, Any]:
-        """The style keywords of ``Stylizer.run`` for this frame (empty when no control is set)."""
-        weights = self.weights_at(frame)
+    def run_options(self, pts: float, number: int | None, matte: np.ndarray | None) -> dict[str, Any]:
+        """The style keywords of ``Stylizer.run`` for the frame at ``pts`` / ``number`` with this ``matte``
+        (empty when no control is set)."""
+        weights = self.weights_at(pts, number)
         if self.outside is not None:
             weights = (*(weights or self.style_config().style_blend_weights[:-1]), 0.0)
         if matte is None:
@@ -104,6 +106,15 @@ class Controls:
             return temporal, focus
         held = [(target, mask * matte, weight) for target, mask, weight in temporal]
         return held, None if focus is None else focus * matte
+
+    def mattes_by_index(self, size: tuple[int, int], first: int, stop: int) -> dict[int, np.ndarray]:
+        """The mattes of frames ``first <= index < stop`` at ``size``, in memory as uint8 (the multi-pass scheme
+        walks the clip backwards); empty without ``--mask``."""
+        mattes = self.open_mattes(size)
+        if mattes is None:
+            return {}
+        with mattes:
+            return {i: (mattes.at(i) * 255.0 + 0.5).astype(np.uint8) for i in range(first, stop)}
 
     def settings(self) -> dict[str, Any]:
         """What the frame store's hash needs beyond the config's fields and style images: the matte's files."""
@@ -124,12 +135,11 @@ def file_identity(path: str) -> dict[str, Any]:
 
 
 def check_controls(config: StylizeConfig, info: media.MediaInfo) -> None:
-    """The pre-flight of the controls: option combinations, then the matte (exists, readable, one frame per input
-    frame over the selection: :func:`~videostyle.media.mattes.check_matte`); one-line typed errors."""
+    """The pre-flight of the controls: option combinations, then the matte (exists, readable, the input's aspect
+    ratio, one frame per input frame over the selection: :func:`~videostyle.media.mattes.check_matte`); one-line
+    typed errors."""
     if config.outside_style is not None and config.mask is None:
         raise UsageError("--outside-style paints the region outside a --mask matte; give --mask too")
-    if config.video.passes > 1 and (config.mask is not None or config.video.style_schedule is not None):
-        raise UsageError("--mask and --style-schedule run in one pass for now; leave --passes at 1")
     if config.mask is not None:
         rng = config.range
         check_matte(config.mask, info, start=rng.start, duration=rng.duration, max_frames=rng.max_frames,

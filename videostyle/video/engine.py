@@ -301,7 +301,7 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
                         "loss": f"{record['loss'].get('total', float('nan')):.3g}"}))
 
                 refined = multipass.refine(config, store, stylizer, shots, frames_meta[-1]["index"] + 1, times,
-                                           on_frame, _timed)
+                                           on_frame, _timed, controls=controls)
         except KeyboardInterrupt:
             done = len(frames_meta) + len(refined)
             raise RunInterrupted(
@@ -340,7 +340,7 @@ def _stylize_frame(stylizer: Any, item: WorkItem, previous: collections.deque[np
             temporal, focus = controls.restrict(temporal, focus, matte)
         budget = _warm_budget(video, focus)
     t0 = time.perf_counter()
-    options = {} if controls is None else controls.run_options(item.frame, matte)
+    options = {} if controls is None else controls.run_options(item.frame.pts, item.frame.number, matte)
     result = stylizer.run(content, init=init, iterations=budget, temporal=temporal,
                           seed=video.seed + item.frame.index, focus=focus, **options)
     times.optimise += time.perf_counter() - t0
@@ -353,7 +353,7 @@ def _stylize_frame(stylizer: Any, item: WorkItem, previous: collections.deque[np
         "loss": {k: float(v) for k, v in result.loss.items()}, "seconds": float(result.seconds),
     }
     if controls is not None and controls.schedule is not None:
-        record["style_blend"] = [round(w, 4) for w in controls.weights_at(item.frame) or ()]
+        record["style_blend"] = [round(w, 4) for w in controls.weights_at(item.frame.pts, item.frame.number) or ()]
     return result, record
 
 

@@ -94,14 +94,21 @@ def _steps(store: FrameStore, order: Sequence[tuple[int, int | None]], pass_no: 
 
 
 def refine(config: StylizeConfig, store: FrameStore, stylizer: Any, shots: Sequence[int], stop: int, times: Any,
-           on_frame: Callable[[dict[str, Any]], None], timed: Callable[..., Any]) -> list[dict[str, Any]]:
+           on_frame: Callable[[dict[str, Any]], None], timed: Callable[..., Any], *,
+           controls: Any = None) -> list[dict[str, Any]]:
     """Run passes 2…``config.video.passes`` over the shots ``shots`` (starts) of frames ``< stop``.
 
     Needs pass 1 and the source frames in ``store``. Returns the record of every frame of every pass (``resumed``
-    tells which came from the store); ``on_frame(record)`` is called after each frame (progress).
+    tells which came from the store); ``on_frame(record)`` is called after each frame (progress). ``controls``:
+    the job's :class:`~videostyle.video.controls.Controls` (a matte, region styles, a schedule), applied to every
+    pass as to the first.
     """
     video = config.video
     segments = segments_of(shots, stop)
+    mattes: dict[int, np.ndarray] = {}
+    if controls is not None and segments:
+        h, w = store.get(segments[0][0], 0).shape[:2]
+        mattes = controls.mattes_by_index((w, h), segments[0][0], segments[-1][1])
     estimator = flowlib.FlowEstimator(video.flow) if video.temporal_weight > 0 else None
     records: list[dict[str, Any]] = []
 
@@ -118,8 +125,10 @@ def refine(config: StylizeConfig, store: FrameStore, stylizer: Any, shots: Seque
                     neighbour_result = store.get(step.index, pass_no)
                     record = dict(store.record(step.index, pass_no) or {}, resumed=True)
                 else:
-                    neighbour_result, record = _refine_frame(stylizer, store, step, pass_no, neighbour_result,
-                                                             config, times)
+                    matte = mattes.get(step.index)
+                    neighbour_result, record = _refine_frame(
+                        stylizer, store, step, pass_no, neighbour_result, config, times, controls=controls,
+                        matte=None if matte is None else matte.astype(np.float32) / 255.0)
                 records.append(record)
                 on_frame(record)
         finally:
@@ -128,7 +137,8 @@ def refine(config: StylizeConfig, store: FrameStore, stylizer: Any, shots: Seque
 
 
 def _refine_frame(stylizer: Any, store: FrameStore, step: _Step, pass_no: int, neighbour: np.ndarray | None,
-                  config: StylizeConfig, times: Any) -> tuple[np.ndarray, dict[str, Any]]:
+                  config: StylizeConfig, times: Any, *, controls: Any = None,
+                  matte: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, Any]]:
     import time
 
     video = config.video
@@ -142,9 +152,14 @@ def _refine_frame(stylizer: Any, store: FrameStore, step: _Step, pass_no: int, n
         init = c * warped + (1.0 - c) * previous
         temporal = [(warped, mask, video.temporal_weight)]
     assert step.content is not None
+    options: dict[str, Any] = {}
+    if controls is not None:  # as in pass 1: the matte's region and this frame's blend (its time from pass 1)
+        temporal, _ = controls.restrict(temporal, None, matte)
+        first = store.record(step.index) or {}
+        options = controls.run_options(float(first.get("pts") or 0.0), first.get("number"), matte)
     t0 = time.perf_counter()
     result = stylizer.run(step.content, init=init.astype(np.float32), iterations=video.pass_iterations,
-                          temporal=temporal, seed=video.seed + step.index + 100_003 * pass_no)
+                          temporal=temporal, seed=video.seed + step.index + 100_003 * pass_no, **options)
     times.optimise += time.perf_counter() - t0
     record = {
         "index": step.index, "pass_no": pass_no, "warm": bool(temporal), "iterations": int(result.iterations),

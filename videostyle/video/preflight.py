@@ -6,8 +6,8 @@ problem as a typed one-line error:
 
 * the input (probe), the selected range (not empty), the flow backend (when the temporal loss is on);
 * the style images (readable) and an explicit weights file (exists);
-* the artists' controls: ``--outside-style`` only with ``--mask``, one pass with a matte or a schedule, and the
-  matte itself (exists, readable, one frame per input frame over the selected range);
+* the artists' controls: ``--outside-style`` only with ``--mask``, and the matte itself (exists, readable, the
+  input's aspect ratio, one frame per input frame over the selected range);
 * the outputs: none is the input, supported kind and a writable folder (or, with ``create_dirs``, one that can be
   created), a single-image output only for a single frame, the report's folder, an existing output (refused
   unless ``force``, or reported as ``finished`` with ``existing="report"``);
