@@ -49,6 +49,8 @@ _number_list = _list_of(float, "numbers")
 
 #: groups of the ``stylize`` help, by the config field holding the options (top-level fields: "output")
 _GROUPS = {"video": "video", "range": "range", "style": "style", "encode": "output"}
+#: options grouped by their key instead (the artists' controls, from several config classes)
+_KEY_GROUPS = dict.fromkeys(("mask", "mask_feather", "outside_style", "style_schedule"), "mattes and style schedules")
 
 
 def _converter(option: _schema.Option) -> Any:
@@ -82,8 +84,8 @@ def add_options(parser: argparse.ArgumentParser, cls: type = StylizeConfig) -> N
             kwargs["default"] = None if spec.repeat else option.default
             kwargs["metavar"] = spec.metavar or ("{" + ",".join(spec.choices) + "}" if spec.choices else None)
         kwargs["required"] = spec.required
-        group_name = _GROUPS.get(option.path[0]) if len(option.path) > 1 else ("output" if not spec.required
-                                                                                  else None)
+        group_name = _KEY_GROUPS.get(option.key) or (
+            _GROUPS.get(option.path[0]) if len(option.path) > 1 else ("output" if not spec.required else None))
         if group_name is None:
             target: Any = parser
         else:

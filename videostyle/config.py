@@ -88,9 +88,9 @@ def parse_style_schedule(items: Sequence[str] | None, styles: int | None = None
     """
     if items is None:
         return None
-    key = "style_schedule"
+    key, flag = "style_schedule", "--style-schedule"  # messages name the option as the command line spells it
     if not items:
-        raise OptionError(f"invalid {key}: no keys given (expected TIME:STYLE,...)", key=key, value=items)
+        raise OptionError(f"invalid {flag}: no keys given (expected TIME:STYLE,...)", key=key, value=items)
     keys = []
     for item in items:
         when, sep, what = str(item).strip().partition(":")
@@ -103,29 +103,31 @@ def parse_style_schedule(items: Sequence[str] | None, styles: int | None = None
         except ValueError:
             t, parts, index = math.nan, None, None
         if not sep or not math.isfinite(t) or t < 0 or (parts is None and index is None):
-            raise OptionError(f"invalid {key} key {item!r}: expected TIME:STYLE, e.g. 2:1 (style 1 at 2 s), "
+            raise OptionError(f"invalid {flag} key {item!r}: expected TIME:STYLE, e.g. 2:1 (style 1 at 2 s), "
                               "3.5:0.5/0.5 (blend weights) or 1048f:2 (at frame 1048)", key=key, value=items)
         if index is not None:
+            if styles is None and index < 1:
+                index = 1  # checked with the number of styles (the config's own check) to say how many there are
             if index < 1 or (styles is not None and index > styles):
-                raise OptionError(f"invalid {key} key {item!r}: style {index} of "
+                raise OptionError(f"invalid {flag} key {item!r}: style {index} of "
                                   f"{styles if styles is not None else 'the'} --style images (count from 1)",
                                   key=key, value=items)
             n = styles if styles is not None else index
             parts = [1.0 if i == index - 1 else 0.0 for i in range(n)]
         assert parts is not None
         if styles is not None and len(parts) != styles:
-            raise OptionError(f"invalid {key} key {item!r}: {len(parts)} blend weights for {styles} styles",
+            raise OptionError(f"invalid {flag} key {item!r}: {len(parts)} blend weights for {styles} styles",
                               key=key, value=items)
         if any(not math.isfinite(w) or w < 0 for w in parts) or not any(parts):
-            raise OptionError(f"invalid {key} key {item!r}: blend weights must be >= 0 and not all 0", key=key,
+            raise OptionError(f"invalid {flag} key {item!r}: blend weights must be >= 0 and not all 0", key=key,
                               value=items)
         total = sum(parts)
         keys.append((t, unit, tuple(w / total for w in parts)))
     if len({unit for _, unit, _ in keys}) > 1:
-        raise OptionError(f"invalid {key} {tuple(items)!r}: mixes seconds and frame numbers (f)", key=key,
+        raise OptionError(f"invalid {flag} {tuple(items)!r}: mixes seconds and frame numbers (f)", key=key,
                           value=items)
     if any(b[0] <= a[0] for a, b in zip(keys, keys[1:])):
-        raise OptionError(f"invalid {key} {tuple(items)!r}: times must increase", key=key, value=items)
+        raise OptionError(f"invalid {flag} {tuple(items)!r}: times must increase", key=key, value=items)
     return tuple(keys)
 
 
@@ -241,13 +243,18 @@ class VideoConfig:
         "float TIFF unless the file names one; $OCIO or the built-in studio config)", metavar="NAME",
         example="ACEScg"))
     style_schedule: tuple[str, ...] | None = field(default=None, metadata=opt(
-        "styles changing over time: TIME:STYLE keys, TIME in seconds (or a frame number with f: 1048f), STYLE a "
+        "styles changing over time (replaces --style-blend-weights): TIME:STYLE keys, TIME in seconds of the source "
+        "or a frame number with f (1048f: a plate's number; on a video, the frame's index counted from 0), STYLE a "
         "--style position from 1 or blend weights W/W/...; the Gram targets blend linearly between keys, e.g. "
         "0:1,2:1,3:2 (style 1 until 2 s, style 2 from 3 s)", check=_check_style_schedule,
         metavar="TIME:STYLE[,...]", example=("0:1", "2:1")))
 
     def __post_init__(self) -> None:
         validate(self)
+
+
+#: --mask-feather when not given (px at the working size)
+DEFAULT_MASK_FEATHER = 3.0
 
 
 @dataclass(frozen=True)
@@ -266,13 +273,19 @@ class EncodeConfig:
     full_resolution: bool = field(default=False, metadata=opt(
         "write the result at the input's resolution: the stylised frames scaled up (bicubic) from the working "
         "size, a plate's alpha and highlights at full resolution"))
-    # the matte's composite with the source happens on writing, so a new feather re-encodes without restylising
-    mask_feather: float = field(default=3.0, metadata=opt(
-        "width of the soft edge inside the --mask matte where the stylised frame fades into the source (px at the "
-        "working size; 0: the matte as it is)", minimum=0, metavar="PX"))
+    # the matte's composite with the source happens on writing (not in the frame store's hash)
+    mask_feather: float | None = field(default=None, metadata=opt(
+        "with --mask: width of the soft edge inside the matte where the stylised frame fades into the source (px "
+        f"at the working size; 0: the matte as it is; default {DEFAULT_MASK_FEATHER:g})", minimum=0, metavar="PX",
+        example=6.0))
 
     def __post_init__(self) -> None:
         validate(self)
+
+    @property
+    def feather(self) -> float:
+        """``mask_feather``, or its default when not given."""
+        return DEFAULT_MASK_FEATHER if self.mask_feather is None else self.mask_feather
 
 
 @dataclass(frozen=True)
@@ -311,8 +324,10 @@ class StylizeConfig:
     encode: EncodeConfig = field(default_factory=EncodeConfig)
     range: RangeConfig = field(default_factory=RangeConfig)
     mask: str | None = field(default=None, metadata=opt(
-        "matte restricting the stylisation (white = stylise): an image sequence, video or image aligned with the "
-        "input; outside it the source passes through", metavar="MATTE"))
+        "matte restricting the stylisation (white = stylise; the alpha channel when the file has one, else the "
+        "first channel): an image sequence (paired with numbered plates by frame number, with a video by frame "
+        "index from 0), a video (paired by time) or one image; outside it the source passes through",
+        metavar="MATTE"))
     outside_style: str | None = field(default=None, metadata=opt(
         "with --mask: style image of the region outside the matte (the --style images paint the inside)",
         metavar="IMG"))

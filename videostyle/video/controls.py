@@ -5,8 +5,11 @@
   2017), the temporal terms only hold pixels inside it (their masks are multiplied by the matte), and only new
   content inside it counts as still to paint. The source is composited back outside the matte when the result is
   written (:func:`composite_frame`), at the output's size, with a feathered edge (``--mask-feather``).
+  Pixels that enter the matte between two frames are new content (:meth:`Controls.new_content`): the previous
+  result there was never painted, so they are not held to it, start from the frame itself and count in the focus.
 * **Region styles** (``--mask`` with ``--outside-style``): the matte's region is held to the ``--style`` images,
-  the rest of the frame to the outside style, each by its own guided Grams; the whole frame is stylised.
+  the rest of the frame to the outside style, each by its own guided Grams; the whole frame is stylised. Pixels
+  that change region between two frames are new content, as above.
 * **Schedule**: each frame's blend of the ``--style`` images follows the keys (:func:`schedule_weights`), linearly
   between them; the blend goes into the Gram targets of the frame (and of the matte's region).
 """
@@ -14,6 +17,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import flow as flowlib
 from .. import media
 from ..config import StyleConfig, StylizeConfig, parse_style_schedule
 from ..errors import UsageError
@@ -66,13 +72,15 @@ class Controls:
         inside = style.style_blend_weights or tuple(1.0 for _ in self.config.styles)
         return dataclasses.replace(style, style_blend_weights=(*inside, 0.0))
 
-    def open_mattes(self, size: tuple[int, int]) -> Mattes | None:
-        """The job's mattes at ``size`` over the input's selection; None without ``--mask``."""
+    def open_mattes(self, size: tuple[int, int], input_info: media.MediaInfo | None = None) -> Mattes | None:
+        """The job's mattes at ``size``, paired with the input (``input_info``: its probe, probed when not given;
+        :class:`~videostyle.media.mattes.Mattes`); None without ``--mask``."""
         if self.config.mask is None:
             return None
         rng = self.config.range
         return Mattes(self.config.mask, size=size, start=rng.start, duration=rng.duration,
-                      max_frames=rng.max_frames, frames=rng.frame_numbers)
+                      max_frames=rng.max_frames, frames=rng.frame_numbers,
+                      input_info=input_info if input_info is not None else media.probe(self.config.input))
 
     # --- per frame ---------------------------------------------------------------------------------------------
     def weights_at(self, pts: float, number: int | None) -> tuple[float, ...] | None:
@@ -107,14 +115,39 @@ class Controls:
         held = [(target, mask * matte, weight) for target, mask, weight in temporal]
         return held, None if focus is None else focus * matte
 
-    def mattes_by_index(self, size: tuple[int, int], first: int, stop: int) -> dict[int, np.ndarray]:
+    def new_content(self, flows: dict[int, tuple[np.ndarray, np.ndarray]], matte: np.ndarray | None,
+                    earlier: Sequence[np.ndarray]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """``flows`` (offset k → backward flow, reliability) with the pixels the matte makes new marked unreliable:
+        those entering a composited matte since frame t−k (``matte − warped earlier matte``), or changing region
+        with an outside style (``|matte − warped earlier matte|``). Unreliable pixels are not held by the temporal
+        terms, start from the frame itself and count in the warm frame's focus, as disoccluded ones do.
+        ``earlier``: the mattes of the frames before, oldest first (``earlier[-k]`` is frame t−k's)."""
+        if matte is None or not flows:
+            return flows
+        out = {}
+        for k, (bwd, reliable) in flows.items():
+            if k > len(earlier):
+                out[k] = (bwd, reliable)
+                continue
+            change = matte - flowlib.warp(np.ascontiguousarray(earlier[-k], dtype=np.float32), bwd)
+            change = np.abs(change) if self.outside is not None else change
+            out[k] = (bwd, (reliable * (1.0 - np.clip(change, 0.0, 1.0))).astype(np.float32))
+        return out
+
+    def mattes_by_index(self, size: tuple[int, int], first: int, stop: int,
+                        record: Any = None) -> dict[int, np.ndarray]:
         """The mattes of frames ``first <= index < stop`` at ``size``, in memory as uint8 (the multi-pass scheme
-        walks the clip backwards); empty without ``--mask``."""
+        walks the clip backwards); empty without ``--mask``. ``record(index)``: the frame's stored record (its
+        ``number`` and ``pts`` pair it with the matte)."""
         mattes = self.open_mattes(size)
         if mattes is None:
             return {}
         with mattes:
-            return {i: (mattes.at(i) * 255.0 + 0.5).astype(np.uint8) for i in range(first, stop)}
+            out = {}
+            for i in range(first, stop):
+                rec = (record(i) if record is not None else None) or {}
+                out[i] = (mattes.at(i, number=rec.get("number"), pts=rec.get("pts")) * 255.0 + 0.5).astype(np.uint8)
+            return out
 
     def settings(self) -> dict[str, Any]:
         """What the frame store's hash needs beyond the config's fields and style images: the matte's files."""
@@ -122,15 +155,20 @@ class Controls:
 
 
 def file_identity(path: str) -> dict[str, Any]:
-    """What identifies an input file for the frame store: its resolved path, size and modification time, or an
-    image sequence pattern's member count, total size and newest modification time."""
+    """What identifies an input file for the frame store: its resolved path, size and modification time; for an
+    image sequence (a pattern such as shot/%05d.png, or a folder) its member files: their count, total size,
+    newest modification time and a digest of each member's name, size and modification time (so a folder
+    updated in place, or one replaced member, is a new input; the folder's own time is not looked at)."""
     src = Path(path)
-    if src.exists():
-        identity = {"bytes": src.stat().st_size if src.is_file() else None, "mtime_ns": src.stat().st_mtime_ns}
-    else:  # an image-sequence pattern (shot/%05d.png): its member files identify the input
-        stats = [os.stat(f) for f in media.probe(path).files]
+    if src.is_file():
+        identity: dict[str, Any] = {"bytes": src.stat().st_size, "mtime_ns": src.stat().st_mtime_ns}
+    else:  # an image sequence, a pattern or a folder: its member files identify it
+        files = media.probe(path).files
+        stats = [os.stat(f) for f in files]
+        members = hashlib.sha256(json.dumps([[os.path.basename(f), s.st_size, s.st_mtime_ns]
+                                             for f, s in zip(files, stats)]).encode()).hexdigest()[:16]
         identity = {"bytes": sum(s.st_size for s in stats), "mtime_ns": max(s.st_mtime_ns for s in stats),
-                    "files": len(stats)}
+                    "files": len(stats), "members": members}
     return {"path": str(src.resolve()), **identity}
 
 
@@ -140,6 +178,8 @@ def check_controls(config: StylizeConfig, info: media.MediaInfo) -> None:
     typed errors."""
     if config.outside_style is not None and config.mask is None:
         raise UsageError("--outside-style paints the region outside a --mask matte; give --mask too")
+    if config.encode.mask_feather is not None and config.mask is None:
+        raise UsageError("--mask-feather softens the edge of a --mask matte; give --mask too")
     if config.mask is not None:
         rng = config.range
         check_matte(config.mask, info, start=rng.start, duration=rng.duration, max_frames=rng.max_frames,
@@ -152,5 +192,5 @@ def composite_frame(controls: Controls | None, stylised: np.ndarray, source: np.
     soft edge ``--mask-feather`` px wide at the working size (scaled to the frame's size), else as it is."""
     if controls is None or not controls.composited or matte is None or source is None:
         return stylised
-    radius = controls.config.encode.mask_feather * stylised.shape[1] / max(1, working_width)
+    radius = controls.config.encode.feather * stylised.shape[1] / max(1, working_width)
     return composite(stylised, source, feather(matte, radius))

@@ -246,11 +246,12 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
     while (stop is None or resume < stop) and store.record(resume) is not None:
         resume += 1
     previous: collections.deque[np.ndarray] = collections.deque(maxlen=max(video.long_term))
+    earlier_mattes: collections.deque[np.ndarray] = collections.deque(maxlen=max(video.long_term))  # --mask
 
     with open_source(config, job.size if job is not None else working_size(config)) as reader:
         info = reader.info
         controls.fps = float(reader.fps or media.DEFAULT_FPS)
-        mattes = controls.open_mattes(reader.size)
+        mattes = controls.open_mattes(reader.size, info)
         total = info.video.frames if info.video is not None else None
         if total is not None and rng.max_frames is not None:
             total = min(total, rng.max_frames)
@@ -267,6 +268,7 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
                     break
                 if item.shot_start:
                     previous.clear()
+                    earlier_mattes.clear()
                 if idx < first:
                     continue
                 if idx == first and not item.shot_start:
@@ -276,21 +278,26 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
                 if keep_sources and store.record(idx, 0) is None:
                     store.put(idx, item.frame.image, {"source": True}, pass_no=0)
                 rec = store.record(idx) if idx < resume else None
+                matte = None if mattes is None else mattes.at(idx, number=item.frame.number, pts=item.frame.pts)
                 if rec is not None:
                     t0 = time.perf_counter()
                     image = store.get(idx)
                     times.store += time.perf_counter() - t0
                     frames_meta.append(dict(rec, resumed=True))
                     previous.append(image)
+                    if matte is not None:
+                        earlier_mattes.append(matte)
                     progress.update(1)
                     continue
                 result, record = _stylize_frame(stylizer, item, previous, config, times, controls=controls,
-                                                matte=None if mattes is None else mattes.at(idx))
+                                                matte=matte, earlier_mattes=earlier_mattes)
                 t0 = time.perf_counter()
                 store.put(idx, result.image, record)
                 times.store += time.perf_counter() - t0
                 frames_meta.append(dict(record, index=idx, resumed=False))
                 previous.append(result.image)
+                if matte is not None:
+                    earlier_mattes.append(matte)
                 progress.update(1, shot=len(shots), it=result.iterations,
                                 loss=f"{result.loss.get('total', float('nan')):.3g}")
             prefetch.close()
@@ -323,10 +330,12 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
 
 def _stylize_frame(stylizer: Any, item: WorkItem, previous: collections.deque[np.ndarray],
                    config: StylizeConfig, times: StageTimes, *, controls: Controls | None = None,
-                   matte: np.ndarray | None = None) -> tuple[Any, dict[str, Any]]:
+                   matte: np.ndarray | None = None,
+                   earlier_mattes: collections.deque[np.ndarray] | None = None) -> tuple[Any, dict[str, Any]]:
     """Optimise one frame: cold (content init, first-frame budget) or warm (warped init, temporal terms).
 
-    ``controls`` and ``matte`` (this frame's, H×W in [0, 1]): the artists' controls (:mod:`.controls`)."""
+    ``controls`` and ``matte`` (this frame's, H×W in [0, 1]): the artists' controls (:mod:`.controls`);
+    ``earlier_mattes``: those of the frames in ``previous`` (pixels the matte makes new are new content)."""
     video = config.video
     content = item.frame.image
     cold = item.shot_start or video.temporal_weight == 0 or not item.flows
@@ -334,6 +343,8 @@ def _stylize_frame(stylizer: Any, item: WorkItem, previous: collections.deque[np
     if cold:
         init, temporal, budget = None, [], video.first_iterations
     else:
+        if controls is not None and earlier_mattes:  # entering the matte (or changing region): new content
+            item = dataclasses.replace(item, flows=controls.new_content(item.flows, matte, earlier_mattes))
         init, temporal = _initial_and_temporal(item, content, previous, config)
         focus = 1.0 - item.flows[min(item.flows)][1]
         if controls is not None:  # a composited matte: only what lies inside it is held and painted
@@ -419,13 +430,14 @@ def _encode(config: StylizeConfig, store: FrameStore, state: RunState) -> None:
         # plates: the source's alpha and out-of-range residual (media.colour) go back with each stylised frame;
         # a matte (--mask): the source outside it
         controls = Controls(config, state.fps)
-        mattes = stack.enter_context(controls.open_mattes(size)) if controls.composited else None
+        mattes = stack.enter_context(controls.open_mattes(size, state.info)) if controls.composited else None
         source = stack.enter_context(open_source(config, size)) if writer.needs_extras or mattes is not None else None
         for rec in state.frames:
             extras = media.frame_at(source, rec["index"]) if source is not None else None
             image = media.resize_image(store.get(rec["index"], config.video.passes), size)
             if mattes is not None and extras is not None:
-                image = composite_frame(controls, image, extras.image, mattes.at(rec["index"]), state.size[0])
+                matte = mattes.at(rec["index"], number=rec.get("number"), pts=rec.get("pts"))
+                image = composite_frame(controls, image, extras.image, matte, state.size[0])
             writer.write(image,
                          pts_ticks=rec.get("pts_ticks"),
                          pts=rec.get("pts"), number=rec.get("number"),
@@ -447,14 +459,15 @@ def _write_preview(config: StylizeConfig, store: FrameStore, state: RunState) ->
     controls = Controls(config, state.fps)
     with open_source(config, state.size) as reader, contextlib.ExitStack() as stack, \
             media.open_writer(config.preview, like=state.info, size=(2 * w, h), audio_from=None) as writer:
-        mattes = stack.enter_context(controls.open_mattes(state.size)) if controls.composited else None
+        mattes = stack.enter_context(controls.open_mattes(state.size, state.info)) if controls.composited else None
         for frame in reader:
             rec = wanted.get(frame.index)
             if rec is None:
                 continue
             result = store.get(rec["index"], config.video.passes)
             if mattes is not None:
-                result = composite_frame(controls, result, frame.image, mattes.at(frame.index), w)
+                matte = mattes.at(frame.index, number=frame.number, pts=frame.pts)
+                result = composite_frame(controls, result, frame.image, matte, w)
             side = np.concatenate([frame.image, result], axis=1)
             writer.write(side, pts_ticks=rec.get("pts_ticks"), pts=rec.get("pts"))
 
@@ -479,7 +492,7 @@ def _report(config: StylizeConfig, state: RunState) -> dict[str, Any]:
     return {
         "input": config.input,
         "output": config.output,
-        "styles": list(config.styles),
+        "styles": Controls(config, None).style_paths(),  # with --outside-style, it comes last
         "frames": len(frames),
         "frames_computed": len(computed),
         "frames_resumed": len(frames) - len(computed),

@@ -108,7 +108,7 @@ def refine(config: StylizeConfig, store: FrameStore, stylizer: Any, shots: Seque
     mattes: dict[int, np.ndarray] = {}
     if controls is not None and segments:
         h, w = store.get(segments[0][0], 0).shape[:2]
-        mattes = controls.mattes_by_index((w, h), segments[0][0], segments[-1][1])
+        mattes = controls.mattes_by_index((w, h), segments[0][0], segments[-1][1], store.record)
     estimator = flowlib.FlowEstimator(video.flow) if video.temporal_weight > 0 else None
     records: list[dict[str, Any]] = []
 

@@ -74,7 +74,13 @@ def preflight(config: StylizeConfig, *, existing: str = "error", create_dirs: bo
     from ..style import load_style_image
 
     with _stage("style"):
-        styles = [load_style_image(path) for path in Controls(config, None).style_paths()]  # and --outside-style
+        styles = [load_style_image(path) for path in config.styles]
+        if config.outside_style is not None and config.mask is not None:
+            try:
+                styles.append(load_style_image(config.outside_style))
+            except VideostyleError as err:  # the same error, naming the option
+                err.args = (f"--outside-style {err}",)
+                raise
     with _stage("mask"):
         check_controls(config, info)  # --mask, --outside-style, --style-schedule
     if config.style.weights and not os.path.isfile(config.style.weights):
