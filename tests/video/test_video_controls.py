@@ -220,6 +220,8 @@ def test_a_masked_plate_keeps_the_plate_outside_at_full_resolution(tmp_path: Pat
         assert result.shape == source.shape and np.abs(result[..., 3] - source[..., 3]).max() <= 1e-3
         assert srgb_error(result[:, :W // 2 - 1], source[:, :W // 2 - 1]) <= 1.5
         assert srgb_error(result[:, W // 2 + 8:], source[:, W // 2 + 8:]) > 20
+        # outside the matte the plate's own float values, not their 8-bit rounding (up to 1/510 in sRGB)
+        assert srgb_error(result[:, :W // 2 - 1], source[:, :W // 2 - 1]) <= 0.05
 
 
 def test_a_manifest_job_resolves_its_matte_beside_the_manifest(media_dir: Path, tmp_path: Path,

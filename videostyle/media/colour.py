@@ -16,7 +16,9 @@ negatives): the optimiser gets the picture clipped to [0, 1]; what was clipped, 
 ``display − clip(display, 0, 1)``, is kept per pixel and added back to the stylised picture before it goes back to
 the output colour space. Nothing is clipped silently: a float output keeps its highlights (a bright window stays
 brighter than white, with the painted picture at white underneath), and an unstylised pass returns the plate.
-Integer outputs (8/16-bit, video) cannot hold values outside [0, 1] and are clipped there.
+Integer outputs (8/16-bit, video) cannot hold values outside [0, 1] and are clipped there. Where a matte's composite
+puts the source back (``--mask``), the residual also holds the 8-bit rounding, so a float output gets the plate's
+own values there (``ColourIn.to_display(rounding=True)``).
 
 Alpha: the network sees unpremultiplied colour (``rgb / alpha`` where alpha > 0); the result is premultiplied by
 the source's alpha again, and alpha itself is passed through unchanged. Pixels with alpha 0 come out as 0.
@@ -178,12 +180,14 @@ class ColourIn:
     colorspace: str  # canonical OCIO name, or "sRGB" for the identity path of 8-bit inputs
     identity: bool = False  # the input is already display sRGB: no OCIO call
 
-    def to_display(self, rgba: np.ndarray, premultiplied: bool = True
+    def to_display(self, rgba: np.ndarray, premultiplied: bool = True, *, rounding: bool = False
                    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """``(image uint8 H×W×3, residual float32 H×W×3 or None, alpha float32 H×W or None)``.
 
         ``rgba`` is float H×W×3 or H×W×4 in the input colour space (premultiplied when it has alpha and
-        ``premultiplied``). The residual is None when nothing lies outside [0, 1].
+        ``premultiplied``). The residual is None when nothing lies outside [0, 1]. ``rounding``: the residual also
+        holds the rounding of the image to 8 bits (``display − image / 255``), so that image + residual is the
+        source's own value (a matte's composite puts the source back outside the matte with it).
         """
         rgb = rgba[..., :3].astype(np.float32)
         alpha = rgba[..., 3].astype(np.float32) if rgba.shape[-1] == 4 else None
@@ -191,8 +195,8 @@ class ColourIn:
             rgb = unpremultiply(rgb, alpha)
         display = rgb if self.identity else convert(rgb, self.colorspace, srgb())
         clipped = np.clip(display, 0.0, 1.0)
-        residual = display - clipped
         image = (clipped * 255.0 + 0.5).astype(np.uint8)
+        residual = display - (image.astype(np.float32) / 255.0 if rounding else clipped)
         return image, (residual if np.any(residual) else None), alpha
 
 

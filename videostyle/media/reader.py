@@ -86,8 +86,10 @@ class FrameReader:
         size: tuple[int, int] | None = None,
         frames: tuple[int, int] | None = None,
         colorspace: str | None = None,
+        rounding: bool = False,
     ) -> None:
         self.path = os.fspath(path)
+        self.rounding = rounding  # plates: the residual also holds the 8-bit rounding (ColourIn.to_display)
         self.info: MediaInfo = probe(path)
         video = self.info.video
         assert video is not None
@@ -181,7 +183,7 @@ class FrameReader:
                 image = image.astype(np.float32) / 255.0
             elif image.dtype == np.uint16:
                 image = image.astype(np.float32) / 65535.0
-            image, residual, alpha = self.colour.to_display(image)
+            image, residual, alpha = self.colour.to_display(image, rounding=self.rounding)
         elif image.dtype == np.uint16:
             image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
         return Frame(index=index, pts=pts, image=image, pts_ticks=ticks, time_base=self.time_base,
@@ -296,12 +298,14 @@ def open_reader(
     size: tuple[int, int] | None = None,
     frames: tuple[int, int] | None = None,
     colorspace: str | None = None,
+    rounding: bool = False,
 ) -> FrameReader:
     """Open a video, image sequence (``dir/%05d.png``, ``plate.####.exr`` or a directory) or image for streaming.
 
     ``size`` = (w, h) resizes every (upright) frame; use :func:`working_size` to keep the aspect with even sides.
     ``frames`` = (first, last) keeps the sequence members numbered first…last (inclusive); ``colorspace`` is the
-    input's OpenColorIO colour space (None: the default of :mod:`videostyle.media.colour`).
+    input's OpenColorIO colour space (None: the default of :mod:`videostyle.media.colour`); ``rounding``: a plate's
+    ``Frame.residual`` also holds the rounding of ``Frame.image`` to 8 bits (image + residual is the source).
     """
     return FrameReader(Path(path) if not isinstance(path, str) else path, start=start, duration=duration,
-                       max_frames=max_frames, size=size, frames=frames, colorspace=colorspace)
+                       max_frames=max_frames, size=size, frames=frames, colorspace=colorspace, rounding=rounding)

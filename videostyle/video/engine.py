@@ -431,7 +431,9 @@ def _encode(config: StylizeConfig, store: FrameStore, state: RunState) -> None:
         # a matte (--mask): the source outside it
         controls = Controls(config, state.fps)
         mattes = stack.enter_context(controls.open_mattes(size, state.info)) if controls.composited else None
-        source = stack.enter_context(open_source(config, size)) if writer.needs_extras or mattes is not None else None
+        # outside a matte, a float plate gets its own values back: the residual also holds the 8-bit rounding
+        source = stack.enter_context(open_source(config, size, rounding=mattes is not None and writer.is_plate)) \
+            if writer.needs_extras or mattes is not None else None
         for rec in state.frames:
             extras = media.frame_at(source, rec["index"]) if source is not None else None
             image = media.resize_image(store.get(rec["index"], config.video.passes), size)
@@ -445,11 +447,13 @@ def _encode(config: StylizeConfig, store: FrameStore, state: RunState) -> None:
                          residual=extras.residual if extras is not None else None)
 
 
-def open_source(config: StylizeConfig, size: tuple[int, int]) -> media.FrameReader:
-    """The job's input as the frame loop sees it: its range, frame numbers and colour space, at ``size``."""
+def open_source(config: StylizeConfig, size: tuple[int, int], *, rounding: bool = False) -> media.FrameReader:
+    """The job's input as the frame loop sees it: its range, frame numbers and colour space, at ``size``
+    (``rounding``: see :func:`~videostyle.media.open_reader`)."""
     rng = config.range
     return media.open_reader(config.input, start=rng.start, duration=rng.duration, max_frames=rng.max_frames,
-                             frames=rng.frame_numbers, colorspace=config.video.input_colorspace, size=size)
+                             frames=rng.frame_numbers, colorspace=config.video.input_colorspace, size=size,
+                             rounding=rounding)
 
 
 def _write_preview(config: StylizeConfig, store: FrameStore, state: RunState) -> None:
