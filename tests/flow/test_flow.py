@@ -19,6 +19,7 @@ from videostyle.flow import (
     configure_threads,
     consistency_mask,
     contrib_available,
+    inpaint,
     warp,
 )
 from videostyle.flow.synthetic import SyntheticPair, endpoint_error, interior, psnr, synthetic_pair
@@ -467,3 +468,19 @@ def test_cubic_warp_keeps_texture_along_a_chain_of_subpixel_warps():
     assert detail["cubic"] > 0.5 * original
     with pytest.raises(FlowError, match="interpolation"):
         warp(texture, shift, interpolation="nearest-ish")
+
+
+def test_inpaint_float_keeps_signed_values_and_the_reliable_pixels():
+    """Float input is inpainted per channel in float32 (a paint layer is signed): the reliable pixels are returned
+    unchanged and the hole is filled between its neighbours' values, never beyond them."""
+    layer = np.zeros((24, 24, 3), np.float32)
+    layer[:, :12] = -0.3
+    layer[:, 12:] = 0.4
+    reliable = np.ones((24, 24), np.float32)
+    reliable[6:18, 9:15] = 0.0
+    out = inpaint(layer, reliable)
+    assert out.dtype == np.float32
+    assert np.array_equal(out[reliable > 0.5], layer[reliable > 0.5])
+    hole = out[reliable < 0.5]
+    assert hole.min() >= -0.3 - 1e-4 and hole.max() <= 0.4 + 1e-4
+    assert out[12, 9, 0] < 0 < out[12, 14, 0]  # each side of the hole takes its neighbours' sign

@@ -265,3 +265,23 @@ def test_warm_budget_follows_the_new_content(style_png, tmp_path):
         assert f["budget"] == 10 + round(f["new_share"] * 100)
         assert f["iterations"] <= f["budget"] and 0 < f["effort"] <= f["iterations"]
     assert max(f["budget"] for f in warm) > 20  # the subject brings new content: budgets well above 10
+
+
+def test_paint_fill_is_the_frame_under_its_neighbours_paint_layer():
+    """``--fill paint``: the pixels the flow cannot carry start from the frame itself plus the paint layer (stylised
+    − source) of the carried pixels around them, so the new content keeps its own structure (no ghost of what was
+    there before) and starts in the painting's colours."""
+    from videostyle.video.engine import _fill
+
+    rng = np.random.default_rng(0)
+    source = rng.uniform(0.2, 0.6, (32, 32, 3)).astype(np.float32)  # structure only the frame has
+    warped = np.clip(source + np.array([0.25, -0.1, 0.05], np.float32), 0, 1)  # carried paint: a colour shift
+    warped[8:24, 8:24] = 0.9  # what the warp brings into the hole: the previous frame's paint of something else
+    reliable = np.ones((32, 32), np.float32)
+    reliable[8:24, 8:24] = 0.0
+    hole = (slice(8, 24), slice(8, 24))
+    painted = _fill("paint", source, warped, reliable)
+    np.testing.assert_allclose(painted[hole] - source[hole], np.broadcast_to([0.25, -0.1, 0.05], (16, 16, 3)),
+                               atol=0.02)
+    assert np.array_equal(_fill("content", source, warped, reliable), source)
+    assert np.allclose(_fill("warped", source, warped, reliable)[hole], 0.9)  # the ghost the paint fill avoids

@@ -161,11 +161,14 @@ def closest_first(masks: Sequence[np.ndarray]) -> list[np.ndarray]:
 
 def inpaint(image: np.ndarray, reliable: np.ndarray, radius: float = 5.0) -> np.ndarray:
     """Fill the unreliable pixels (``reliable`` < 0.5) of ``image`` from their reliable surroundings (OpenCV
-    Telea inpainting). ``image`` is H×W×3 uint8 or float in [0, 1]; returns the same dtype."""
-    as_float = image.dtype != np.uint8
-    img8 = np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8) if as_float else image
+    inpainting). ``image`` is H×W×C uint8 (Telea's method on 8-bit colour) or float (each channel in float32 with
+    the Navier-Stokes method, so signed values such as a paint layer survive: OpenCV's Telea overshoots on float
+    input); returns the same dtype."""
     holes = (np.asarray(reliable) < 0.5).astype(np.uint8)
     if not holes.any() or holes.all():
         return image.copy()
-    out = cv2.inpaint(np.ascontiguousarray(img8), holes, radius, cv2.INPAINT_TELEA)
-    return out.astype(np.float32) / 255.0 if as_float else out
+    if image.dtype == np.uint8:
+        return cv2.inpaint(np.ascontiguousarray(image), holes, radius, cv2.INPAINT_TELEA)
+    channels = [cv2.inpaint(np.ascontiguousarray(image[..., c], dtype=np.float32), holes, radius, cv2.INPAINT_NS)
+                for c in range(image.shape[-1])]
+    return np.stack(channels, axis=-1).astype(image.dtype, copy=False)

@@ -157,6 +157,8 @@ def _fill(mode: str, source: np.ndarray, warped: np.ndarray, reliable: np.ndarra
         return warped
     if mode == "inpaint":
         return flowlib.inpaint(warped, reliable)
+    if mode == "paint":  # the frame itself under its carried neighbours' paint layer (stylised − source)
+        return np.clip(source + flowlib.inpaint(warped - source, reliable), 0.0, 1.0)
     return source
 
 
