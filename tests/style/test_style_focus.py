@@ -126,3 +126,49 @@ def test_focus_shape_is_checked():
     stylizer = Stylizer([(_stripes(32, 32) * 255).astype(np.uint8)], StyleConfig(), backbone=tiny_backbone(seed=0))
     with pytest.raises(Exception, match=r"focus: expected shape \(32, 32\)"):
         stylizer.run(np.zeros((32, 32, 3), np.uint8), iterations=1, focus=np.zeros((8, 8)))
+
+
+def test_free_pixels_alone_are_optimised():
+    """``free``: only those pixels move (the rest stays exactly as it started), and they still reach their target —
+    how a warm frame paints its new content once the carried pixels have settled."""
+    target = torch.rand(1, 3, 16, 16)
+    start = torch.zeros(1, 3, 16, 16)
+    free = torch.zeros(16, 16)
+    free[4:8, 4:8] = 1.0
+
+    def loss_fn(x):
+        loss = ((x - target) ** 2).sum()
+        return loss, {"pixels": loss}
+
+    res = optimize(start, loss_fn, iterations=30, free=free)
+    assert torch.equal(res.image[..., free == 0], start[..., free == 0])
+    assert torch.allclose(res.image[..., 4:8, 4:8], target[..., 4:8, 4:8], atol=1e-3)
+
+
+def test_focus_settles_relative_to_its_largest_move():
+    """A focus (a quarter of the image) that moved 20 levels in a window and now creeps at 3: under an absolute
+    1-level tolerance it keeps going; with ``focus_settle`` 0.25 (5 levels) it has settled; a focus still moving at
+    10 has not."""
+    before = torch.zeros(1, 3, 20, 20)
+    focus = torch.zeros(20, 20)
+    focus[:10, :10] = 1.0
+
+    def moved(levels):
+        return before + focus * levels / 255.0
+
+    assert not image_settled(moved(3), before, 1.0, focus)
+    assert image_settled(moved(3), before, 1.0, focus, focus_tolerance=0.25 * 20)
+    assert not image_settled(moved(10), before, 1.0, focus, focus_tolerance=0.25 * 20)
+
+    # in the optimiser: a focus pulled towards a far target moves a lot first; the relative rule ends the tail sooner
+    target = focus.expand(1, 3, 20, 20)
+
+    def loss_fn(x):
+        loss = ((x - target) ** 2).sum()
+        return loss, {"pixels": loss}
+
+    common = dict(iterations=400, optimizer="adam", lr=0.01, change_tolerance=1.0, focus=focus)
+    plain = optimize(before, loss_fn, **common)
+    relative = optimize(before, loss_fn, focus_settle=0.25, **common)
+    assert relative.stopped_early and relative.iterations < plain.iterations
+    assert float(relative.image[..., :10, :10].mean()) > 0.8  # most of the way there

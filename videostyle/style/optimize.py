@@ -20,6 +20,16 @@ Stopping: at the budget, or as soon as either test says the image has converged:
   mean (:func:`image_settled`). With ``focus_only`` the focus alone decides: a warm frame's first phase waits
   for the pixels the flow carried, whatever its new content does, and then paints the new content on crops.
 
+  ``focus_settle`` makes the focus test relative as well: the focus has settled once a window moves it by less than
+  that share of the most any window has moved it (or under the tolerance). New content painted from the photo moves
+  by 10-25 levels a window at first and then creeps for as long again at 1-3 levels (measured on an entering
+  subject, benchmarks/temporal.md); the creep changes little that can be seen.
+
+With ``free`` (pixel weights in [0, 1]) only those pixels are optimised: the image evaluated is the start blended
+with the variable by ``free``. A warm frame paints its new content this way once the carried pixels have settled:
+the carried pixels, held by a temporal term 200 times stronger than the rest of the loss, otherwise set the step
+sizes L-BFGS can take, and the new content, which nothing holds, crawls.
+
 The result is the best iterate evaluated.
 """
 
@@ -71,21 +81,34 @@ def converged(history: list[float], tolerance: float, window: int) -> bool:
     return (before - now) <= tolerance * max(abs(before), 1e-12)
 
 
+def image_change(now: torch.Tensor, before: torch.Tensor, focus: torch.Tensor | None = None
+                 ) -> tuple[float, float | None]:
+    """Mean change in 8-bit levels between ``now`` and ``before`` (N×C×H×W in [0, 1]): over the whole image, and
+    over the ``focus`` weights (N×1×H×W or H×W) alone (None without a focus or when it is empty)."""
+    change = (now - before).abs().mean(dim=1, keepdim=True) * 255.0
+    whole = float(change.mean())
+    if focus is None:
+        return whole, None
+    weights = focus.reshape(1, 1, *change.shape[-2:]).to(change.dtype)
+    total = float(weights.sum())
+    return whole, (float((change * weights).sum()) / total if total > 0 else None)
+
+
 def image_settled(now: torch.Tensor, before: torch.Tensor, tolerance: float,
-                  focus: torch.Tensor | None = None, *, focus_only: bool = False) -> bool:
+                  focus: torch.Tensor | None = None, *, focus_only: bool = False,
+                  focus_tolerance: float | None = None) -> bool:
     """True when ``now`` differs from ``before`` (N×C×H×W in [0, 1]) by less than ``tolerance`` 8-bit levels on
     average, over the whole image and, when given, over the ``focus`` weights (N×1×H×W or H×W) alone.
 
     ``focus_only``: judge by the focus alone (the whole image only when the focus is empty) — a warm frame first
-    waits for the pixels the flow carried, however much its new content still moves."""
-    change = (now - before).abs().mean(dim=1, keepdim=True) * 255.0
-    weights = None if focus is None else focus.reshape(1, 1, *change.shape[-2:]).to(change.dtype)
-    total = 0.0 if weights is None else float(weights.sum())
-    if total > 0 and float((change * weights).sum()) / total >= tolerance:
+    waits for the pixels the flow carried, however much its new content still moves. ``focus_tolerance``: the
+    focus's own threshold (default ``tolerance``)."""
+    whole, in_focus = image_change(now, before, focus)
+    if in_focus is not None and in_focus >= (tolerance if focus_tolerance is None else focus_tolerance):
         return False
-    if focus_only and total > 0:
+    if focus_only and in_focus is not None:
         return True
-    return float(change.mean()) < tolerance
+    return whole < tolerance
 
 
 def optimize(
@@ -102,16 +125,37 @@ def optimize(
     change_window: int = 10,
     focus: torch.Tensor | None = None,
     focus_only: bool = False,
+    focus_settle: float = 0.0,
+    free: torch.Tensor | None = None,
     callback: Callable[[int, float], None] | None = None,
 ) -> OptimizationResult:
     """Minimise ``loss_fn(x)`` over the image ``x`` starting from ``init`` for at most ``iterations`` evaluations.
 
     ``loss_fn`` returns ``(total, terms)`` where ``terms`` are 0-d tensors (reported, not differentiated).
     ``focus`` (weights over the pixels) makes the pixel-change test also wait for that region, or with
-    ``focus_only`` wait for that region alone (see :func:`image_settled`).
+    ``focus_only`` wait for that region alone (see :func:`image_settled`); ``focus_settle`` > 0 lets the focus
+    settle relative to the most it moved in a window. ``free`` (weights over the pixels, N×1×H×W or H×W):
+    optimise only there, the rest stays as in ``init`` (see the module doc).
     """
     if iterations < 0:
         raise StyleError(f"invalid iterations {iterations!r}: must be >= 0")
+    if free is not None:
+        start = init.detach()
+        weights = free.reshape(1, 1, *start.shape[-2:]).to(start.dtype)
+        inner = loss_fn
+
+        def blended(v: torch.Tensor) -> torch.Tensor:
+            return start + weights * (v - start)
+
+        def loss_fn(v: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:  # type: ignore[no-redef]
+            return inner(blended(v))
+
+        result = optimize(init, loss_fn, iterations=iterations, optimizer=optimizer, lr=lr, tolerance=tolerance,
+                          window=window, history=history, change_tolerance=change_tolerance,
+                          change_window=change_window, focus=focus, focus_only=focus_only,
+                          focus_settle=focus_settle, callback=callback)
+        result.image = blended(result.image).detach()
+        return result
     x = init.detach().clone().requires_grad_(True)
     if iterations == 0:
         with torch.no_grad():
@@ -136,6 +180,7 @@ def optimize(
 
     stopped_early = False
     checkpoint = x.detach().clamp(0, 1) if change_tolerance > 0 else None
+    peak = 0.0  # the most a window has moved the focus
     while len(history) < iterations:
         n_before = len(history)
         opt.step(closure)
@@ -150,7 +195,13 @@ def optimize(
             break
         if checkpoint is not None and len(history) % change_window == 0 and len(history) < iterations:
             now = x.detach().clamp(0, 1)
-            if image_settled(now, checkpoint, change_tolerance, focus, focus_only=focus_only):
+            focus_tolerance = None
+            if focus_settle > 0 and focus is not None:
+                moved = image_change(now, checkpoint, focus)[1]
+                peak = max(peak, moved or 0.0)
+                focus_tolerance = max(change_tolerance, focus_settle * peak)
+            if image_settled(now, checkpoint, change_tolerance, focus, focus_only=focus_only,
+                             focus_tolerance=focus_tolerance):
                 stopped_early = True
                 break
             checkpoint = now

@@ -54,9 +54,14 @@ TemporalTerm = tuple[np.ndarray, np.ndarray, float]
 
 _STYLE_CACHE_SIZE = 8
 _CONTENT_CACHE_SIZE = 4
-#: share of the style term given to a warm frame's new content on its own (its guided Gram matrices): 0.5
-#: over-painted entering subjects (legibility 0.31-0.78x the per-frame baseline), 0 leaves them nearer the photo
-GUIDED_SHARE = 0.25
+#: share of the style term given to a warm frame's new content on its own (its guided Gram matrices). 0: measured on
+#: an entering subject at 192×128 (benchmarks/temporal.md), a quarter painted it 1.4× as far from the photo as the
+#: per-frame baseline does, as coloured speckle that left the cat's face unreadable (legibility 0.44×); painting
+#: the new content alone (``free`` in _paint_focus) paints it without that term. At 96×64, 0.5 gave 0.31-0.78x.
+GUIDED_SHARE = 0.0
+#: the new content has settled once a window moves it by less than this share of the most a window moved it
+#: (:func:`~videostyle.style.optimize.optimize`'s ``focus_settle``)
+FOCUS_SETTLE = 0.25
 _MIN_LEVEL_SIDE = 16
 #: torch.compile backend of ``StyleConfig.compile`` (tests use "eager" to trace quickly)
 COMPILE_BACKEND = "inductor"
@@ -393,7 +398,8 @@ class Stylizer:
             crop = (slice(y0, y1), slice(x0, x1))
             t_c = [(t[crop], m[crop], wt) for t, m, wt in terms]
             res = self._run_level(content01[crop], out[crop], t_c, budget, focus=focus01[crop], paint=focus01[crop],
-                                  style_targets=targets, regions=crop_regions(regions, crop))
+                                  style_targets=targets, regions=crop_regions(regions, crop), free=paste[crop],
+                                  focus_settle=FOCUS_SETTLE)
             a = paste[crop][..., None]
             out[crop] = a * to_numpy01(res.image) + (1.0 - a) * out[crop]
             iters += res.iterations
@@ -445,12 +451,14 @@ class Stylizer:
     def _run_level(self, content01: np.ndarray, start01: np.ndarray, temporal: Sequence[TemporalTerm],
                    iterations: int, *, focus: np.ndarray | None = None, focus_only: bool = False,
                    paint: np.ndarray | None = None, style_targets: dict[str, torch.Tensor] | None = None,
-                   regions: Sequence[tuple[np.ndarray, Any]] | None = None):
+                   regions: Sequence[tuple[np.ndarray, Any]] | None = None, free: np.ndarray | None = None,
+                   focus_settle: float = 0.0):
         """One optimisation at this size. ``focus``/``focus_only``: the weights of the pixel-change test (see
         :func:`~videostyle.style.optimize.image_settled`); ``paint``: a region whose own (guided) Gram matrices are
         held to the style as well, ``GUIDED_SHARE`` of the style term (a warm frame's new content); ``regions``:
         ``[(mask, targets), ...]`` whose guided Grams replace the whole frame's style term
-        (:class:`~videostyle.style.regions.RegionalStyle`)."""
+        (:class:`~videostyle.style.regions.RegionalStyle`); ``free``/``focus_settle``: optimise only those pixels,
+        and let the focus settle relative to its largest move (:func:`~videostyle.style.optimize.optimize`)."""
         cfg = self.config
         dev, dt = self.device, self.dtype
         regional = None
@@ -472,7 +480,7 @@ class Stylizer:
         layers = self.content_layers + (self.style_layers if a_targets or regional is not None else ())
         cw, sw, tvw = cfg.content_weight, cfg.style_weight, cfg.tv_weight
         region = None
-        if paint is not None and a_targets and float(paint.max(initial=0.0)) > 0:
+        if paint is not None and a_targets and GUIDED_SHARE > 0 and float(paint.max(initial=0.0)) > 0:
             region = torch.from_numpy(np.ascontiguousarray(paint, dtype=np.float32))[None, None].to(dev)
         guides: dict[str, tuple[torch.Tensor, float]] = {}  # per layer, made on the first evaluation
 
@@ -502,5 +510,6 @@ class Stylizer:
             tolerance=cfg.tolerance, window=cfg.tolerance_window, history=cfg.lbfgs_history,
             change_tolerance=cfg.change_tolerance, change_window=cfg.change_window,
             focus=None if focus is None else torch.from_numpy(np.ascontiguousarray(focus)).to(dev),
-            focus_only=focus_only,
+            focus_only=focus_only, focus_settle=focus_settle,
+            free=None if free is None else torch.from_numpy(np.ascontiguousarray(free, dtype=np.float32)).to(dev, dt),
         )
