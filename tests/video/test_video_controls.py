@@ -367,3 +367,27 @@ def test_a_new_feather_reencodes_from_the_frame_store(media_dir: Path, tmp_path:
     report = stylize(dataclasses.replace(config, encode=EncodeConfig(mask_feather=0.0)), backbone=tiny_backbone(0))
     assert report["frames_resumed"] == 5 and report["frames_computed"] == 0
     assert any(not np.array_equal(a, b) for a, b in zip(first, _frames(out)))  # the edge changed
+
+
+def test_later_passes_do_not_hold_pixels_entering_the_matte_to_their_neighbour(media_dir: Path,
+                                                                                tmp_path: Path) -> None:
+    """A matte that shrinks from the left half (frames 0-1) to the left quarter: the backward pass 2 visits frame 1
+    after frame 2, so the band frame 1 has and frame 2 lacks enters the matte: its temporal mask is 0 there."""
+    from videostyle.style import Stylizer
+
+    masks: list[np.ndarray] = []
+    run = Stylizer.run
+
+    def spy(self, content, **kw):
+        masks.append(kw["temporal"][0][1] if kw.get("temporal") else None)
+        return run(self, content, **kw)
+
+    matte = _matte_sequence(tmp_path / "shrink", [W // 2, W // 2, W // 4, W // 4, W // 4])
+    config = _config(media_dir, tmp_path / "o.mkv", mask=matte, first=3, it=2, size=48)
+    config = dataclasses.replace(config, video=dataclasses.replace(config.video, passes=2, pass_iterations=2))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Stylizer, "run", spy)
+        stylize(config, backbone=tiny_backbone(0))
+    frame1 = masks[5 + 3]  # pass 2 visits 4, 3, 2, 1, 0
+    w = frame1.shape[1]
+    assert frame1[:, w // 4 + 2:w // 2 - 2].max() == 0 and frame1[:, 2:w // 4 - 2].mean() > 0.5

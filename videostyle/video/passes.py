@@ -66,6 +66,7 @@ class _Step:
     content: np.ndarray | None = None
     #: (flow index→neighbour, mask of reliable pixels) when the frame has a neighbour and temporal terms are on
     flow: tuple[np.ndarray, np.ndarray] | None = None
+    neighbour: int | None = None  # the index of the neighbour the flow points to
 
 
 def _steps(store: FrameStore, order: Sequence[tuple[int, int | None]], pass_no: int,
@@ -90,7 +91,7 @@ def _steps(store: FrameStore, order: Sequence[tuple[int, int | None]], pass_no: 
             add_flow_time(time.perf_counter() - t0)
             flow = (towards, mask)
         contents = {index: content}
-        yield _Step(index, False, content, flow)
+        yield _Step(index, False, content, flow, neighbour if flow is not None else None)
 
 
 def refine(config: StylizeConfig, store: FrameStore, stylizer: Any, shots: Sequence[int], stop: int, times: Any,
@@ -126,9 +127,11 @@ def refine(config: StylizeConfig, store: FrameStore, stylizer: Any, shots: Seque
                     record = dict(store.record(step.index, pass_no) or {}, resumed=True)
                 else:
                     matte = mattes.get(step.index)
+                    other = mattes.get(step.neighbour) if step.neighbour is not None else None
                     neighbour_result, record = _refine_frame(
                         stylizer, store, step, pass_no, neighbour_result, config, times, controls=controls,
-                        matte=None if matte is None else matte.astype(np.float32) / 255.0)
+                        matte=None if matte is None else matte.astype(np.float32) / 255.0,
+                        neighbour_matte=None if other is None else other.astype(np.float32) / 255.0)
                 records.append(record)
                 on_frame(record)
         finally:
@@ -138,7 +141,10 @@ def refine(config: StylizeConfig, store: FrameStore, stylizer: Any, shots: Seque
 
 def _refine_frame(stylizer: Any, store: FrameStore, step: _Step, pass_no: int, neighbour: np.ndarray | None,
                   config: StylizeConfig, times: Any, *, controls: Any = None,
-                  matte: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+                  matte: np.ndarray | None = None,
+                  neighbour_matte: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    """One frame of pass ``pass_no``; ``matte`` / ``neighbour_matte``: the mattes of this frame and of its
+    neighbour (pixels entering the matte, or changing region, are not blended with the neighbour nor held to it)."""
     import time
 
     video = config.video
@@ -147,6 +153,8 @@ def _refine_frame(stylizer: Any, store: FrameStore, step: _Step, pass_no: int, n
     init = previous
     if step.flow is not None and neighbour is not None:
         flow, mask = step.flow
+        if controls is not None and neighbour_matte is not None:
+            flow, mask = controls.new_content({1: step.flow}, matte, [neighbour_matte])[1]
         warped = flowlib.warp(neighbour, flow, interpolation="cubic").astype(np.float32) / 255.0
         c = BLEND * mask[..., None]
         init = c * warped + (1.0 - c) * previous
