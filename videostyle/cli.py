@@ -50,7 +50,8 @@ _number_list = _list_of(float, "numbers")
 #: groups of the ``stylize`` help, by the config field holding the options (top-level fields: "output")
 _GROUPS = {"video": "video", "range": "range", "style": "style", "encode": "output"}
 #: options grouped by their key instead (the artists' controls, from several config classes)
-_KEY_GROUPS = dict.fromkeys(("mask", "mask_feather", "outside_style", "style_schedule"), "mattes and style schedules")
+_KEY_GROUPS = dict.fromkeys(("mask", "mask_feather", "outside_style", "style_schedule"),
+                             "mattes and style schedules")
 
 
 def _converter(option: _schema.Option) -> Any:
@@ -68,7 +69,8 @@ def _converter(option: _schema.Option) -> Any:
 def add_options(parser: argparse.ArgumentParser, cls: type = StylizeConfig) -> None:
     """Add an argument for every option of the config class ``cls`` (the schema in :mod:`videostyle.config`)."""
     groups: dict[str, Any] = {}
-    for option in _schema.options(cls):
+    order = list(_KEY_GROUPS)  # the controls' group in this order, after the others
+    for option in sorted(_schema.options(cls), key=lambda o: order.index(o.key) if o.key in order else -1):
         spec = option.spec
         kwargs: dict[str, Any] = {"help": spec.help or None, "dest": option.key}
         if spec.positional:
