@@ -391,3 +391,26 @@ def test_later_passes_do_not_hold_pixels_entering_the_matte_to_their_neighbour(m
     frame1 = masks[5 + 3]  # pass 2 visits 4, 3, 2, 1, 0
     w = frame1.shape[1]
     assert frame1[:, w // 4 + 2:w // 2 - 2].max() == 0 and frame1[:, 2:w // 4 - 2].mean() > 0.5
+
+
+def test_plates_take_the_matte_of_their_own_frame_number(media_dir: Path, tmp_path: Path) -> None:
+    """Plates 1001-1003 and a matte numbered 1000-1003 whose width tells its number: each written plate is
+    stylised over its own matte's width (plate 1002 over matte 1002, not the matte's second member)."""
+    (tmp_path / "plates").mkdir()
+    for n, image in zip((1001, 1002, 1003), _frames(media_dir / "clip.mkv")):
+        media.write_image(tmp_path / "plates" / f"p.{n}.png", image)
+    widths = {1000: 8, 1001: 24, 1002: 48, 1003: 72}
+    (tmp_path / "m").mkdir()
+    for n, width in widths.items():
+        m = np.zeros((H, W, 3), np.uint8)
+        m[:, :width] = 255
+        media.write_image(tmp_path / "m" / f"m.{n}.png", m)
+    config = _config(media_dir, tmp_path / "out" / "o.####.png", input=tmp_path / "plates" / "p.####.png",
+                     mask=str(tmp_path / "m"), first=3, it=2, size=W, encode=EncodeConfig(mask_feather=0.0))
+    config = dataclasses.replace(config, video=dataclasses.replace(config.video, temporal_weight=0.0))  # all cold
+    stylize(config, backbone=tiny_backbone(0))
+    for n in (1001, 1002, 1003):
+        src = media.read_image(tmp_path / "plates" / f"p.{n}.png").astype(int)
+        out = media.read_image(tmp_path / "out" / f"o.{n}.png").astype(int)
+        changed = np.abs(out - src).max(axis=(0, 2)) > 2
+        assert not changed[widths[n]:].any() and changed[:widths[n]].mean() > 0.5, (n, np.nonzero(changed)[0].max())
