@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -310,3 +311,30 @@ def test_exr_outputs_name_their_primaries_in_chromaticities(tmp_path, exr_plates
         (0.713, 0.293, 0.165, 0.830, 0.128, 0.044, 0.32168, 0.33767), abs=1e-5)
     with open_reader(tmp_path / "cg.exr") as reader:  # and it reads back as ACEScg
         assert reader.colour.colorspace == "ACEScg"
+
+
+# --- PNG alpha -----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_png_alpha_is_read_straight_and_written_back_to_png_exr_but_not_jpeg(tmp_path, dtype):
+    top = np.iinfo(dtype).max
+    rgba = (np.random.default_rng(7).random((H, W, 4)) * top).astype(dtype)  # any colour, even where alpha is 0
+    rgba[:, :4, 3] = 0
+    rgba[:, -4:, 3] = top
+    for n in NUMBERS[:2]:
+        assert cv2.imwrite(str(tmp_path / f"p.{n}.png"), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
+    src = str(tmp_path / "p.####.png")
+    info = probe(src)
+    assert info.has_alpha and info.video.pix_fmt == ("rgba" if dtype == np.uint8 else "rgba64")
+    frames = _unstylised_copy(src, str(tmp_path / "png" / "o.####.png"))
+    assert np.allclose(frames[0].alpha * top, rgba[..., 3], atol=1e-2)
+    eight = rgba if dtype == np.uint8 else ((rgba.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    assert np.array_equal(frames[0].image, eight[..., :3])  # straight: the colour as stored, not divided by alpha
+    out = cv2.imread(str(tmp_path / "png" / "o.1001.png"), cv2.IMREAD_UNCHANGED)
+    assert out.shape == (H, W, 4) and out.dtype == np.uint8  # a PNG output is 8-bit unless png16
+    assert np.array_equal(out[..., 3], rgba[..., 3] if dtype == np.uint8 else (rgba[..., 3] / 257 + 0.5).astype(int))
+    _unstylised_copy(src, str(tmp_path / "exr" / "o.####.exr"))
+    exr, spec = read(tmp_path / "exr" / "o.1001.exr")
+    assert spec.nchannels == 4 and np.abs(exr[..., 3] - rgba[..., 3] / top).max() <= 1e-3
+    assert np.all(exr[..., :3][rgba[..., 3] == 0] == 0)  # an EXR is premultiplied
+    _unstylised_copy(src.replace("####", "1001"), str(tmp_path / "o.jpg"))
+    assert cv2.imread(str(tmp_path / "o.jpg"), cv2.IMREAD_UNCHANGED).shape == (H, W, 3)  # JPEG: alpha dropped

@@ -99,11 +99,16 @@ def test_stylised_exr_plates_keep_alpha_and_change_colour(tmp_path, exr_plates, 
     assert change > 3.0  # the colour was stylised
 
 
-def test_16bit_tiff_sequence_round_trip(tmp_path, style_png):
-    for n in NUMBERS:
+def _tiffs(folder: Path, pixel_type: str, numbers=NUMBERS) -> None:
+    """Integer (display sRGB) premultiplied RGBA TIFFs ``t.<n>.tif``."""
+    for n in numbers:
         rgb, alpha = _scene(n)
         disp = np.clip(to_srgb(rgb), 0, 1)
-        write(tmp_path / f"t.{n}.tif", np.concatenate([disp * alpha[..., None], alpha[..., None]], -1), "uint16")
+        write(folder / f"t.{n}.tif", np.concatenate([disp * alpha[..., None], alpha[..., None]], -1), pixel_type)
+
+
+def test_16bit_tiff_sequence_round_trip(tmp_path, style_png):
+    _tiffs(tmp_path, "uint16")
     out = tmp_path / "o" / "o.%04d.tif"
     stylize(_job(str(tmp_path / "t.%04d.tif"), out, style_png, video=dict(temporal_weight=0)),
             backbone=tiny_backbone(0))
@@ -175,3 +180,63 @@ def test_an_existing_plate_output_needs_force_and_a_rerender_keeps_the_other_fra
                  force=True), backbone=tiny_backbone(0))
     assert sorted(os.listdir(out.parent)) == [f"o.{n}.exr" for n in NUMBERS]  # 1001 and 1004 left alone
     assert {n: (out.parent / f"o.{n}.exr").stat().st_mtime_ns for n in (1001, 1004)} == kept
+
+
+# --- PNG alpha (straight, not premultiplied) -----------------------------------------------------------------------
+def _rgba_pngs(folder: Path, dtype=np.uint8, numbers=NUMBERS[:3]) -> Path:
+    """RGBA PNGs ``p.<n>.png`` (straight alpha: a soft-edged matte over transparent pixels of any colour)."""
+    top = np.iinfo(dtype).max
+    for n in numbers:
+        rgb, alpha = _scene(n)
+        pixels = np.concatenate([np.clip(to_srgb(rgb), 0, 1), alpha[..., None]], -1)
+        cv2.imwrite(str(folder / f"p.{n}.png"), cv2.cvtColor((pixels * top + 0.5).astype(dtype), cv2.COLOR_RGBA2BGRA))
+    return folder / "p.####.png"
+
+
+def _png(path: Path) -> np.ndarray:
+    """RGBA (or RGB) as stored."""
+    raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    return cv2.cvtColor(raw, cv2.COLOR_BGRA2RGBA if raw.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+
+
+@pytest.mark.parametrize(("dtype", "codec"), [(np.uint8, None), (np.uint16, "png16")])
+def test_a_png_rgba_sequence_keeps_its_alpha_and_numbers_and_is_stylised(tmp_path, style_png, dtype, codec):
+    src = _rgba_pngs(tmp_path, dtype)
+    out = tmp_path / "o" / "o.####.png"
+    stylize(_job(str(src), out, style_png, video=dict(iterations=4, first_iterations=8),
+                 encode=EncodeConfig(codec=codec)), backbone=tiny_backbone(0))
+    assert sorted(os.listdir(out.parent)) == [f"o.{n}.png" for n in NUMBERS[:3]]
+    for n in NUMBERS[:3]:
+        before, after = _png(tmp_path / f"p.{n}.png"), _png(out.parent / f"o.{n}.png")
+        assert after.shape == (H, W, 4) and after.dtype == dtype
+        assert np.array_equal(after[..., 3], before[..., 3])  # straight alpha, as stored, not premultiplied
+        opaque = before[..., 3] == np.iinfo(dtype).max
+        change = np.abs(after[..., :3].astype(float) - before[..., :3])[opaque].mean() / np.iinfo(dtype).max * 255
+        assert change > 3.0, change  # the colour was stylised
+
+
+def test_a_single_rgba_png_at_full_resolution_keeps_its_alpha(tmp_path, style_png):
+    src = _rgba_pngs(tmp_path, numbers=(1001,))
+    out = tmp_path / "o.png"
+    report = stylize(_job(str(src).replace("####", "1001"), out, style_png, video=dict(size=32, temporal_weight=0),
+                          encode=EncodeConfig(full_resolution=True)), backbone=tiny_backbone(0))
+    assert report["size"] == [32, 24]
+    before, after = _png(tmp_path / "p.1001.png"), _png(out)
+    assert after.shape == (H, W, 4) and np.array_equal(after[..., 3], before[..., 3])  # the source's, full size
+
+
+def test_a_png_rgba_sequence_to_a_video_drops_the_alpha(tmp_path, style_png):
+    out = tmp_path / "o.mp4"
+    report = stylize(_job(str(_rgba_pngs(tmp_path)), out, style_png), backbone=tiny_backbone(0))
+    assert report["frames"] == 3 and out.stat().st_size > 0
+
+
+def test_an_8bit_tiff_rgba_sequence_to_png_keeps_its_alpha(tmp_path, style_png):
+    _tiffs(tmp_path, "uint8", NUMBERS[:2])
+    out = tmp_path / "o" / "o.####.png"
+    stylize(_job(str(tmp_path / "t.####.tif"), out, style_png, video=dict(temporal_weight=0)),
+            backbone=tiny_backbone(0))
+    for n in NUMBERS[:2]:
+        src, _ = read(tmp_path / f"t.{n}.tif")
+        after = _png(out.parent / f"o.{n}.png")
+        assert after.shape == (H, W, 4) and np.array_equal(after[..., 3], np.round(src[..., 3] * 255))

@@ -1,4 +1,7 @@
-"""Still images: reading any common image as upright RGB, writing 8-bit or 16-bit images (OpenCV)."""
+"""Still images: reading any common image as upright RGB, writing 8-bit or 16-bit images (OpenCV).
+
+PNG alpha is read and written (straight, not premultiplied) when asked for; other formats here carry none.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +14,16 @@ import numpy as np
 
 from ..errors import EmptyInputError, InputNotFoundError, UnreadableMediaError
 
+#: the formats of this module that hold an alpha channel (straight alpha); plates: :mod:`videostyle.media.plates`
+ALPHA_EXTS = (".png",)
 
-def _to_rgb(raw: np.ndarray) -> np.ndarray:
-    """OpenCV's BGR / BGRA / gray array → RGB with 3 channels (dtype kept)."""
+
+def _to_rgb(raw: np.ndarray, alpha: bool = False) -> np.ndarray:
+    """OpenCV's BGR / BGRA / gray array → RGB with 3 channels (dtype kept); RGBA from BGRA when ``alpha``."""
     if raw.ndim == 2:
         return cv2.cvtColor(raw, cv2.COLOR_GRAY2RGB)
     if raw.shape[2] == 4:
-        return cv2.cvtColor(raw, cv2.COLOR_BGRA2RGB)
+        return cv2.cvtColor(raw, cv2.COLOR_BGRA2RGBA if alpha else cv2.COLOR_BGRA2RGB)
     if raw.shape[2] == 1:
         return cv2.cvtColor(raw[:, :, 0], cv2.COLOR_GRAY2RGB)
     return cv2.cvtColor(raw, cv2.COLOR_BGR2RGB)
@@ -77,8 +83,9 @@ def _check_header_size(p: Path) -> None:
             "(damaged or hostile file)", path=p)
 
 
-def read_image_raw(path: str | os.PathLike[str]) -> np.ndarray:
-    """RGB image as stored (uint8 or uint16, H×W×3). Raises the input errors of :mod:`videostyle.errors`."""
+def read_image_raw(path: str | os.PathLike[str], *, alpha: bool = False) -> np.ndarray:
+    """RGB image as stored (uint8 or uint16, H×W×3); ``alpha``: RGBA (H×W×4, straight alpha) when the file is a
+    PNG with an alpha channel (:data:`ALPHA_EXTS`). Raises the input errors of :mod:`videostyle.errors`."""
     p = Path(path)
     if not p.exists():
         raise InputNotFoundError("no such file", path=p)
@@ -94,7 +101,7 @@ def read_image_raw(path: str | os.PathLike[str]) -> np.ndarray:
         raise UnreadableMediaError("not a readable image (unknown or damaged format)", path=p)
     if raw.dtype not in (np.uint8, np.uint16):
         raw = to_uint16(raw.astype(np.float32)) if np.issubdtype(raw.dtype, np.floating) else raw.astype(np.uint16)
-    return np.ascontiguousarray(_to_rgb(raw))
+    return np.ascontiguousarray(_to_rgb(raw, alpha and p.suffix.lower() in ALPHA_EXTS))
 
 
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
@@ -102,19 +109,24 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     return to_uint8(read_image_raw(path))
 
 
-def write_image(path: str | os.PathLike[str], image: np.ndarray, *, bit16: bool = False) -> None:
+def write_image(path: str | os.PathLike[str], image: np.ndarray, *, bit16: bool = False,
+                alpha: np.ndarray | None = None) -> None:
     """Write an RGB image. ``bit16`` (or a uint16 image) writes 16 bits per channel where the format allows.
 
-    The format follows the extension. JPEG and WebP are always 8-bit.
+    The format follows the extension. JPEG and WebP are always 8-bit. ``alpha`` (H×W, [0, 1] or of the image's
+    integer type) is written as straight alpha where the format holds it (:data:`ALPHA_EXTS`), else dropped.
     """
     p = Path(path)
     ext = p.suffix.lower()
     want16 = (bit16 or image.dtype == np.uint16) and ext in (".png", ".tif", ".tiff")
-    data = to_uint16(image) if want16 else to_uint8(image)
+    depth = to_uint16 if want16 else to_uint8
+    data = depth(image)
     if data.ndim == 2:
         bgr = data
     else:
         bgr = cv2.cvtColor(np.ascontiguousarray(data[:, :, :3]), cv2.COLOR_RGB2BGR)
+    if alpha is not None and ext in ALPHA_EXTS and data.ndim == 3:
+        bgr = np.dstack([bgr, depth(alpha)])
     params: list[int] = []
     if ext in (".jpg", ".jpeg"):
         params = [cv2.IMWRITE_JPEG_QUALITY, 95]

@@ -94,6 +94,13 @@ class MediaInfo:
         """True when the pixels are stored as floats (EXR, float TIFF): scene-linear by default."""
         return self.plate is not None and self.plate.is_float
 
+    @property
+    def has_alpha(self) -> bool:
+        """True when the (first) image has an alpha channel the reader keeps: a plate's, or a PNG's (straight)."""
+        if self.plate is not None:
+            return self.plate.has_alpha
+        return self.kind != "video" and self.video is not None and self.video.pix_fmt in ("rgba", "rgba64")
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (fractions as ``"num/den"`` strings)."""
 
@@ -262,9 +269,9 @@ def _image_video_info(image_path: Path, frames: int) -> tuple[VideoInfo, PlateSp
         w, h = plate.width, plate.height
         pix_fmt = f"{'rgba' if plate.has_alpha else 'rgb'} {plate.sample}"
     else:
-        raw = read_image_raw(image_path)
+        raw = read_image_raw(image_path, alpha=True)
         h, w = raw.shape[:2]
-        pix_fmt = "rgb48" if raw.dtype.itemsize == 2 else "rgb24"
+        pix_fmt = {3: ("rgb24", "rgb48"), 4: ("rgba", "rgba64")}[raw.shape[2]][raw.dtype.itemsize - 1]
     return VideoInfo(
         codec=image_path.suffix.lower().lstrip(".").replace("jpeg", "jpg"),
         width=w, height=h, display_width=w, display_height=h,

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import NoFramesError, UsageError
 from .colour import ColourIn, colour_in
-from .images import read_image, read_image_raw
+from .images import read_image_raw
 from .plates import is_plate_path, read_plate
 from .probe import DEFAULT_FPS, MediaInfo, media_error, open_input, probe
 
@@ -35,9 +35,9 @@ class Frame:
     """One decoded frame: ``image`` is H×W×3 RGB uint8, upright; ``index`` counts from 0 in the kept range.
 
     ``image`` is display-referred sRGB (converted from the input colour space, unpremultiplied). For plates,
-    ``alpha`` (H×W float32) and ``residual`` (H×W×3 float32: what lay outside [0, 1] in sRGB, see
-    :mod:`videostyle.media.colour`) carry what the uint8 image cannot; ``number`` is a sequence member's frame
-    number (``plate.1001.exr`` → 1001).
+    ``alpha`` (H×W float32; a PNG's too, straight as stored) and ``residual`` (H×W×3 float32: what lay outside
+    [0, 1] in sRGB, see :mod:`videostyle.media.colour`) carry what the uint8 image cannot; ``number`` is a
+    sequence member's frame number (``plate.1001.exr`` → 1001).
     """
 
     index: int
@@ -173,9 +173,10 @@ class FrameReader:
 
     def _finish(
         self, image: np.ndarray, index: int, pts: float, ticks: int | None, duration: int | None = None,
-        number: int | None = None,
+        number: int | None = None, premultiplied: bool = True,
     ) -> Frame:
-        """Upright, resized and (for plates or a non-sRGB ``colorspace``) converted to display sRGB uint8."""
+        """Upright, resized and (for plates, alpha or a non-sRGB ``colorspace``) converted to display sRGB uint8;
+        ``premultiplied``: a 4th channel is premultiplied alpha (plates), else straight (PNG)."""
         image = resize_image(upright(image, self.info.video.rotation if self.info.video else 0), self.size)
         alpha = residual = None
         if not self.colour.identity or image.dtype not in (np.uint8, np.uint16) or image.shape[2] == 4:
@@ -183,7 +184,7 @@ class FrameReader:
                 image = image.astype(np.float32) / 255.0
             elif image.dtype == np.uint16:
                 image = image.astype(np.float32) / 65535.0
-            image, residual, alpha = self.colour.to_display(image, rounding=self.rounding)
+            image, residual, alpha = self.colour.to_display(image, premultiplied, rounding=self.rounding)
         elif image.dtype == np.uint16:
             image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
         return Frame(index=index, pts=pts, image=image, pts_ticks=ticks, time_base=self.time_base,
@@ -214,13 +215,9 @@ class FrameReader:
                     return
                 continue
             pts = position / fps
-            if is_plate_path(file):
-                image = read_plate(file)[0]
-            elif self.colour.identity:
-                image = read_image(file)
-            else:
-                image = read_image_raw(file)
-            yield self._finish(image, index, pts, position, 1, number)
+            plate = is_plate_path(file)
+            image = read_plate(file)[0] if plate else read_image_raw(file, alpha=True)
+            yield self._finish(image, index, pts, position, 1, number, premultiplied=plate)
             index += 1
 
     def _open_video(self, seek_seconds: float) -> av.container.InputContainer:

@@ -22,7 +22,8 @@ pattern, including stale frames of an older, longer sequence.
 Plates (.exr, .tif/.tiff, .dpx; sequences or single images) are written with OpenImageIO in the output colour space
 (:mod:`videostyle.media.colour`): stored like the source plate when it has the same format (half/float EXR with its
 compression, 16-bit or float TIFF, DPX bit depth), else half-float ZIP EXR, 16-bit TIFF, 10-bit DPX; with the
-source's alpha (premultiplied) when ``write`` is given one.
+source's alpha (premultiplied) when ``write`` is given one. PNG images and sequences get it too, straight (not
+premultiplied); JPEG and video drop it.
 
 Atomicity: the output goes to a temporary name in the destination directory (``.name.tmp-HOST-PID-XXXX.ext``, or
 a temporary directory for image sequences) and is renamed on :meth:`FrameWriter.close`; leaving the ``with`` block by
@@ -65,7 +66,7 @@ from ._paths import (
     list_pattern_images,
 )
 from .colour import ColourIn, ColourOut, colour_in, colour_out
-from .images import to_uint8, to_uint16, write_image
+from .images import ALPHA_EXTS, to_uint8, to_uint16, write_image
 from .plates import PlateSpec, is_plate_path, output_spec, write_plate
 from .probe import SOURCE_START_TAG, MediaInfo, open_input
 from .reader import FrameReader
@@ -384,8 +385,8 @@ class FrameWriter:
         ``pts_ticks``/``duration_ticks`` are in the source time base (``Frame.pts_ticks``/``Frame.duration_ticks``);
         ``pts`` is seconds on the ``Frame.pts`` timeline. The duration (default ``1/fps``) only matters for the last
         frame of a VFR clip (it sets the stream's end). ``number`` names a sequence member (the source's frame
-        number); ``alpha`` and ``residual`` are the source frame's (``Frame.alpha``/``Frame.residual``), used by
-        plate outputs (see :attr:`needs_extras`).
+        number); ``alpha`` and ``residual`` are the source frame's (``Frame.alpha``/``Frame.residual``): plate
+        outputs use both, PNG outputs the alpha (see :attr:`needs_extras`).
         """
         if self._closed:
             raise ValueError(f"{self.target}: writer is closed")
@@ -418,11 +419,12 @@ class FrameWriter:
                 )
             assert self._tmp is not None
             with _not_writable(self.target, Path(self.target).parent):
-                write_image(self._tmp, image, bit16=self.codec == "png16")
+                write_image(self._tmp, image, bit16=self.codec == "png16", alpha=alpha)
         else:
             assert self._tmp is not None
             with _not_writable(self.target, self._tmp):
-                write_image(os.path.join(self._tmp, self._member_name(number)), image, bit16=self.codec == "png16")
+                write_image(os.path.join(self._tmp, self._member_name(number)), image, bit16=self.codec == "png16",
+                            alpha=alpha)
         self.frames_written += 1
 
     def _member_name(self, number: int | None) -> str:
@@ -583,7 +585,9 @@ class FrameWriter:
 
 def _output_colour(like: FrameReader | MediaInfo | None, target: str, is_plate: bool, input_colorspace: str | None,
                    output_colorspace: str | None) -> tuple[ColourOut, PlateSpec | None, bool]:
-    """``(conversion from display sRGB, the source's plate spec, whether writes need the source's extras)``."""
+    """``(conversion from display sRGB, the source's plate spec, whether writes need the source's extras)``: a
+    plate output needs a float or colour-managed source's residual, and any output that holds alpha (plates, PNG)
+    the alpha of a source that has one."""
     info = like.info if isinstance(like, FrameReader) else like
     plate = info.plate if info is not None else None
     source: ColourIn
@@ -596,7 +600,9 @@ def _output_colour(like: FrameReader | MediaInfo | None, target: str, is_plate: 
                               or (plate is not None and plate.is_float and plate.format == "tiff"))
     colour = colour_out(output_colorspace, is_float=out_float, source=source,
                         source_is_float=bool(info and info.is_float))
-    extras = is_plate and ((plate is not None and (plate.has_alpha or plate.is_float)) or not source.identity)
+    holds_alpha = is_plate or Path(target).suffix.lower() in ALPHA_EXTS
+    extras = (is_plate and ((plate is not None and plate.is_float) or not source.identity)) \
+        or (info is not None and info.has_alpha and holds_alpha)
     return colour, plate, extras
 
 
