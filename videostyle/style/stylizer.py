@@ -382,9 +382,10 @@ class Stylizer:
         """Keep optimising only where ``focus01`` is, once the whole image has settled.
 
         The focus is split into boxes (:func:`focus_boxes`: its connected parts grown by a context margin for the
-        backbone's receptive field, overlapping ones merged). Each box is optimised on its own with the whole
-        frame's style targets (so strokes keep their scale), its own content crop and the cropped temporal terms,
-        until the focus inside it stops changing or ``budget`` runs out; the focus (feathered) is pasted back.
+        backbone's receptive field, overlapping ones merged). In each box only the focus (feathered) is optimised
+        (``free``: the rest of the box is context, held still), with the whole frame's style targets (so strokes keep
+        their scale), its own content crop and the cropped temporal terms, until the focus settles (FOCUS_SETTLE)
+        or ``budget`` runs out.
         When the boxes would cover most of the frame, the whole frame is optimised instead. Returns (image, loss
         evaluations, full-frame-equivalent effort, loss terms of the final image) or None when there is no focus.
         """
@@ -403,8 +404,7 @@ class Stylizer:
             res = self._run_level(content01[crop], out[crop], t_c, budget, focus=focus01[crop], paint=focus01[crop],
                                   style_targets=targets, regions=crop_regions(regions, crop), free=paste[crop],
                                   focus_settle=FOCUS_SETTLE)
-            a = paste[crop][..., None]
-            out[crop] = a * to_numpy01(res.image) + (1.0 - a) * out[crop]
+            out[crop] = to_numpy01(res.image)  # already the crop blended with its painted focus by ``free``
             iters += res.iterations
             effort += res.iterations * (x1 - x0) * (y1 - y0) / float(h * w)
         final = self._run_level(content01, out, terms, 0, style_targets=style_targets,
