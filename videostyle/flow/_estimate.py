@@ -73,8 +73,28 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
     """RGB uint8 H×W×3 → gray uint8 H×W (contiguous, as the OpenCV backends want)."""
     return cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)
 
+#: frames whose long side is shorter are upscaled by the smallest whole factor that reaches it before the flow is
+#: computed (and the flow brought back): DIS's 8-pixel patches cover too much of a small frame. The bundled sample at
+#: 96×54: a face entering at 1.2 px a frame measured 0.9–1.0 px at its own size, 1.17–1.20 upscaled 2× or 3×
+#: (tests/flow/test_flow.py, benchmarks/temporal.md); the quarter it lost was consistent both ways, so the
+#: reliability mask passed it and the carried painting slid off the face.
+MIN_FLOW_SIDE = 256
+
+
 def flow_gray(src: np.ndarray, dst: np.ndarray, method: str) -> np.ndarray:
-    """Flow between two gray uint8 images of equal size, such that src(x) ≈ dst(x + flow(x))."""
+    """Flow between two gray uint8 images of equal size, such that src(x) ≈ dst(x + flow(x)); small images are
+    measured upscaled (:data:`MIN_FLOW_SIDE`)."""
+    h, w = src.shape[:2]
+    factor = -(-MIN_FLOW_SIDE // max(h, w))  # ceil
+    if factor > 1:
+        up = [cv2.resize(img, (w * factor, h * factor), interpolation=cv2.INTER_CUBIC) for img in (src, dst)]
+        flow = _flow_gray(up[0], up[1], method)
+        return np.ascontiguousarray(cv2.resize(flow, (w, h), interpolation=cv2.INTER_AREA) / factor,
+                                    dtype=np.float32)
+    return _flow_gray(src, dst, method)
+
+
+def _flow_gray(src: np.ndarray, dst: np.ndarray, method: str) -> np.ndarray:
     engine = _engine(method)
     try:
         if engine is None:
