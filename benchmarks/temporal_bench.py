@@ -116,7 +116,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--first-iterations", type=int, default=100)
     ap.add_argument("--iterations", type=int, default=100)
-    ap.add_argument("--fill", default="content", help="what fills unreliable pixels of the warped init")
+    ap.add_argument("--fill", default=VideoConfig().fill, help="what fills unreliable pixels of the warped init")
     ap.add_argument("--passes", type=int, default=1, help="multi-pass scheme for the temporal runs")
     ap.add_argument("--pass-iterations", type=int, default=50)
     ap.add_argument("--change-tolerance", type=float, default=StyleConfig().change_tolerance)

@@ -285,3 +285,26 @@ def test_paint_fill_is_the_frame_under_its_neighbours_paint_layer():
                                atol=0.02)
     assert np.array_equal(_fill("content", source, warped, reliable), source)
     assert np.allclose(_fill("warped", source, warped, reliable)[hole], 0.9)  # the ghost the paint fill avoids
+
+
+def test_match_fill_paints_new_content_in_the_carried_colours():
+    """``--fill match``: the new content is the frame mapped by the colour map that took the carried pixels' photo
+    colours to their painting's, so it keeps its own structure (legible) in the painting's palette; with too few
+    carried pixels to fit a map it is the frame itself."""
+    from videostyle.video.engine import _fill
+
+    rng = np.random.default_rng(1)
+    source = rng.uniform(0.1, 0.7, (32, 32, 3)).astype(np.float32)
+    mix = np.array([[0.9, -0.3, 0.1], [-0.3, 0.5, 0.2], [0.1, 0.2, 0.6]], np.float32)  # the painting's recolouring
+    warped = np.clip(source @ mix.T + np.array([0.1, 0.05, 0.15], np.float32), 0, 1)
+    hole = (slice(8, 24), slice(8, 24))
+    truth = warped[hole].copy()  # what the map gives the hole's own photo
+    warped[hole] = 0.9  # the warp brings something else there
+    reliable = np.ones((32, 32), np.float32)
+    reliable[hole] = 0.0
+    matched = _fill("match", source, warped, reliable)
+    np.testing.assert_allclose(matched[hole], truth, atol=0.03)
+    assert np.corrcoef(matched[hole].ravel(), source[hole].ravel())[0, 1] < 0.9  # recoloured, not the photo
+    reliable[:] = 0.0
+    reliable[0, :8] = 1.0  # 8 carried pixels: no map
+    assert np.array_equal(_fill("match", source, warped, reliable), source)

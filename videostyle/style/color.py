@@ -75,12 +75,18 @@ def color_stats(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def match_color(source: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Map the colours of ``source`` to the mean and covariance of ``reference`` (Gatys et al. 2017, §4.1)."""
-    s_mu, s_cov = color_stats(source)
-    r_mu, r_cov = color_stats(reference)
-    a = _sqrtm(r_cov) @ _sqrtm(s_cov, inverse=True)
-    px = np.asarray(source, dtype=np.float64).reshape(-1, 3)
-    out = (px - s_mu) @ a.T + r_mu
-    return np.clip(out.reshape(np.shape(source)), 0.0, 1.0).astype(np.float32)
+    return transfer_color(source, source, reference)
+
+
+def transfer_color(image: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Apply to ``image`` the linear colour map that takes the mean and covariance of the pixels ``before`` to those
+    of ``after`` (``A = Σa^½ Σb^-½``; any shapes ending in 3)."""
+    b_mu, b_cov = color_stats(before)
+    a_mu, a_cov = color_stats(after)
+    a = _sqrtm(a_cov) @ _sqrtm(b_cov, inverse=True)
+    px = np.asarray(image, dtype=np.float64).reshape(-1, 3)
+    out = (px - b_mu) @ a.T + a_mu
+    return np.clip(out.reshape(np.shape(image)), 0.0, 1.0).astype(np.float32)
 
 
 def stats_close(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray], tol: float = 0.02) -> bool:

@@ -41,6 +41,8 @@ from .shots import CutDetector, annotate_shots
 from .store import FrameStore
 
 T = TypeVar("T")
+#: fewest carried pixels whose colours ``--fill match`` maps from
+MIN_MATCHED = 64
 
 
 @dataclass
@@ -159,6 +161,13 @@ def _fill(mode: str, source: np.ndarray, warped: np.ndarray, reliable: np.ndarra
         return flowlib.inpaint(warped, reliable)
     if mode == "paint":  # the frame itself under its carried neighbours' paint layer (stylised − source)
         return np.clip(source + flowlib.inpaint(warped - source, reliable), 0.0, 1.0)
+    if mode == "match":  # the frame in the carried painting's colours: the map of the carried pixels' colours
+        carried = reliable > 0.5
+        if int(carried.sum()) < MIN_MATCHED:
+            return source
+        from ..style.color import transfer_color
+
+        return transfer_color(source, source[carried], warped[carried])
     return source
 
 
