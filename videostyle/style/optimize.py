@@ -25,10 +25,16 @@ Stopping: at the budget, or as soon as either test says the image has converged:
   by 10-25 levels a window at first and then creeps for as long again at 1-3 levels (measured on an entering
   subject, benchmarks/temporal.md); the creep changes little that can be seen.
 
-With ``free`` (pixel weights in [0, 1]) only those pixels are optimised: the image evaluated is the start blended
-with the variable by ``free``. A warm frame paints its new content this way once the carried pixels have settled:
-the carried pixels, held by a temporal term 200 times stronger than the rest of the loss, otherwise set the step
-sizes L-BFGS can take, and the new content, which nothing holds, crawls.
+  ``reach`` = (reference, level) makes the relative test stricter while the focus lies nearer ``reference`` (the
+  content) than ``level`` 8-bit levels on average: it then settles only below ``SHORT_SETTLE`` of that share. A warm
+  frame paints its new content towards the distance from the photo of the carried painting around it; the relative
+  rule alone left the sample's new content short of it (benchmarks/temporal.md).
+
+With ``free`` (pixel weights in [0, 1]) the image evaluated is the start blended with the variable by ``free``
+(``start + free · (v − start)``): pixels at 0 are held still, pixels in between (a feathered edge) move by that
+share of a step, and the pixel-change tests look at the blended image. A warm frame paints its new content this way
+once the carried pixels have settled: the carried pixels, held by a temporal term 200 times stronger than the rest
+of the loss, otherwise set the step sizes L-BFGS can take, and the new content, which nothing holds, crawls.
 
 The result is the best iterate evaluated.
 """
@@ -45,6 +51,8 @@ from ..errors import StyleError
 
 #: Adam's learning rate for images in [0, 1] when the configured one is left at L-BFGS's 1.0
 ADAM_DEFAULT_LR = 0.02
+#: a focus short of its ``reach`` settles at this share of ``focus_settle``
+SHORT_SETTLE = 0.7
 
 LossFn = Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
 
@@ -126,16 +134,20 @@ def optimize(
     focus: torch.Tensor | None = None,
     focus_only: bool = False,
     focus_settle: float = 0.0,
+    reach: tuple[torch.Tensor, float] | None = None,
     free: torch.Tensor | None = None,
     callback: Callable[[int, float], None] | None = None,
+    view: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> OptimizationResult:
     """Minimise ``loss_fn(x)`` over the image ``x`` starting from ``init`` for at most ``iterations`` evaluations.
 
     ``loss_fn`` returns ``(total, terms)`` where ``terms`` are 0-d tensors (reported, not differentiated).
     ``focus`` (weights over the pixels) makes the pixel-change test also wait for that region, or with
     ``focus_only`` wait for that region alone (see :func:`image_settled`); ``focus_settle`` > 0 lets the focus
-    settle relative to the most it moved in a window. ``free`` (weights over the pixels, N×1×H×W or H×W):
-    optimise only there, the rest stays as in ``init`` (see the module doc).
+    settle relative to the most it moved in a window, and ``reach`` = (reference, level) makes that test stricter
+    while it lies closer to ``reference`` than ``level`` 8-bit levels on average. ``free`` (weights over the pixels,
+    N×1×H×W or H×W): optimise only there (by that share of a step), the rest stays as in ``init`` (see the module
+    doc). ``view``: the image the pixel-change tests look at, from the variable (default the variable itself).
     """
     if iterations < 0:
         raise StyleError(f"invalid iterations {iterations!r}: must be >= 0")
@@ -153,7 +165,7 @@ def optimize(
         result = optimize(init, loss_fn, iterations=iterations, optimizer=optimizer, lr=lr, tolerance=tolerance,
                           window=window, history=history, change_tolerance=change_tolerance,
                           change_window=change_window, focus=focus, focus_only=focus_only,
-                          focus_settle=focus_settle, callback=callback)
+                          focus_settle=focus_settle, reach=reach, callback=callback, view=blended)
         result.image = blended(result.image).detach()
         return result
     x = init.detach().clone().requires_grad_(True)
@@ -179,7 +191,11 @@ def optimize(
         return total
 
     stopped_early = False
-    checkpoint = x.detach().clamp(0, 1) if change_tolerance > 0 else None
+    def seen() -> torch.Tensor:  # the image the pixel-change tests look at
+        with torch.no_grad():
+            return (x if view is None else view(x)).detach().clamp(0, 1)
+
+    checkpoint = seen() if change_tolerance > 0 else None
     peak = 0.0  # the most a window has moved the focus
     while len(history) < iterations:
         n_before = len(history)
@@ -194,12 +210,17 @@ def optimize(
             stopped_early = True
             break
         if checkpoint is not None and len(history) % change_window == 0 and len(history) < iterations:
-            now = x.detach().clamp(0, 1)
+            now = seen()
+            share = focus_settle
+            if reach is not None and focus is not None:  # short of its reach: a stricter relative test
+                distance = image_change(now, reach[0], focus)[1]
+                if distance is not None and distance < reach[1]:
+                    share *= SHORT_SETTLE
             focus_tolerance = None
             if focus_settle > 0 and focus is not None:
                 moved = image_change(now, checkpoint, focus)[1]
                 peak = max(peak, moved or 0.0)
-                focus_tolerance = max(change_tolerance, focus_settle * peak)
+                focus_tolerance = max(change_tolerance, share * peak)
             if image_settled(now, checkpoint, change_tolerance, focus, focus_only=focus_only,
                              focus_tolerance=focus_tolerance):
                 stopped_early = True

@@ -65,6 +65,11 @@ GUIDED_SHARE = 0.0
 #: into coloured speckle (an entering subject at 192×128: 1.39× the baseline's moving-content stylisation at a
 #: quarter, 1.30× at a half, which is as painted as optimising the whole frame for twice the iterations)
 FOCUS_SETTLE = 0.5
+#: ... and while it lies nearer the photo (mean |image − content|) than this share of the carried pixels' distance,
+#: only below a stricter share (:func:`~videostyle.style.optimize.optimize`'s ``reach`` and ``SHORT_SETTLE``): the
+#: sample's moving content over 24 frames at 96 px, 0.90× the per-frame run's stylisation without it, 0.91× with it
+#: (benchmarks/temporal.md)
+FOCUS_REACH = 1.0
 _MIN_LEVEL_SIDE = 16
 #: torch.compile backend of ``StyleConfig.compile`` (tests use "eager" to trace quickly)
 COMPILE_BACKEND = "inductor"
@@ -398,18 +403,26 @@ class Stylizer:
         out = x01.copy()
         iters, effort = 0, 0.0
         paste = feathered(focus01)
+        level = self._painted_level(x01, content01, 1.0 - focus01) * FOCUS_REACH
         for x0, y0, x1, y1 in boxes:
             crop = (slice(y0, y1), slice(x0, x1))
             t_c = [(t[crop], m[crop], wt) for t, m, wt in terms]
             res = self._run_level(content01[crop], out[crop], t_c, budget, focus=focus01[crop], paint=focus01[crop],
                                   style_targets=targets, regions=crop_regions(regions, crop), free=paste[crop],
-                                  focus_settle=FOCUS_SETTLE)
+                                  focus_settle=FOCUS_SETTLE, reach=level)
             out[crop] = to_numpy01(res.image)  # already the crop blended with its painted focus by ``free``
             iters += res.iterations
             effort += res.iterations * (x1 - x0) * (y1 - y0) / float(h * w)
         final = self._run_level(content01, out, terms, 0, style_targets=style_targets,
                                 regions=regions)  # the loss terms of the image returned
         return out, iters, effort, final.loss
+
+    def _painted_level(self, x01: np.ndarray, content01: np.ndarray, weights: np.ndarray) -> float:
+        """How far ``x01`` lies from the photo where ``weights`` are (mean |x − content| in 8-bit levels, in the
+        colour view the optimiser works in); 0 where there are no weights."""
+        distance = np.abs(self._color_view(x01) - self._color_view(content01)).mean(axis=-1) * 255.0
+        total = float(weights.sum())
+        return float((distance * weights).sum() / total) if total > 0 else 0.0
 
     def _style_terms(self, content01: np.ndarray, blend_weights: Sequence[float] | None,
                      regions: Sequence[RegionSpec] | None) -> dict[str, Any]:
@@ -455,13 +468,14 @@ class Stylizer:
                    iterations: int, *, focus: np.ndarray | None = None, focus_only: bool = False,
                    paint: np.ndarray | None = None, style_targets: dict[str, torch.Tensor] | None = None,
                    regions: Sequence[tuple[np.ndarray, Any]] | None = None, free: np.ndarray | None = None,
-                   focus_settle: float = 0.0):
+                   focus_settle: float = 0.0, reach: float | None = None):
         """One optimisation at this size. ``focus``/``focus_only``: the weights of the pixel-change test (see
         :func:`~videostyle.style.optimize.image_settled`); ``paint``: a region whose own (guided) Gram matrices are
         held to the style as well, ``GUIDED_SHARE`` of the style term (a warm frame's new content); ``regions``:
         ``[(mask, targets), ...]`` whose guided Grams replace the whole frame's style term
         (:class:`~videostyle.style.regions.RegionalStyle`); ``free``/``focus_settle``: optimise only those pixels,
-        and let the focus settle relative to its largest move (:func:`~videostyle.style.optimize.optimize`)."""
+        and let the focus settle relative to its largest move, not before it lies ``reach`` levels from the content
+        (:func:`~videostyle.style.optimize.optimize`)."""
         cfg = self.config
         dev, dt = self.device, self.dtype
         regional = None
@@ -514,5 +528,6 @@ class Stylizer:
             change_tolerance=cfg.change_tolerance, change_window=cfg.change_window,
             focus=None if focus is None else torch.from_numpy(np.ascontiguousarray(focus)).to(dev),
             focus_only=focus_only, focus_settle=focus_settle,
+            reach=None if reach is None else (to_tensor(cview, dev, dt), reach),
             free=None if free is None else torch.from_numpy(np.ascontiguousarray(free, dtype=np.float32)).to(dev, dt),
         )
