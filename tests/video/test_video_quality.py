@@ -47,12 +47,11 @@ def _moving_stylization(clip: Path, style: Path, tmp: Path, name: str) -> tuple[
 
 
 def test_an_entering_subject_is_painted_like_the_rest(entering, tmp_path, monkeypatch):
-    """With the focus (budget and stopping rule that wait for new content, the new content then painted on its own)
-    the subject is painted nearly as much as the rest: measured 0.88 (0.95 before flows of frames this small were
-    measured upscaled: with an accurate flow more of the subject is carried, painted when it entered at the edge).
-    Issue 12's target is 0.9× the per-frame run's (about 1.0 here), not met yet; 0.85 keeps the original defect
-    (0.63-0.67) out. The old whole-frame rule (the same run without a focus) stops its warm frames sooner and leaves
-    the subject nearer the photo (0.84)."""
+    """With the focus (budget and stopping rule that wait for new content, the new content then painted on its own,
+    starting in the painting's colours: ``--fill match``) the subject is painted at least as much as the rest:
+    measured 1.17 (0.88 with the frame itself as the start, which left the cat a photo tile). Issue 12's target is
+    0.9× the per-frame run's 1.08, so 0.97; the original defect scored 0.63-0.67. The old whole-frame rule (the same
+    run without a focus) stops its warm frames sooner and leaves the subject nearer the photo."""
     from videostyle.style import Stylizer
     from videostyle.video import engine
 
@@ -65,7 +64,7 @@ def test_an_entering_subject_is_painted_like_the_rest(entering, tmp_path, monkey
     monkeypatch.setattr(Stylizer, "run", lambda self, *a, focus=None, **kw: run(self, *a, **kw))
     monkeypatch.setattr(engine, "_warm_budget", lambda video, focus: video.iterations)
     unpainted, old = _moving_stylization(clip, style, tmp_path, "whole_frame_rule")
-    assert painted >= 0.85, (painted, unpainted)
+    assert painted >= 0.9 * 1.08, (painted, unpainted)
     assert painted > unpainted, (painted, unpainted)
     old_warm = [f for f in old["per_frame"] if f["warm"]]
     assert sum(f["iterations"] for f in warm) > sum(f["iterations"] for f in old_warm), (warm, old_warm)
