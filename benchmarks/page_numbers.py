@@ -24,7 +24,7 @@ FULL = {
     "flow": {"repeat": 3, "sizes": [[640, 360], [1280, 720]]},
     # new content painted: a subject entering (generated) and the bundled sample, per-frame vs temporal, default
     # budgets and weights (benchmarks/temporal_bench.py)
-    "moving": {"frames": 6, "size": 128, "first_iterations": 500, "iterations": 150, "weights": [0.0, 200.0],
+    "moving": {"frames": 24, "size": 64, "first_iterations": 500, "iterations": 150, "weights": [0.0, 200.0],
                "scenes": ["entering", "sample"]},
     # style weight vs legibility on a person (benchmarks/style_weight_bench.py)
     "style_weight": {"photos": ["astronaut"], "weights": [2.0, 5.0, 10.0, 20.0, 50.0], "size": 192,
