@@ -191,6 +191,7 @@ def optimize(
         return total
 
     stopped_early = False
+
     def seen() -> torch.Tensor:  # the image the pixel-change tests look at
         with torch.no_grad():
             return (x if view is None else view(x)).detach().clamp(0, 1)

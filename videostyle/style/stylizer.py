@@ -474,8 +474,8 @@ class Stylizer:
         held to the style as well, ``GUIDED_SHARE`` of the style term (a warm frame's new content); ``regions``:
         ``[(mask, targets), ...]`` whose guided Grams replace the whole frame's style term
         (:class:`~videostyle.style.regions.RegionalStyle`); ``free``/``focus_settle``: optimise only those pixels,
-        and let the focus settle relative to its largest move, not before it lies ``reach`` levels from the content
-        (:func:`~videostyle.style.optimize.optimize`)."""
+        and let the focus settle relative to its largest move, at a stricter share while it lies nearer the content
+        than ``reach`` levels (:func:`~videostyle.style.optimize.optimize`)."""
         cfg = self.config
         dev, dt = self.device, self.dtype
         regional = None
