@@ -6,7 +6,8 @@
   content inside it counts as still to paint. The source is composited back outside the matte when the result is
   written (:func:`composite_frame`), at the output's size, with a feathered edge (``--mask-feather``).
   Pixels that enter the matte between two frames are new content (:meth:`Controls.new_content`): the previous
-  result there was never painted, so they are not held to it, start from the frame itself and count in the focus.
+  result there was never painted, so they are not held to it, start as disoccluded pixels do (``--fill``) and count
+  in the focus.
 * **Region styles** (``--mask`` with ``--outside-style``): the matte's region is held to the ``--style`` images,
   the rest of the frame to the outside style, each by its own guided Grams; the whole frame is stylised. Pixels
   that change region between two frames are new content, as above.
@@ -120,7 +121,7 @@ class Controls:
         """``flows`` (offset k → backward flow, reliability) with the pixels the matte makes new marked unreliable:
         those entering a composited matte since frame t−k (``matte − warped earlier matte``), or changing region
         with an outside style (``|matte − warped earlier matte|``). Unreliable pixels are not held by the temporal
-        terms, start from the frame itself and count in the warm frame's focus, as disoccluded ones do.
+        terms, start from ``--fill`` and count in the warm frame's focus, as disoccluded ones do.
         ``earlier``: the mattes of the frames before, oldest first (``earlier[-k]`` is frame t−k's)."""
         if matte is None or not flows:
             return flows
