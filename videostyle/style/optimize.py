@@ -111,7 +111,12 @@ def image_settled(now: torch.Tensor, before: torch.Tensor, tolerance: float,
     ``focus_only``: judge by the focus alone (the whole image only when the focus is empty) — a warm frame first
     waits for the pixels the flow carried, however much its new content still moves. ``focus_tolerance``: the
     focus's own threshold (default ``tolerance``)."""
-    whole, in_focus = image_change(now, before, focus)
+    return _settled(*image_change(now, before, focus), tolerance, focus_only, focus_tolerance)
+
+
+def _settled(whole: float, in_focus: float | None, tolerance: float, focus_only: bool,
+             focus_tolerance: float | None) -> bool:
+    """:func:`image_settled` on the changes :func:`image_change` measured."""
     if in_focus is not None and in_focus >= (tolerance if focus_tolerance is None else focus_tolerance):
         return False
     if focus_only and in_focus is not None:
@@ -217,13 +222,12 @@ def optimize(
                 distance = image_change(now, reach[0], focus)[1]
                 if distance is not None and distance < reach[1]:
                     share *= SHORT_SETTLE
+            whole, moved = image_change(now, checkpoint, focus)  # once per window, for both tests
             focus_tolerance = None
             if focus_settle > 0 and focus is not None:
-                moved = image_change(now, checkpoint, focus)[1]
                 peak = max(peak, moved or 0.0)
                 focus_tolerance = max(change_tolerance, share * peak)
-            if image_settled(now, checkpoint, change_tolerance, focus, focus_only=focus_only,
-                             focus_tolerance=focus_tolerance):
+            if _settled(whole, moved, change_tolerance, focus_only, focus_tolerance):
                 stopped_early = True
                 break
             checkpoint = now

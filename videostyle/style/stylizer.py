@@ -43,7 +43,7 @@ from .losses import (
     style_loss,
     tv_loss,
 )
-from .optimize import optimize
+from .optimize import image_change, optimize
 from .regions import RegionalStyle, RegionSpec, check_regions, crop_regions
 from .weights import load_backbone
 
@@ -420,9 +420,10 @@ class Stylizer:
     def _painted_level(self, x01: np.ndarray, content01: np.ndarray, weights: np.ndarray) -> float:
         """How far ``x01`` lies from the photo where ``weights`` are (mean |x − content| in 8-bit levels, in the
         colour view the optimiser works in); 0 where there are no weights."""
-        distance = np.abs(self._color_view(x01) - self._color_view(content01)).mean(axis=-1) * 255.0
-        total = float(weights.sum())
-        return float((distance * weights).sum() / total) if total > 0 else 0.0
+        cpu = torch.device("cpu")
+        _, level = image_change(to_tensor(self._color_view(x01), cpu), to_tensor(self._color_view(content01), cpu),
+                                torch.from_numpy(np.ascontiguousarray(weights, dtype=np.float32)))
+        return level or 0.0
 
     def _style_terms(self, content01: np.ndarray, blend_weights: Sequence[float] | None,
                      regions: Sequence[RegionSpec] | None) -> dict[str, Any]:
