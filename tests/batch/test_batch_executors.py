@@ -4,6 +4,7 @@ jobs, and the local executor's one-worker-per-GPU pool.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -70,7 +71,13 @@ def test_silent_ray_address_times_out_with_one_line(manifest: Path) -> None:
     server.bind(("127.0.0.1", 0))
     server.listen(8)
     accepted: list[socket.socket] = []
-    threading.Thread(target=lambda: [accepted.append(server.accept()[0]) for _ in range(8)], daemon=True).start()
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):  # the server is closed under it when the test ends
+            for _ in range(8):
+                accepted.append(server.accept()[0])
+
+    threading.Thread(target=accept, daemon=True).start()
     address = f"ray://127.0.0.1:{server.getsockname()[1]}"
     try:
         proc, _ = run_cli(os.fspath(manifest), "--executor", "ray", "--ray-address", address, "--ray-timeout", "2")
