@@ -48,7 +48,7 @@ _number_list = _list_of(float, "numbers")
 
 
 #: groups of the ``stylize`` help, by the config field holding the options (top-level fields: "output")
-_GROUPS = {"video": "video", "range": "range", "style": "style", "encode": "output"}
+_GROUPS = {"video": "video", "range": "range", "style": "style", "encode": "output", "fast": "fast mode"}
 #: options grouped by their key instead (the artists' controls, from several config classes)
 _KEY_GROUPS = dict.fromkeys(("mask", "mask_feather", "outside_style", "style_schedule"),
                              "mattes and style schedules")

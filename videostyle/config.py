@@ -308,6 +308,38 @@ class RangeConfig:
         return parse_frames(self.frames)
 
 
+MODES = ("optimize", "fast")
+
+
+@dataclass(frozen=True)
+class FastConfig:
+    """Fast mode (``--mode fast``): a per-clip student network trained on keyframes the optimisation engine paints,
+    then run over every frame (:mod:`videostyle.fast`). The defaults are measured in ``benchmarks/fast.md``."""
+
+    mode: str = field(default="optimize", metadata=opt(
+        "optimize: every frame optimised (Gatys + Ruder); fast: keyframes optimised, a small network trained on "
+        "them renders every frame", choices=MODES))
+    keyframe_every: int = field(default=48, metadata=opt(
+        "fast mode: at most this many frames between keyframes (each shot's first frame is one)", minimum=1))
+    keyframe_change: float = field(default=0.5, metadata=opt(
+        "fast mode: also a keyframe where this share of the frame cannot be carried from the last keyframe by the "
+        "flow (0.5: half of it is new; 1: never)", above=0, maximum=1, metavar="SHARE"))
+    train_steps: int = field(default=800, metadata=opt("fast mode: most training steps of the network",
+                                                       minimum=0))
+    train_seconds: float | None = field(default=None, metadata=opt(
+        "fast mode: stop training after this many seconds (the result then depends on the machine's speed)",
+        above=0, metavar="SEC"))
+    net_width: int = field(default=16, metadata=opt(
+        "fast mode: channels of the network's first layer (its deepest has 4x as many)", minimum=4, maximum=128))
+    net: str | None = field(default=None, metadata=opt(
+        "fast mode: render with this trained network (from --save-net) instead of training one", metavar="FILE"))
+    save_net: str | None = field(default=None, metadata=opt(
+        "fast mode: also write the trained network here, to render other clips with --net", metavar="FILE"))
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+
 @dataclass(frozen=True)
 class StylizeConfig:
     """One stylisation job: inputs, outputs and every setting."""
@@ -323,6 +355,7 @@ class StylizeConfig:
     video: VideoConfig = field(default_factory=VideoConfig)
     encode: EncodeConfig = field(default_factory=EncodeConfig)
     range: RangeConfig = field(default_factory=RangeConfig)
+    fast: FastConfig = field(default_factory=FastConfig)
     mask: str | None = field(default=None, metadata=opt(
         "matte restricting the stylisation (white = stylise; the alpha channel when the file has one, else the "
         "first channel): an image sequence (paired with numbered plates by frame number, with a video by frame "

@@ -147,6 +147,14 @@ class BlendWeightsError(OptionError, StyleError):
     """Style blend weights that do not fit the styles (count, negative, all zero), wherever they are given."""
 
 
+class NetFileError(VideostyleError):
+    """A trained network file (``--net``) that cannot be used: missing, garbage, truncated or mismatched.
+
+    Exit code 2: it is refused before any work starts, like a bad option value."""
+
+    exit_code = 2
+
+
 class FrameStoreError(VideostyleError):
     """The frame store (work directory) cannot be used, e.g. it belongs to a different configuration."""
 
