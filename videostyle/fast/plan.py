@@ -1,0 +1,124 @@
+"""One pass over the clip before any painting: shots, keyframes and the training pairs.
+
+Keyframes are each shot's first frame, then the first frame that lies ``keyframe_every`` frames after the last
+keyframe or that the flow cannot carry from the last keyframe for more than ``keyframe_change`` of its pixels (the
+forward-backward check of the pipeline's own flow, :meth:`~videostyle.flow.FlowEstimator.pair`): a camera that
+turns to new ground or a subject that enters brings a keyframe early, a still shot needs few.
+
+The network trains on frames sampled across the whole clip, in consecutive pairs (t−1, t) with the backward flow
+t→t−1 and its reliability mask for the temporal loss. Only ``pairs`` of them are kept, spread evenly over the clip
+(reservoir-sampled when the clip's length is unknown), so memory does not grow with the clip: a 10-minute clip
+holds as many frames in memory as a 10-second one. Keyframes' source frames go to disk (the keyframe store).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import flow as flowlib
+from .. import media
+from ..video.shots import CutDetector, annotate_shots
+
+
+@dataclass
+class Pair:
+    """Frames t−1 and t of one shot (RGB uint8), the backward flow t→t−1 and its reliability mask."""
+
+    index: int
+    prev: np.ndarray
+    frame: np.ndarray
+    flow: np.ndarray
+    mask: np.ndarray
+
+
+@dataclass
+class Keyframe:
+    """A frame the optimisation engine paints; ``since`` is the keyframe before it in the same shot (or None)."""
+
+    index: int
+    frame: media.Frame  # its image is dropped once stored
+    shot_start: bool
+    since: int | None
+    reason: str  # "shot" | "every" | "change"
+
+
+@dataclass
+class ClipPlan:
+    frames: int = 0
+    shots: list[int] = field(default_factory=list)
+    keyframes: list[Keyframe] = field(default_factory=list)
+    pairs: list[Pair] = field(default_factory=list)
+    seconds_flow: float = 0.0
+    seconds_decode: float = 0.0
+
+
+def pair_indices(total: int, wanted: int) -> set[int]:
+    """Frame indices t (1 ≤ t < total) of ``wanted`` pairs spread evenly over a clip of ``total`` frames."""
+    if total < 2 or wanted <= 0:
+        return set()
+    return {int(round(t)) for t in np.linspace(1, total - 1, min(wanted, total - 1))}
+
+
+def scan(frames: Iterable[media.Frame], *, total: int | None, flow: str, cut_detector: str,
+         cut_threshold: float | None, fps: float, keyframe_every: int, keyframe_change: float, pairs: int,
+         seed: int, on_keyframe: Callable[[Keyframe], None], on_frame: Callable[[], None] | None = None) -> ClipPlan:
+    """Decode once; return the plan. ``on_keyframe`` receives each keyframe while its image is still attached
+    (the caller stores it); ``total`` (frames, when known) spreads the pairs evenly, else a seeded reservoir."""
+    plan = ClipPlan()
+    estimator = flowlib.FlowEstimator(flow)
+    detector = CutDetector(cut_detector, cut_threshold, fps=fps)
+    chosen = pair_indices(total, pairs) if total else None
+    rng = np.random.default_rng(seed)
+    seen_pairs = 0
+    previous: np.ndarray | None = None
+    key_index, key_image = -1, None
+    t_decode = time.perf_counter()
+    for annotated in annotate_shots(frames, lambda f: f.image, detector):
+        frame, idx = annotated.item, annotated.index
+        plan.seconds_decode += time.perf_counter() - t_decode
+        plan.frames = idx + 1
+        reason = None
+        if annotated.shot_start:
+            plan.shots.append(idx)
+            previous, reason = None, "shot"
+        elif idx - key_index >= keyframe_every:
+            reason = "every"
+        elif keyframe_change < 1.0 and key_image is not None:
+            t0 = time.perf_counter()
+            _bwd, _fwd, mask = estimator.pair(frame.image, key_image)
+            plan.seconds_flow += time.perf_counter() - t0
+            if 1.0 - float(mask.mean()) > keyframe_change:
+                reason = "change"
+        if reason is not None:
+            key = Keyframe(idx, frame, annotated.shot_start, None if annotated.shot_start else key_index, reason)
+            on_keyframe(key)
+            key.frame = media.Frame(index=frame.index, pts=frame.pts, image=np.empty((0, 0, 3), np.uint8),
+                                    pts_ticks=frame.pts_ticks, time_base=frame.time_base, number=frame.number)
+            plan.keyframes.append(key)
+            key_index, key_image = idx, frame.image
+        if previous is not None:
+            if chosen is not None:
+                slot = len(plan.pairs) if idx in chosen else None
+            else:  # reservoir sampling (Algorithm R) over the pairs seen so far
+                seen_pairs += 1
+                slot = len(plan.pairs) if len(plan.pairs) < pairs else int(rng.integers(seen_pairs))
+                slot = slot if slot < pairs else None
+            if slot is not None:
+                t0 = time.perf_counter()
+                bwd, _fwd, mask = estimator.pair(frame.image, previous)
+                plan.seconds_flow += time.perf_counter() - t0
+                pair = Pair(idx, previous, frame.image, bwd, mask.astype(np.float16))
+                if slot == len(plan.pairs):
+                    plan.pairs.append(pair)
+                else:
+                    plan.pairs[slot] = pair
+        previous = frame.image
+        if on_frame is not None:
+            on_frame()
+        t_decode = time.perf_counter()
+    plan.pairs.sort(key=lambda p: p.index)
+    return plan
