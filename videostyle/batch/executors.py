@@ -136,7 +136,7 @@ def run_plan(plan: Plan, backend: _Backend, *, shot_parallel: bool = False, quie
         if run.stage == "done":
             continue
         cfg = run.planned.config
-        if shot_parallel:
+        if shot_parallel and cfg.fast.mode != "fast":  # fast mode trains one network on the whole clip
             run.stage = "detect"
             ready.append((run, _tasks.detect, (cfg,), "detect"))
         else:
@@ -197,7 +197,7 @@ def run_plan(plan: Plan, backend: _Backend, *, shot_parallel: bool = False, quie
 def _ok_message(report: dict[str, Any], shot_parallel: bool) -> str:
     parts = []
     shots = report.get("shots") or []
-    if shot_parallel and len(shots) > 1:
+    if shot_parallel and len(shots) > 1 and report.get("mode") != "fast":
         parts.append(f"{len(shots)} shots in parallel")
     if report.get("frames_resumed"):
         parts.append(f"resumed {report['frames_resumed']} stored frames")

@@ -58,6 +58,10 @@ class StageTimes:
     encode: float = 0.0
     preview: float = 0.0
     setup: float = 0.0
+    # fast mode (videostyle.fast): painting the keyframes, training the network, rendering every frame
+    keyframes: float = 0.0
+    train: float = 0.0
+    render: float = 0.0
     total: float = 0.0
 
 
@@ -91,7 +95,15 @@ def _run_settings(config: StylizeConfig) -> dict[str, Any]:
         "video": to_dict(config.video),
         "range": to_dict(config.range),
         **controls.settings(),  # the matte's files (only with --mask)
+        **({"fast": _fast_settings(config)} if config.fast.mode == "fast" else {}),
     }
+
+
+def _fast_settings(config: StylizeConfig) -> dict[str, Any]:
+    """Fast mode's settings that change the frames (``--save-net`` only writes a copy of the network)."""
+    settings = {k: v for k, v in to_dict(config.fast).items() if k not in ("save_net", "net")}
+    settings["net"] = _file_digest(config.fast.net) if config.fast.net else None
+    return settings
 
 
 def _timed(iterable: Iterable[T], times: StageTimes, stage: str) -> Iterator[T]:
@@ -181,13 +193,14 @@ def _warm_budget(video: VideoConfig, focus: np.ndarray) -> int:
 class _Progress:
     """tqdm on stderr (frames, s/frame, ETA, shot, loss); nothing when quiet."""
 
-    def __init__(self, total: int | None, quiet: bool, initial: int = 0) -> None:
+    def __init__(self, total: int | None, quiet: bool, initial: int = 0, desc: str = "stylise",
+                 unit: str = "frame") -> None:
         self.bar = None
         if not quiet:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, initial=initial, unit="frame", file=sys.stderr, dynamic_ncols=True,
-                            desc="stylise", smoothing=0.1)
+            self.bar = tqdm(total=total, initial=initial, unit=unit, file=sys.stderr, dynamic_ncols=True,
+                            desc=desc, smoothing=0.1)
 
     def update(self, n: int, **postfix: Any) -> None:
         if self.bar is not None:
@@ -219,6 +232,8 @@ class RunState:
     refined: list[dict[str, Any]] = field(default_factory=list)
     #: the backbone's precision as run (fp32 | bf16)
     precision: str = "fp32"
+    #: what a mode adds to the report (fast mode: keyframes, training, the network)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def open_store(config: StylizeConfig, *, force: bool | None = None) -> FrameStore:
@@ -241,6 +256,12 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
     """
     from ..style import Stylizer, load_style_image
 
+    if config.fast.mode == "fast":  # keyframes, a network trained on them, every frame rendered (videostyle.fast)
+        from ..fast import run_fast
+
+        if frame_range is not None:
+            raise UsageError("fast mode trains one network on the whole clip; it takes no frame range")
+        return run_fast(config, backbone=backbone, job=job)
     times = StageTimes()
     t_start = time.perf_counter()
     store = open_store(config, force=force_store)
@@ -530,4 +551,6 @@ def _report(config: StylizeConfig, state: RunState) -> dict[str, Any]:
         "stages": stages,
         "work_dir": str(state.work_dir),
         "config": to_dict(config),
+        "mode": config.fast.mode,
+        **state.extra,
     }

@@ -88,6 +88,9 @@ def preflight(config: StylizeConfig, *, existing: str = "error", create_dirs: bo
             raise WeightsError("file not found", path=config.style.weights)
 
     create: list[Path] = []
+    if config.fast.mode == "fast" or config.fast.net or config.fast.save_net:
+        with _stage("fast"):
+            _check_fast(config, create_dirs, create)
     src = os.path.realpath(config.input)
     for name, path in (("output", config.output), ("preview", config.preview), ("report", config.report)):
         if path and os.path.realpath(path) == src:
@@ -125,6 +128,30 @@ def preflight(config: StylizeConfig, *, existing: str = "error", create_dirs: bo
                                 preset=config.encode.preset, path=config.output)
     return ResolvedJob(config=config, info=info, size=size, output_kind=kind, codec=codec, frames=frames,
                        finished=finished, create=tuple(dict.fromkeys(create)), memory=memory)
+
+
+def _check_fast(config: StylizeConfig, create_dirs: bool, create: list[Path]) -> None:
+    """Fast mode's options (:mod:`videostyle.fast`): what it does not take, and a readable, matching ``--net``."""
+    fast = config.fast
+    if fast.mode != "fast":
+        raise UsageError("--net and --save-net need --mode fast")
+    refused = [(config.video.passes > 1, "--passes"), (config.outside_style is not None, "--outside-style"),
+               (config.video.style_schedule is not None, "--style-schedule")]
+    for given, flag in refused:
+        if given:
+            raise UsageError(f"{flag} is not available in --mode fast (it applies to --mode optimize)")
+    if fast.net and fast.save_net:
+        raise UsageError("--save-net writes a network that fast mode trained; with --net nothing is trained")
+    if fast.net:
+        from ..fast.netfile import load_net
+
+        load_net(fast.net, styles=list(config.styles))
+    if fast.save_net:
+        for name, path in (("input", config.input), ("output", config.output)):
+            if os.path.realpath(fast.save_net) == os.path.realpath(path):
+                raise UsageError(f"--save-net {fast.save_net} is the {name}; choose another path")
+        _folder(Path(fast.save_net).resolve().parent, fast.save_net, create_dirs, create,
+                "--save-net directory does not exist or is not writable")
 
 
 def output_size(config: StylizeConfig, info: media.MediaInfo, working: tuple[int, int]) -> tuple[int, int]:
