@@ -17,6 +17,10 @@ It measures, per working size (384 px, 720p, 1080p: long side 384, 1280, 1920 at
   (``videostyle.video.stylize``: decode, cuts, flow, optimisation, encode); without it, the same stages on frames
   held in memory (flow, warped initialisation, temporal term, optimisation), extrapolated to 10 s at 24 fps.
 
+* fast mode (``--mode fast``, :mod:`videostyle.fast`), per size of ``--fast-sizes``: training steps per second of the
+  student (:class:`~videostyle.fast.Trainer` on generated keyframes and flow pairs, backbone in bf16) and the
+  student's render rate in frames per second (batches of 8, fp32 and bf16 + channels_last).
+
 Weights are random (``vgg_backbone``, torch's default initialisation): speed and memory do not depend on them.
 Everything goes to ``--out``: ``gpu_check.json`` and ``gpu_check.md`` (the table). Variants that do not fit the time
 budget (``--budget-s``) are reported as skipped.
@@ -218,6 +222,54 @@ def engine_in_memory(args: argparse.Namespace, device: torch.device, frames: lis
             "stages": times, "seconds_for_10s_at_24fps": seconds / n * 240}
 
 
+def fast_mode(args: argparse.Namespace, device: torch.device) -> list[dict[str, Any]]:
+    """Fast mode's training steps/s and render frames/s per size (random backbone weights)."""
+    from videostyle.fast import StudentNet, Trainer
+    from videostyle.fast.plan import Pair
+    from videostyle.fast.train import KeyframeData, render
+
+    rows = []
+    style = pattern(256, 256, seed=1)
+    for name in args.fast_sizes:
+        w, h = wh(args.sizes[name])
+        frames = [pattern(w, h, t) for t in range(3)]
+        flow = np.zeros((h, w, 2), np.float32)
+        flow[..., 0] = -6.0
+        pairs = [Pair(i, frames[i - 1], frames[i], flow, np.ones((h, w), np.float16)) for i in (1, 2)]
+        keys = [KeyframeData(0, frames[0], frames[2])]
+        st = Stylizer([style], StyleConfig(model=args.model, precision="bf16" if device.type == "cuda" else "fp32"),
+                      device=device, backbone=_random_backbone(args.model))
+        trainer = Trainer(StudentNet(16, 3), keys, pairs, features=lambda x, layers: st.backbone(x, layers),
+                          style_targets=st.style_targets, style_layers=st.style_layers,
+                          content_layers=st.content_layers, style_layer_weights=st.style_layer_weights,
+                          style_weight=10.0, content_weight=1.0, temporal_weight=200.0, device=device, seed=0,
+                          steps=10 ** 6)
+        row: dict[str, Any] = {"size": name, "wh": [w, h]}
+        try:
+            trainer.step()  # warm-up
+            sync(device)
+            t0 = time.perf_counter()
+            for _ in range(args.fast_steps):
+                trainer.step()
+            sync(device)
+            row["train_steps_per_s"] = args.fast_steps / (time.perf_counter() - t0)
+            net = trainer.net.eval()
+            for variant, amp, cl in (("fp32", False, False), ("bf16+channels_last", True, device.type == "cuda")):
+                batch = [frames[i % 3] for i in range(8)]
+                render(net, batch, device, amp=amp, channels_last=cl)
+                sync(device)
+                t0 = time.perf_counter()
+                for _ in range(args.fast_batches):
+                    render(net, batch, device, amp=amp, channels_last=cl)
+                sync(device)
+                row[f"render_fps_{variant}"] = 8 * args.fast_batches / (time.perf_counter() - t0)
+        except RuntimeError as err:  # out of memory at a size: reported, the rest still measured
+            row["error"] = " ".join(str(err).split())[:200]
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
 def table(meta: dict[str, Any]) -> str:
     lines = [f"{meta['device_name']} · torch {meta['torch']} · CUDA {meta['cuda']} · model {meta['model']} "
              f"(random weights) · {meta['iterations']} iterations per run", "",
@@ -236,6 +288,15 @@ def table(meta: dict[str, Any]) -> str:
         lines += ["", f"Engine, {e['mode']}: {e['frames']} frames at {e['wh'][0]}x{e['wh'][1]} ({e['precision']}) in "
                   f"{e['seconds']:.1f} s = {e['s_per_frame']:.2f} s/frame → 10 s at 24 fps in "
                   f"{e['seconds_for_10s_at_24fps']:.0f} s; iterations {e['iterations']}"]
+    if meta.get("fast"):
+        lines += ["", "| fast mode, size | training steps/s | render fps fp32 | render fps bf16+channels_last |",
+                  "|---|---|---|---|"]
+        for r in meta["fast"]:
+            if "error" in r:
+                lines.append(f"| {r['size']} | {r['error']} | | |")
+                continue
+            lines.append(f"| {r['size']} {r['wh'][0]}x{r['wh'][1]} | {r['train_steps_per_s']:.2f} | "
+                         f"{r['render_fps_fp32']:.1f} | {r['render_fps_bf16+channels_last']:.1f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -254,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--first-iterations", type=int, default=500)
     ap.add_argument("--clip-iterations", type=int, default=150)
     ap.add_argument("--budget-s", type=float, default=270.0, help="stop starting new size/variant runs after this")
+    ap.add_argument("--fast-sizes", nargs="+", default=["720p", "1080p"], choices=list(SIZES))
+    ap.add_argument("--fast-steps", type=int, default=20, help="fast mode: training steps timed per size")
+    ap.add_argument("--fast-batches", type=int, default=10, help="fast mode: render batches (of 8) timed per size")
     args = ap.parse_args(argv)
     args.sizes = dict(SIZES)
     if args.smoke:  # the same code paths, tiny: vgg16 at 48 px on the CPU, no compile (tested in the test suite)
@@ -261,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         args.model, args.sizes, args.iterations, args.bare_steps = "vgg16", {"smoke": 48}, 2, 1
         args.variants = [v for v in args.variants if "compile" not in v]
         args.clip_frames, args.clip_size, args.first_iterations, args.clip_iterations = 3, 48, 2, 2
+        args.fast_sizes, args.fast_steps, args.fast_batches = ["smoke"], 2, 1
     device = torch.device(args.device or "cuda")
     if device.type == "cuda" and not torch.cuda.is_available():
         sys.stderr.write("gpu_check: no CUDA device here (use --smoke on a CPU)\n")
@@ -277,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     meta["rows"] = measure(args, device, t0 + args.budget_s)
     meta["engine"] = engine_run(args, device, out)
     print(json.dumps(meta["engine"]), flush=True)
+    meta["fast"] = fast_mode(args, device)
     meta["seconds"] = time.perf_counter() - t0
     (out / "gpu_check.json").write_text(json.dumps(meta, indent=2))
     (out / "gpu_check.md").write_text(table(meta))

@@ -35,6 +35,10 @@ def test_gpu_check_smoke_measures_every_variant_and_runs_the_engine(tmp_path: Pa
     assert engine["mode"] == "stylize (PyAV)" and engine["frames"] == 3 and engine["precision"] == "bf16"
     table = (tmp_path / "gpu_check.md").read_text()
     assert "| smoke 48x28 | bf16 |" in table and "Engine, stylize (PyAV): 3 frames" in table
+    [fast] = meta["fast"]  # fast mode: the student's training steps and render rate
+    assert "error" not in fast, fast
+    assert fast["train_steps_per_s"] > 0 and fast["render_fps_fp32"] > 0 and fast["render_fps_bf16+channels_last"] > 0
+    assert "| fast mode, size |" in table
 
 
 def test_gpu_check_in_memory_engine_stages() -> None:
