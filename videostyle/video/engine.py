@@ -443,8 +443,8 @@ def _encode(config: StylizeConfig, store: FrameStore, state: RunState) -> None:
         controls = Controls(config, state.fps)
         mattes = stack.enter_context(controls.open_mattes(size, state.info)) if controls.composited else None
         # outside a matte, a float plate gets its own values back: the residual also holds the 8-bit rounding
-        source = stack.enter_context(open_source(config, size, rounding=mattes is not None and writer.is_plate)) \
-            if writer.needs_extras or mattes is not None else None
+        source = stack.enter_context(open_source(config, size, rounding=mattes is not None and writer.is_plate,
+                                                 second=True)) if writer.needs_extras or mattes is not None else None
         for rec in state.frames:
             extras = media.frame_at(source, rec["index"]) if source is not None else None
             image = media.resize_image(store.get(rec["index"], config.video.passes), size)
@@ -458,13 +458,15 @@ def _encode(config: StylizeConfig, store: FrameStore, state: RunState) -> None:
                          residual=extras.residual if extras is not None else None)
 
 
-def open_source(config: StylizeConfig, size: tuple[int, int], *, rounding: bool = False) -> media.FrameReader:
+def open_source(config: StylizeConfig, size: tuple[int, int], *, rounding: bool = False,
+                second: bool = False) -> media.FrameReader:
     """The job's input as the frame loop sees it: its range, frame numbers and colour space, at ``size``
-    (``rounding``: see :func:`~videostyle.media.open_reader`)."""
+    (``rounding``: see :func:`~videostyle.media.open_reader`). ``second``: the encode's or the preview's reading,
+    after the frame loop's, which already warned of plates with NaN or infinite values."""
     rng = config.range
     return media.open_reader(config.input, start=rng.start, duration=rng.duration, max_frames=rng.max_frames,
                              frames=rng.frame_numbers, colorspace=config.video.input_colorspace, size=size,
-                             rounding=rounding)
+                             rounding=rounding, report_bad_values=not second)
 
 
 def _write_preview(config: StylizeConfig, store: FrameStore, state: RunState) -> None:
@@ -472,7 +474,7 @@ def _write_preview(config: StylizeConfig, store: FrameStore, state: RunState) ->
     w, h = state.size
     wanted = {rec["index"]: rec for rec in state.frames}
     controls = Controls(config, state.fps)
-    with open_source(config, state.size) as reader, contextlib.ExitStack() as stack, \
+    with open_source(config, state.size, second=True) as reader, contextlib.ExitStack() as stack, \
             media.open_writer(config.preview, like=state.info, size=(2 * w, h), audio_from=None) as writer:
         mattes = stack.enter_context(controls.open_mattes(state.size, state.info)) if controls.composited else None
         for frame in reader:
