@@ -36,6 +36,7 @@ from ..errors import NoFramesError, RunInterrupted, UsageError
 from .._fs import atomic_write
 from . import passes as multipass
 from .controls import Controls, composite_frame, file_identity
+from .lock import WorkDirLock
 from .preflight import ResolvedJob, output_size, preflight
 from .shots import CutDetector, annotate_shots
 from .store import FrameStore
@@ -224,8 +225,8 @@ class RunState:
 def open_store(config: StylizeConfig, *, force: bool | None = None) -> FrameStore:
     """The frame store of a job (validates nothing else); ``force`` defaults to ``config.force``."""
     settings = _run_settings(config)
-    work_dir = Path(config.work_dir) if config.work_dir else config.default_work_dir()
-    return FrameStore(work_dir, config_hash(settings), settings, force=config.force if force is None else force)
+    return FrameStore(config.store_dir(), config_hash(settings), settings,
+                      force=config.force if force is None else force)
 
 
 def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | None = None,
@@ -409,15 +410,18 @@ def working_size(config: StylizeConfig) -> tuple[int, int]:
 def stylize(config: StylizeConfig, *, backbone: Any = None) -> dict[str, Any]:
     """Stylise ``config.input`` into ``config.output``; returns (and optionally writes) the JSON report.
 
-    Validates every input and output before work starts. ``backbone`` injects a feature network (tests use tiny
+    Validates every input and output before work starts, then holds the work directory's lock
+    (:class:`~videostyle.video.lock.WorkDirLock`: another run on it raises ``WorkDirLockedError``, or is waited for
+    with ``config.wait_lock``) until the output is written. ``backbone`` injects a feature network (tests use tiny
     random ones); by default it follows ``config.style``.
     """
     t0 = time.perf_counter()
     job = preflight(config)  # every check that can fail before a frame is stylised (videostyle/video/preflight.py)
-    state = run_frames(config, backbone=backbone, job=job)
-    state.times.setup += time.perf_counter() - t0 - state.times.total
-    state.times.total = time.perf_counter() - t0
-    return finish(config, state)
+    with WorkDirLock(config.store_dir(), wait=config.wait_lock):
+        state = run_frames(config, backbone=backbone, job=job)
+        state.times.setup += time.perf_counter() - t0 - state.times.total
+        state.times.total = time.perf_counter() - t0
+        return finish(config, state)
 
 
 def _audio_range(state: RunState) -> tuple[float, float]:
