@@ -129,6 +129,7 @@ class WorkDirLock:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+            self._thread = None
         other, _age = self._current()
         if other is not None and other.token == self.holder.token:
             with contextlib.suppress(OSError):
@@ -170,8 +171,10 @@ class WorkDirLock:
         since it was last touched (None when there is no lock file)."""
         try:
             age = time.time() - self.path.stat().st_mtime
-        except OSError:
+        except FileNotFoundError:
             return None, None
+        except OSError:  # there, but not ours to look at: held, by whom unknown
+            return None, 0.0
         try:
             data = json.loads(self.path.read_text())
             return Holder(str(data["host"]), int(data["pid"]), float(data["started"]), str(data["token"])), age
