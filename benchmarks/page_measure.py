@@ -120,6 +120,7 @@ def section_tradeoff(p: dict[str, Any], work: Path, out: Path) -> dict[str, Any]
         rows.append({"weight": weight, "warping_error": m["warping_error"]["1"]["mean"],
                      "warping_error_per_frame": m["warping_error"]["1"]["per_frame"],
                      "input_warping_error": m["input_warping_error"]["1"]["mean"],
+                     "warping_error_boundary_masked": m["warping_error_boundary_masked"]["1"]["mean"],
                      "style_distance": m["style_distance"]["mean"],
                      "content_distance": m["content_distance"]["mean"], **_slim(run)})
         print(f"    warping error {rows[-1]['warping_error']:.5f} (input {rows[-1]['input_warping_error']:.5f}), "

@@ -1,6 +1,6 @@
 """Runs a videostyle command with the tiny random backbone, optionally signalling itself at a chosen point.
 
-Usage: python tests/reliability_job.py [--at POINT:N] [--signal KILL|INT|TERM] -- videostyle-arguments...
+Usage: python tests/reliability_job.py [--at POINT:N] [--signal KILL|INT|TERM|STOP] -- videostyle-arguments...
 
 POINT is where the N-th event (1-based) sends the signal to this very process:
 
@@ -9,6 +9,8 @@ POINT is where the N-th event (1-based) sends the signal to this very process:
 * ``store``    — the N-th frame record is about to be written: its PNG is already in place, the record is not
 * ``encode``   — the N-th frame goes into the encoder of the output (frames already in the temporary output)
 * ``remux``    — the audio remux has muxed every packet, before the container is closed and renamed (N ignored)
+
+``STOP`` suspends the process there (a test continues it with SIGCONT): a run that holds its work directory.
 
 No production code knows about this: the hooks are monkeypatched here, as a user's crash would find them. Exit
 codes and messages go through the CLI's error boundary, as a user would see them.
@@ -23,7 +25,7 @@ import sys
 
 from videostyle.cli import main as cli_main
 
-SIGNALS = {"KILL": signal.SIGKILL, "INT": signal.SIGINT, "TERM": signal.SIGTERM}
+SIGNALS = {"KILL": signal.SIGKILL, "INT": signal.SIGINT, "TERM": signal.SIGTERM, "STOP": signal.SIGSTOP}
 
 
 def use_tiny_backbone() -> None:

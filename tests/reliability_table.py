@@ -5,7 +5,8 @@ Usage: python tests/reliability_table.py > docs/reliability.md   (about 3 minute
 Each case runs the same command as the test suite (tests/reliability_cases.py, tests/reliability_job.py) with
 the tiny random backbone; the table shows the message actually printed, the exit code and the files left
 behind. Temporary paths are shown as ``<tmp>`` (the case's own folder) and ``<media>`` (the generated inputs);
-process ids and random suffixes of leftover temporary names as ``*``.
+process ids and random suffixes of leftover temporary names, and the host, process and start time of a work
+directory's lock, as ``*``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
+import json
 import os
 import re
 import shutil
@@ -33,6 +35,7 @@ from videostyle.cli import main  # noqa: E402
 def _clean(text: str, src: Path, tmp: Path) -> str:
     text = text.replace(str(tmp), "<tmp>").replace(str(src), "<media>")
     text = re.sub(r"\.tmp-[A-Za-z0-9_]+-\d+-[A-Za-z0-9_]+", ".tmp-*", text)
+    text = re.sub(r"host \S+, process \d+, started [\d-]+ [\d:]+", "host *, process *, started *", text)
     return text.strip().replace("|", "\\|")
 
 
@@ -113,7 +116,7 @@ def main_table() -> None:
               _row("---", "---", "---", "---", "---")]
     for area, title in titles.items():
         out += [f"## {title}", "", *header, *areas.get(area, []), ""]
-    out += _memory(src, work) + _disk(src, work) + _faults(src, work) + LIMITS
+    out += _memory(src, work) + _disk(src, work) + _faults(src, work) + _two_runs(src, work) + LIMITS
     sys.stdout.write("\n".join(out) + "\n")
     shutil.rmtree(work, ignore_errors=True)
 
@@ -255,16 +258,42 @@ def _faults(src: Path, work: Path) -> list[str]:
         message = _clean(first.stderr, src, tmp) or "(nothing: the process was killed)"
         second = run(out)
         same = second.returncode == 0 and contents(out) == reference
+        said = f"{_clean(second.stderr, src, tmp)}; " if second.stderr.strip() else ""
         rows.append(_row(label, f"`--at {point} --signal {sig}`", message, str(first.returncode), left,
-                         f"exit {second.returncode}; " + ("identical frames, pts and audio packets" if same
-                                                           else "**differs**") + f"; left: {_left(tmp, set())}"))
+                         f"exit {second.returncode}; {said}" + ("identical frames, pts and audio packets" if same
+                                                                else "**differs**") + f"; left: {_left(tmp, set())}"))
     return ["## Faults: killed or interrupted, then the same command again", "",
             "`tests/reliability_job.py --at POINT:N --signal SIG -- stylize <media>/clip.mp4 --style <media>/style.png "
             "-o <tmp>/out.mkv --size 32 --iterations 3 --first-iterations 4 --seed 5` signals itself at the N-th event;",
             "the rerun is the same command without `--at`. Compared with an uninterrupted run: every decoded frame "
-            "(FFV1, lossless) bit for bit, the video pts and the audio packets. Exit -9 = killed by SIGKILL.", "",
+            "(FFV1, lossless) bit for bit, the video pts and the audio packets. Exit -9 = killed by SIGKILL. A killed",
+            "run leaves its work directory's lock; the rerun takes it over (its process is gone) with one warning.", "",
             _row("fault", "hook", "observed message (stderr)", "exit", "files left", "rerun"),
             _row("---", "---", "---", "---", "---", "---"), *rows, ""]
+
+
+def _two_runs(src: Path, work: Path) -> list[str]:
+    from test_reliability_faults import two_runs_at_once, waiting_for_the_holder
+
+    tmp = work / "two-at-once"
+    tmp.mkdir()
+    runs = two_runs_at_once(src, tmp / "out.mkv")
+    rows = [_row("the same job twice at once", "(the same)", _clean(runs.other.stderr, src, tmp),
+                 str(runs.other.returncode), f"exit {runs.holder.returncode}; left: {_left(tmp, set())}")]
+    tmp = work / "wait-lock"
+    tmp.mkdir()
+    runs, _first = waiting_for_the_holder(src, tmp / "out.mkv", work / "wait-lock-report.json")
+    report = json.loads((work / "wait-lock-report.json").read_text())
+    rows.append(_row("the same job again while the first holds its work directory", "`--wait-lock`",
+                     _clean(runs.other.stderr, src, tmp), f"{runs.other.returncode} (frames computed "
+                     f"{report['frames_computed']}, resumed {report['frames_resumed']})",
+                     f"exit {runs.holder.returncode}; left: {_left(tmp, set())}"))
+    return ["## Two runs on one work directory", "",
+            "The same `tests/reliability_job.py` command as above, twice on one work directory: the run that takes the",
+            "work directory's lock suspends itself (`--at optimise:9 --signal STOP`) until the other has ended (or, with",
+            "`--wait-lock`, has said that it waits), then goes on.", "",
+            _row("case", "second run's options", "observed message (stderr)", "exit", "the run holding the lock"),
+            _row("---", "---", "---", "---", "---"), *rows, ""]
 
 
 if __name__ == "__main__":

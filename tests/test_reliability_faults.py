@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -22,6 +25,7 @@ import pytest
 
 from reliability_cases import FAST, build_media, temporaries
 from videostyle.video import FrameStore
+from videostyle.video.lock import LOCK_NAME
 
 pytestmark = pytest.mark.reliability
 
@@ -35,13 +39,25 @@ def src(tmp_path_factory) -> Path:
     return build_media(tmp_path_factory.mktemp("faults"))
 
 
+def _command(src: Path, out: Path, at: str | None, sig: str, extra: tuple[str, ...]) -> list[str]:
+    hook = ["--at", at, "--signal", sig] if at else []
+    return [sys.executable, str(JOB), *hook, "--", "stylize", str(src / "clip.mp4"), "--style", str(src / "style.png"),
+            "-o", str(out), *SETTINGS, *extra]
+
+
+ENV = dict(os.environ, OMP_NUM_THREADS="1")
+
+
 def job(src: Path, out: Path, *, at: str | None = None, sig: str = "KILL", extra: tuple[str, ...] = ()
         ) -> subprocess.CompletedProcess[str]:
-    hook = ["--at", at, "--signal", sig] if at else []
-    cmd = [sys.executable, str(JOB), *hook, "--", "stylize", str(src / "clip.mp4"), "--style", str(src / "style.png"),
-           "-o", str(out), *SETTINGS, *extra]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    return subprocess.run(_command(src, out, at, sig, extra), capture_output=True, text=True, timeout=600, env=ENV)
+
+
+def start(src: Path, out: Path, *, at: str | None = None, sig: str = "STOP", extra: tuple[str, ...] = ()
+          ) -> subprocess.Popen[str]:
+    """:func:`job` in the background (by default suspending itself at ``at``)."""
+    return subprocess.Popen(_command(src, out, at, sig, extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=ENV)
 
 
 def contents(path: Path) -> tuple[list[int], list[bytes], list[tuple[int | None, bytes]]]:
@@ -85,9 +101,13 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_output(src, reference, tmp_p
     if point == "store:3":  # killed between the PNG of frame 2 and its record: the frame is not finished
         assert (work / "frames" / "p1" / "000002.png").exists()
         assert not (work / "frames" / "p1" / "000002.json").exists()
+    holder = json.loads((work / LOCK_NAME).read_text())  # the killed run's lock, left behind
     done = job(src, out)
     assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
+    assert done.stderr.splitlines() == [f"videostyle: warning: {work}: took the work directory over from a run that is "
+                                        f"gone (host {holder['host']}, process {holder['pid']}, started "
+                                        f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(holder['started']))})"]
+    assert not (work / LOCK_NAME).exists()
     assert_same_output(out, reference)
     assert temporaries(tmp_path) == []  # the killed writer's temporary output was cleaned up
 
@@ -107,6 +127,77 @@ def test_interrupt_stops_cleanly_and_resumes(src, reference, tmp_path, sig, poin
     assert finished >= (2 if point.startswith("optimise") else 6)
     done = job(src, out)
     assert done.returncode == 0, done.stderr
+    assert_same_output(out, reference)
+
+
+# --- two runs on one work directory (the work-directory lock) ----------------------------------------------------
+@dataclass
+class TwoRuns:
+    holder: subprocess.CompletedProcess[str]  # the run that held the work directory
+    other: subprocess.CompletedProcess[str]
+    holder_pid: int
+
+
+def _stopped(proc: subprocess.Popen[str]) -> None:
+    """Block until ``proc`` has suspended itself (``--signal STOP``); fail when it ends instead."""
+    info = os.waitid(os.P_PID, proc.pid, os.WSTOPPED | os.WEXITED | os.WNOWAIT)
+    assert info is not None and info.si_code == os.CLD_STOPPED, proc.communicate()
+
+
+def _ended(proc: subprocess.Popen[str], before: str = "") -> subprocess.CompletedProcess[str]:
+    out, err = proc.communicate(timeout=600)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, before + err)
+
+
+def two_runs_at_once(src: Path, out: Path) -> TwoRuns:
+    """The same job started twice at once. Each would suspend itself at its 9th loss evaluation, so the one that
+    takes the work directory cannot end before the other has met its lock; the holder is continued (SIGCONT) once
+    the other has ended."""
+    runs = [start(src, out, at="optimise:9") for _ in range(2)]
+    while all(r.poll() is None for r in runs):
+        time.sleep(0.05)
+    other = next(r for r in runs if r.returncode is not None)
+    holder = next(r for r in runs if r is not other)
+    _stopped(holder)
+    holder.send_signal(signal.SIGCONT)
+    return TwoRuns(_ended(holder), _ended(other), holder.pid)
+
+
+def waiting_for_the_holder(src: Path, out: Path, report: Path) -> tuple[TwoRuns, str]:
+    """A job suspended at its 9th loss evaluation, holding its work directory, and the same job with --wait-lock
+    started then; once the second has written its first line (it waits), the first is continued. Returns both
+    runs and that line."""
+    holder = start(src, out, at="optimise:9")
+    _stopped(holder)
+    waiter = start(src, out, extra=("--wait-lock", "--report", str(report)))
+    first = waiter.stderr.readline()
+    holder.send_signal(signal.SIGCONT)
+    return TwoRuns(_ended(holder), _ended(waiter, first), holder.pid), first
+
+
+def test_two_runs_at_once_one_computes_the_other_exits_1_naming_it(src, reference, tmp_path):
+    out = tmp_path / "out.mkv"
+    runs = two_runs_at_once(src, out)
+    work = Path(str(out) + ".videostyle-work")
+    assert runs.other.returncode == 1
+    [line] = runs.other.stderr.splitlines()
+    assert line.startswith(f"videostyle stylize: error: {work}: work directory is in use by another run (host ")
+    assert f", process {runs.holder_pid}, started " in line and "--wait-lock" in line
+    assert runs.holder.returncode == 0 and runs.holder.stderr == ""
+    assert_same_output(out, reference)
+    assert not (work / LOCK_NAME).exists()
+
+
+def test_wait_lock_waits_for_the_holder_then_finds_its_frames_done(src, reference, tmp_path):
+    out, report = tmp_path / "out.mkv", tmp_path / "report.json"
+    runs, first = waiting_for_the_holder(src, out, report)
+    work = Path(str(out) + ".videostyle-work")
+    assert first.startswith(f"videostyle: warning: {work}: waiting for the run that holds the work directory "
+                            f"(host ") and f", process {runs.holder_pid}, started " in first
+    assert runs.holder.returncode == 0, runs.holder.stderr
+    assert runs.other.returncode == 0 and runs.other.stderr == first, runs.other.stderr
+    done = json.loads(report.read_text())
+    assert (done["frames_computed"], done["frames_resumed"]) == (0, 6)  # every frame was the holder's
     assert_same_output(out, reference)
 
 

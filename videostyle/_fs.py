@@ -82,13 +82,20 @@ def owner_is_gone(entry: str, name: str) -> bool:
     match = re.match(re.escape(f".{name}.tmp-{host_name()}-") + r"(\d+)-", entry)
     if match is None or int(match.group(1)) == os.getpid():
         return False
-    try:
-        os.kill(int(match.group(1)), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # exists but belongs to someone else
+    return not process_alive(int(match.group(1)))
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host (another user's counts)."""
+    if pid <= 0:
         return False
-    return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but belongs to someone else
+        return True
+    return True
 
 
 def remove_stale_temporaries(directory: str | os.PathLike[str], name: str, *, max_age: float = 86400.0) -> list[str]:

@@ -235,7 +235,9 @@ def _cmd_metrics(ns: argparse.Namespace) -> int:
              f"shots start at frames: {', '.join(map(str, report['shots']))}"]
     for k, values in report["warping_error"].items():
         floor = report["input_warping_error"][k]["mean"]
-        lines.append(f"warping error k={k}: {values['mean']:.6f}   (input floor {floor:.6f})")
+        boundary = report["warping_error_boundary_masked"][k]["mean"]
+        lines.append(f"warping error k={k}: {values['mean']:.6f}   (input floor {floor:.6f}; "
+                     f"{boundary:.6f} with motion boundaries left out too)")
     moving = report["moving_stylization"]
     if moving["ratio"] is not None:
         lines.append(f"moving-content stylisation: {moving['ratio']:.3f}   (moving/new pixels against static ones, "

@@ -370,6 +370,10 @@ class StylizeConfig:
     preview: str | None = field(default=None, metadata=opt("side-by-side (source | stylised) video",
                                                            metavar="FILE"))
     force: bool = field(default=False, metadata=opt("overwrite the output and restart the frame store"))
+    # how a run behaves beside another on the same work directory; not in the frame store's hash
+    wait_lock: bool = field(default=False, metadata=opt(
+        "when another run holds the work directory, wait for it to end and then go on from its frames (default: "
+        "exit 1 at once naming the holder)"))
     quiet: bool = field(default=False, metadata=opt("no progress display"))
 
     def __post_init__(self) -> None:
@@ -401,6 +405,10 @@ class StylizeConfig:
     def default_work_dir(self) -> Path:
         out = Path(self.output)
         return out.with_name(out.name + ".videostyle-work")
+
+    def store_dir(self) -> Path:
+        """The frame store's folder: ``work_dir``, else :meth:`default_work_dir` (beside the output)."""
+        return Path(self.work_dir) if self.work_dir else self.default_work_dir()
 
 
 def to_dict(obj: Any) -> dict[str, Any]:

@@ -159,6 +159,10 @@ class FrameStoreError(VideostyleError):
     """The frame store (work directory) cannot be used, e.g. it belongs to a different configuration."""
 
 
+class WorkDirLockedError(FrameStoreError):
+    """Another run holds the work directory (its host, process and start time are named); ``--wait-lock`` waits."""
+
+
 class InsufficientMemoryError(VideostyleError):
     """The requested working size cannot fit in the memory available (checked before work starts)."""
 

@@ -2,12 +2,20 @@
 
 Warping error (Lai et al., "Learning Blind Video Temporal Consistency", ECCV 2018): flow is computed on the
 *input* frames; for each pair (t−k, t) the stylised frame t−k is warped onto t with the backward flow t→t−k and
-compared with stylised frame t on the pixels the forward–backward check marks reliable::
+compared with stylised frame t on the pixels M that are not occluded, by the forward–backward check of the two
+flows (and that are sampled inside frame t−k)::
 
-    E_k(t) = Σ_x M(x) · ‖V_t(x) − warp(V_{t−k})(x)‖² / Σ_x M(x)      (RGB in [0, 1], ‖·‖² summed over channels)
+    E_k(t) = Σ_x M(x) · ‖V_t(x) − warp(V_{t−k})(x)‖² / (3 · Σ_x M(x))      (RGB in [0, 1])
 
-and the clip's value is the mean over t. Pairs that straddle a cut of the input are skipped. The same measure on
-the input itself is reported as the floor a perfectly stable stylisation would approach.
+that is, the mean over the masked pixels and the three channels of the squared difference; the clip's value
+(``warping_error``) is the mean over t. Pairs that straddle a cut of the input are skipped. The same measure on
+the input itself (``input_warping_error``) is the floor a perfectly stable stylisation would approach.
+
+``warping_error_boundary_masked`` is the same mean with motion-boundary pixels left out of M as well (Ruder et
+al.'s reliability mask, the one the engine's temporal loss uses: :func:`videostyle.flow.consistency_mask`). A moving
+subject's edge is where a temporal chain errs most, so it reads lower; Lai et al.'s released evaluation code also
+drops motion boundaries (its ``detect_occlusion``), so it is the figure to set beside numbers measured with that
+code.
 
 Moving-content stylisation (:class:`MovingStylization`): how painted the pixels that move or appear are, relative
 to the rest. A pixel of frame t counts as *moving* when the flow cannot carry it from frame t−1 (the forward–backward
@@ -39,7 +47,8 @@ from .errors import InputError
 
 
 def pair_warping_error(current: np.ndarray, previous: np.ndarray, flow_bwd: np.ndarray, mask: np.ndarray) -> float:
-    """Masked mean squared RGB difference between ``current`` and ``previous`` warped by ``flow_bwd``.
+    """The squared difference between ``current`` and ``previous`` warped by ``flow_bwd``, averaged over the RGB
+    channels and the pixels of ``mask`` (weighted by it): one pair's warping error (see the module doc).
 
     Images are uint8 (scaled to [0, 1]) or float in [0, 1]; ``mask`` is H×W in [0, 1]. Returns NaN when the mask
     is empty.
@@ -49,7 +58,7 @@ def pair_warping_error(current: np.ndarray, previous: np.ndarray, flow_bwd: np.n
     weight = float(mask.sum())
     if weight <= 0:
         return float("nan")
-    sq = ((cur - warped) ** 2).sum(axis=-1)
+    sq = ((cur - warped) ** 2).mean(axis=-1)
     return float((sq * mask).sum() / weight)
 
 
@@ -136,11 +145,21 @@ class WarpingError:
         }
 
 
+#: the report's warping errors: key -> (of the stylised clip, motion boundaries left out of the mask)
+WARPING_ERRORS = {
+    "warping_error": (True, False),
+    "input_warping_error": (False, False),
+    "warping_error_boundary_masked": (True, True),
+    "input_warping_error_boundary_masked": (False, True),
+}
+
+
 def warping_errors(inputs: Iterable[np.ndarray], outputs: Iterable[np.ndarray] | None, *,
                    offsets: Sequence[int] = (1,), method: str = DEFAULT_FLOW,
                    shot_starts: Sequence[int] = (),
-                   moving: MovingStylization | None = None) -> tuple[WarpingError, WarpingError]:
-    """Warping error of ``outputs`` (stylised) and of ``inputs`` themselves (the floor), streaming both.
+                   moving: MovingStylization | None = None) -> dict[str, WarpingError]:
+    """Warping errors of ``outputs`` (stylised) and of ``inputs`` themselves (the floor), streaming both; keyed as
+    :data:`WARPING_ERRORS` (Lai et al.'s mask, and with motion boundaries left out too).
 
     ``inputs`` and ``outputs`` yield frames of equal size in the same order; ``outputs=None`` measures only the
     input. Frame t is paired with t−k for each k in ``offsets`` when both lie in the same shot. ``moving``, when
@@ -151,7 +170,7 @@ def warping_errors(inputs: Iterable[np.ndarray], outputs: Iterable[np.ndarray] |
     starts = set(shot_starts)
     history_in: collections.deque[np.ndarray] = collections.deque(maxlen=max(offsets))
     history_out: collections.deque[np.ndarray] = collections.deque(maxlen=max(offsets))
-    result, floor = WarpingError({k: [] for k in offsets}), WarpingError({k: [] for k in offsets})
+    errors = {key: WarpingError({k: [] for k in offsets}) for key in WARPING_ERRORS}
     out_iter = iter(outputs) if outputs is not None else None
     for t, frame_in in enumerate(inputs):
         frame_out = None
@@ -167,21 +186,24 @@ def warping_errors(inputs: Iterable[np.ndarray], outputs: Iterable[np.ndarray] |
         for k in offsets:
             if k <= len(history_in):
                 prev_in = history_in[-k]
-                bwd, _fwd, mask = estimator.pair(frame_in, prev_in)
-                floor.per_frame[k].append(pair_warping_error(frame_in, prev_in, bwd, mask))
-                if frame_out is not None:
-                    result.per_frame[k].append(pair_warping_error(frame_out, history_out[-k], bwd, mask))
-                    if moving is not None and k == offsets[0]:
-                        moving.add(frame_out, frame_in, moving_region(bwd, mask))
+                bwd, fwd, mask = estimator.pair(frame_in, prev_in)
+                masks = {False: flowlib.consistency_mask(bwd, fwd, boundaries=False), True: mask}
+                for key, (stylised, boundaries) in WARPING_ERRORS.items():
+                    if stylised and frame_out is None:
+                        continue
+                    pair = (frame_out, history_out[-k]) if stylised else (frame_in, prev_in)
+                    errors[key].per_frame[k].append(pair_warping_error(*pair, bwd, masks[boundaries]))
+                if moving is not None and k == offsets[0] and frame_out is not None:
+                    moving.add(frame_out, frame_in, moving_region(bwd, mask))
             else:
-                floor.per_frame[k].append(float("nan"))
-                result.per_frame[k].append(float("nan"))
+                for error in errors.values():
+                    error.per_frame[k].append(float("nan"))
                 if moving is not None and k == offsets[0] and frame_out is not None:
                     moving.skip()
         history_in.append(frame_in)
         if frame_out is not None:
             history_out.append(frame_out)
-    return result, floor
+    return errors
 
 
 def measure_clips(input_path: str, stylised_path: str, *, offsets: Sequence[int] = (1, 2, 4),
@@ -211,8 +233,8 @@ def measure_clips(input_path: str, stylised_path: str, *, offsets: Sequence[int]
     moving = MovingStylization()
     with _pairs(input_path, stylised_path, size, start, max_frames) as pairs:
         sources, stylised = _unzip(pairs)
-        result, floor = warping_errors(sources, stylised, offsets=offsets, method=method, shot_starts=starts,
-                                       moving=moving)
+        errors = warping_errors(sources, stylised, offsets=offsets, method=method, shot_starts=starts,
+                                moving=moving)
     report: dict[str, Any] = {
         "input": input_path,
         "stylised": stylised_path,
@@ -221,8 +243,7 @@ def measure_clips(input_path: str, stylised_path: str, *, offsets: Sequence[int]
         "frames": len(moving.per_frame),
         "flow": method,
         "shots": starts,
-        "warping_error": result.to_dict(),
-        "input_warping_error": floor.to_dict(),
+        **{key: error.to_dict() for key, error in errors.items()},
         "moving_stylization": moving.to_dict(),
     }
     if style is not None:

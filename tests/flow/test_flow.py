@@ -245,6 +245,9 @@ def test_motion_boundary_is_unreliable():
     np.testing.assert_array_equal(mask[:17, 14:16], 0.0)
     np.testing.assert_array_equal(mask[:, :13], 1.0)
     np.testing.assert_array_equal(mask[:17, 17:], 1.0)
+    occlusion_only = consistency_mask(bwd, fwd, boundaries=False)  # the warping error's mask (Lai et al.)
+    np.testing.assert_array_equal(occlusion_only[:17], 1.0)
+    np.testing.assert_array_equal(occlusion_only[17:, 15:], 0.0)  # y + 3 > 19: sampled outside frame t−1
 
 
 def test_soft_mask_fades_but_keeps_out_of_frame_zero():

@@ -338,3 +338,16 @@ def test_png_alpha_is_read_straight_and_written_back_to_png_exr_but_not_jpeg(tmp
     assert np.all(exr[..., :3][rgba[..., 3] == 0] == 0)  # an EXR is premultiplied
     _unstylised_copy(src.replace("####", "1001"), str(tmp_path / "o.jpg"))
     assert cv2.imread(str(tmp_path / "o.jpg"), cv2.IMREAD_UNCHANGED).shape == (H, W, 3)  # JPEG: alpha dropped
+
+
+def test_bad_values_are_counted_per_kind():
+    from videostyle.media.plates import BadValues, bad_values
+
+    pixels = np.ones((4, 5, 4), np.float32)
+    pixels[0, :3, 0] = np.nan
+    pixels[1, 0, 1] = -np.inf
+    pixels[2, :2, 2] = -0.25  # out of gamut in a scene-linear plate: legitimate, counted apart
+    counts = bad_values(pixels)
+    assert counts == BadValues(nan=3, infinite=1, negative=2) and counts.broken == 4
+    assert counts.describe() == "3 NaN, 1 infinite and 2 negative pixel values"
+    assert bad_values(np.abs(pixels[2:])).broken == 0

@@ -240,3 +240,40 @@ def test_an_8bit_tiff_rgba_sequence_to_png_keeps_its_alpha(tmp_path, style_png):
         src, _ = read(tmp_path / f"t.{n}.tif")
         after = _png(out.parent / f"o.{n}.png")
         assert after.shape == (H, W, 4) and np.array_equal(after[..., 3], np.round(src[..., 3] * 255))
+
+
+def test_nan_and_infinite_plate_values_are_named_once_and_pass_through(tmp_path, style_png):
+    """A bad render: two plates hold NaN (one also an infinite value). The run warns once, naming the first such
+    plate and its count, with no numpy warning of its own; the values pass through at their pixels, the rest of the
+    picture comes back as it went in (no iterations, no temporal term), exit 0."""
+    import subprocess
+    import sys
+
+    src = tmp_path / "src"
+    src.mkdir()
+    bad = np.zeros((H, W), bool)
+    for n in NUMBERS:
+        rgb, alpha = _scene(n)
+        pixels = np.concatenate([rgb * alpha[..., None], alpha[..., None]], -1)
+        if n == 1002:
+            pixels[20:22, 20:23, 0] = np.nan  # 6 NaN
+            pixels[30, 30, 1] = np.inf
+        if n == 1003:
+            pixels[25, 12, :3] = np.nan
+        bad |= ~np.isfinite(pixels).all(-1)
+        write(src / f"plate.{n}.exr", pixels, "half")
+    out = tmp_path / "out" / "out.####.exr"
+    job = Path(__file__).resolve().parents[1] / "video_job.py"
+    done = subprocess.run([sys.executable, str(job), str(src / "plate.####.exr"), str(style_png), str(out),
+                           str(tmp_path / "work"), "--temporal-weight", "0", "--iterations", "0",
+                           "--first-iterations", "0"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [f"videostyle: warning: {src / 'plate.1002.exr'}: 6 NaN and 1 infinite pixel "
+                                        "values, passed through unchanged (the first plate of the input with NaN or "
+                                        "infinite values; later ones are not reported)"]
+    for n in NUMBERS:
+        source, _ = read(src / f"plate.{n}.exr")
+        result, _ = read(out.parent / f"out.{n}.exr")
+        np.testing.assert_array_equal(np.isnan(result[..., :3]), np.isnan(source[..., :3]))  # NaN stays NaN
+        assert np.all(result[..., :3][np.isinf(source[..., :3])] == np.inf)
+        assert np.abs(to_srgb(result[~bad, :3]) - to_srgb(source[~bad, :3])).max() * 255 <= 1.5

@@ -8,6 +8,8 @@ A job is one task (decode, stylise into the frame store, encode); with ``shot_pa
 shot-detection task, one task per shot range (``run_frames(config, frame_range=...)`` into the shared frame
 store), then one task that encodes the clip in order with its audio (``finish``). The driver only submits the next
 stage of a job when the previous one finished; placement, resources and retries are the executor's (Ray's) job.
+The driver holds each job's work-directory lock (:mod:`videostyle.video.lock`) from its first task to its end: a
+job whose work directory another run holds fails alone, or with ``wait_lock`` starts once it is free.
 
 * ``local``: sequential in this process, or with ``workers > 1`` a ``concurrent.futures`` process pool (default:
   one worker per visible CUDA GPU, each pinned to its GPU). No retries: a dead worker fails its jobs.
@@ -33,6 +35,7 @@ from typing import Any
 
 from ..config import RAY_MAX_RETRIES
 from ..errors import ClusterError, UsageError, VideostyleError
+from ..video.lock import POLL_SECONDS
 from . import _tasks
 from .backends import _Backend, _PoolBackend, _RayBackend, _SerialBackend
 from .plan import Plan, PlannedJob, segments
@@ -79,13 +82,14 @@ def gpu_ids() -> list[str]:
 @dataclass
 class _JobRun:
     planned: PlannedJob
-    stage: str = "queued"  # queued | detect | shots | finish | done
+    stage: str = "queued"  # queued (or waiting for its work directory) | detect | shots | finish | done
     outstanding: int = 0
     states: list[Any] = field(default_factory=list)
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     tasks: int = 0
     result: JobResult | None = None
+    lock: Any = None  # the work directory's WorkDirLock, held from the job's start to its end
 
 
 def _row(pj: PlannedJob, status: str, **kw: Any) -> JobResult:
@@ -93,16 +97,30 @@ def _row(pj: PlannedJob, status: str, **kw: Any) -> JobResult:
                      status=status, **kw)
 
 
-def _prepare_forced(pj: PlannedJob) -> None:
-    """Before any task: create the output folders, apply ``--force`` once (restart the frame store; tasks never
-    wipe it)."""
+def _start(run: _JobRun) -> bool:
+    """Before any task of a job: create its output folders, take its work directory's lock (held by the driver
+    until the job ends, wherever its tasks run), then apply ``--force`` once (restart the frame store; tasks never
+    wipe it). False while another run holds the lock and the job waits for it (``wait_lock``); call again."""
+    from ..video import open_store
+    from ..video.lock import WorkDirLock
     from ..video.preflight import make_dirs
 
-    make_dirs(pj.create)
+    pj = run.planned
+    if run.lock is None:
+        make_dirs(pj.create)
+        run.lock = WorkDirLock(pj.work_dir, wait=pj.config.wait_lock)
+    if not run.lock.try_acquire():
+        return False
     if pj.config.force:
-        from ..video import open_store
-
         open_store(pj.config, force=True)
+    return True
+
+
+def _end(run: _JobRun) -> None:
+    """Release the job's work directory."""
+    if run.lock is not None:
+        run.lock.release()
+        run.lock = None
 
 
 def run_plan(plan: Plan, backend: _Backend, *, shot_parallel: bool = False, quiet: bool = False) -> list[JobResult]:
@@ -117,24 +135,19 @@ def run_plan(plan: Plan, backend: _Backend, *, shot_parallel: bool = False, quie
     in_flight: dict[Any, tuple[_JobRun, str]] = {}
 
     def fail(run: _JobRun, message: str) -> None:
+        _end(run)
         run.stage = "done"
         run.result = _row(run.planned, "failed", seconds=run.seconds, message=message, tasks=run.tasks,
                           cpu_seconds=run.cpu_seconds)
         progress.job_done(run.planned.job.index, "failed")
 
-    failed_early: list[tuple[_JobRun, str]] = []
-    for run in runs:
+    def start(run: _JobRun) -> str | None:
+        """Queue the first task of a job whose work directory is free; the error when it cannot start."""
         try:
-            _prepare_forced(run.planned)
+            if not _start(run):
+                return None  # waiting for its work directory
         except VideostyleError as err:
-            failed_early.append((run, str(err)))
-    # Created after --force restarted the frame stores, so that the frame count starts from what is really there.
-    progress = _Progress([r.planned for r in runs], quiet)
-    for run, message in failed_early:
-        fail(run, message)
-    for run in runs:
-        if run.stage == "done":
-            continue
+            return str(err)
         cfg = run.planned.config
         if shot_parallel and cfg.fast.mode != "fast":  # fast mode trains one network on the whole clip
             run.stage = "detect"
@@ -142,6 +155,13 @@ def run_plan(plan: Plan, backend: _Backend, *, shot_parallel: bool = False, quie
         else:
             run.stage = "job"
             ready.append((run, _tasks.run_job, (cfg,), "job"))
+        return None
+
+    failed_early = [(run, message) for run in runs if (message := start(run)) is not None]
+    # Created after --force restarted the frame stores, so that the frame count starts from what is really there.
+    progress = _Progress([r.planned for r in runs], quiet)
+    for run, message in failed_early:
+        fail(run, message)
 
     def on_done(run: _JobRun, kind: str, out: _tasks.Outcome) -> None:
         run.seconds += out.seconds
@@ -155,6 +175,7 @@ def run_plan(plan: Plan, backend: _Backend, *, shot_parallel: bool = False, quie
         cfg = run.planned.config
         if kind == "job" or kind == "finish":
             report = out.value
+            _end(run)
             run.stage = "done"
             run.result = _row(run.planned, "ok", frames=report.get("frames"), seconds=run.seconds,
                               message=_ok_message(report, shot_parallel), report=report, tasks=run.tasks,
@@ -175,19 +196,26 @@ def run_plan(plan: Plan, backend: _Backend, *, shot_parallel: bool = False, quie
                 ready.appendleft((run, _tasks.finish_segments, (cfg, list(run.states)), "finish"))
 
     try:
-        while ready or in_flight:
+        while ready or in_flight or any(r.stage == "queued" for r in runs):
+            for run in (r for r in runs if r.stage == "queued"):  # waiting for their work directories
+                if (message := start(run)) is not None:
+                    fail(run, message)
             while ready and (backend.max_in_flight is None or len(in_flight) < backend.max_in_flight):
                 run, fn, args, kind = ready.popleft()
                 if run.stage == "done":  # an earlier shot of this job failed
                     continue
                 in_flight[backend.submit(fn, args, run.planned.label)] = (run, kind)
             if not in_flight:
+                if any(r.stage == "queued" for r in runs):
+                    time.sleep(POLL_SECONDS)
                 continue
             for handle in backend.wait(list(in_flight), timeout=1.0):
                 run, kind = in_flight.pop(handle)
                 on_done(run, kind, backend.outcome(handle))
     finally:
         progress.close()
+        for run in runs:
+            _end(run)
     for run in runs:
         assert run.result is not None
         rows[run.planned.job.index] = run.result

@@ -67,11 +67,6 @@ def _real(path: str) -> str:
     return os.path.realpath(os.path.expanduser(path))
 
 
-def work_dir_of(config: StylizeConfig) -> Path:
-    """The frame store folder of a job (``work_dir`` or beside the output)."""
-    return Path(config.work_dir) if config.work_dir else config.default_work_dir()
-
-
 def _claims(label: str, cfg: StylizeConfig, inputs: dict[str, str], claimed: dict[str, str]) -> list[str]:
     """Problems of a job's outputs against every job's inputs and the outputs claimed by the jobs before it."""
     problems: list[str] = []
@@ -114,7 +109,7 @@ def plan_batch(manifest: Manifest, *, force: bool = False, detect_shots: bool = 
         cfg = job.config
         if force and not cfg.force:
             cfg = dataclasses.replace(cfg, force=True)
-        work_dir = work_dir_of(cfg)
+        work_dir = cfg.store_dir()
         job_problems = _claims(job.label, cfg, inputs, claimed)
         resolved = None
         if not job_problems:

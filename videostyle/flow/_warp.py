@@ -97,7 +97,8 @@ def _check_sigma(soft: object) -> float:
     return sigma
 
 
-def consistency_mask(flow_bwd: np.ndarray, flow_fwd: np.ndarray, soft: float = 0.0) -> np.ndarray:
+def consistency_mask(flow_bwd: np.ndarray, flow_fwd: np.ndarray, soft: float = 0.0, *,
+                     boundaries: bool = True) -> np.ndarray:
     """Reliability of warping frame t−1 onto frame t with ``flow_bwd``, after Sundaram et al. / Ruder et al.
 
     With ŵ = ``flow_bwd`` (t→t−1) and w̃ = ``flow_fwd`` (t−1→t) sampled at x + ŵ(x) (``warp(flow_fwd, flow_bwd)``)
@@ -105,7 +106,8 @@ def consistency_mask(flow_bwd: np.ndarray, flow_fwd: np.ndarray, soft: float = 0
 
     * it is occluded: \\|w̃ + ŵ\\|² > 0.01 (\\|w̃\\|² + \\|ŵ\\|²) + 0.5 (the two flows disagree),
     * it is on a motion boundary: \\|∇û\\|² + \\|∇v̂\\|² > 0.01 \\|ŵ\\|² + 0.002 (central differences of the
-      backward flow's components), or
+      backward flow's components); only with ``boundaries`` (the default; ``False`` gives the occlusion-only mask
+      of the forward-backward check, which the warping error of :mod:`videostyle.metrics` uses), or
     * x + ŵ(x) falls outside the frame,
 
     and 1 elsewhere. ``soft`` > 0 blurs that binary mask with a Gaussian of sigma ``soft`` pixels, so the
@@ -127,12 +129,13 @@ def consistency_mask(flow_bwd: np.ndarray, flow_fwd: np.ndarray, soft: float = 0
     su, sv = fu + u, fv + v
     occluded = su * su + sv * sv > _OCC_REL * (fu * fu + fv * fv + bwd_sq) + _OCC_ABS
 
-    du_dy, du_dx = np.gradient(u)
-    dv_dy, dv_dx = np.gradient(v)
-    boundary = du_dx * du_dx + du_dy * du_dy + dv_dx * dv_dx + dv_dy * dv_dy > _EDGE_REL * bwd_sq + _EDGE_ABS
-
     inside = inside_mask(flow_bwd)
-    mask = (inside & ~occluded & ~boundary).astype(np.float32)
+    reliable = inside & ~occluded
+    if boundaries:
+        du_dy, du_dx = np.gradient(u)
+        dv_dy, dv_dx = np.gradient(v)
+        reliable &= ~(du_dx * du_dx + du_dy * du_dy + dv_dx * dv_dx + dv_dy * dv_dy > _EDGE_REL * bwd_sq + _EDGE_ABS)
+    mask = reliable.astype(np.float32)
     if soft > 0:
         mask = cv2.GaussianBlur(mask, (0, 0), sigmaX=soft, borderType=cv2.BORDER_REPLICATE)
         mask[~inside] = 0.0

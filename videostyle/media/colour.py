@@ -195,7 +195,8 @@ class ColourIn:
             rgb = unpremultiply(rgb, alpha)
         display = rgb if self.identity else convert(rgb, self.colorspace, srgb())
         clipped = np.clip(display, 0.0, 1.0)
-        image = (clipped * 255.0 + 0.5).astype(np.uint8)
+        # NaN (a bad render) shows as black; the residual keeps it, so it passes through to a plate output
+        image = (np.nan_to_num(clipped, nan=0.0) * 255.0 + 0.5).astype(np.uint8)
         residual = display - (image.astype(np.float32) / 255.0 if rounding else clipped)
         return image, (residual if np.any(residual) else None), alpha
 

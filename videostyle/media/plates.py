@@ -48,6 +48,37 @@ class PlateSpec:
         return self.channels == 4
 
 
+@dataclass(frozen=True)
+class BadValues:
+    """Pixel values of a plate (all its channels) that are not ordinary numbers. Negative values are legitimate in
+    scene-linear plates (colours outside the working gamut) and pass through the colour conversion's residual;
+    NaN and infinite values come from a bad render."""
+
+    nan: int = 0
+    infinite: int = 0
+    negative: int = 0  # finite values below 0
+
+    @property
+    def broken(self) -> int:
+        """NaN and infinite values."""
+        return self.nan + self.infinite
+
+    def describe(self) -> str:
+        """``"6 NaN, 1 infinite and 12 negative pixel values"`` (the kinds present)."""
+        parts = [f"{n} {what}" for n, what in ((self.nan, "NaN"), (self.infinite, "infinite"),
+                                                (self.negative, "negative")) if n]
+        text = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] if parts else "no odd"
+        return f"{text} pixel values"
+
+
+def bad_values(pixels: np.ndarray) -> BadValues:
+    """Count the NaN, infinite and negative values of a float plate's pixels (:class:`BadValues`)."""
+    finite = np.isfinite(pixels)
+    nan = int(np.isnan(pixels).sum())
+    return BadValues(nan=nan, infinite=int(pixels.size - finite.sum()) - nan,
+                     negative=int((finite & (pixels < 0)).sum()))
+
+
 def is_plate_path(path: str | os.PathLike[str]) -> bool:
     """True for the extensions handled by OpenImageIO here (:data:`PLATE_EXTS`)."""
     return Path(path).suffix.lower() in PLATE_EXTS

@@ -10,6 +10,7 @@ time (plus the decoder's own small queue).
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -24,7 +25,7 @@ import numpy as np
 from ..errors import NoFramesError, UsageError
 from .colour import ColourIn, colour_in
 from .images import read_image_raw
-from .plates import is_plate_path, read_plate
+from .plates import bad_values, is_plate_path, read_plate
 from .probe import DEFAULT_FPS, MediaInfo, media_error, open_input, probe
 
 _EPS = 1e-6  # seconds of tolerance when comparing frame times with the range edges
@@ -87,9 +88,12 @@ class FrameReader:
         frames: tuple[int, int] | None = None,
         colorspace: str | None = None,
         rounding: bool = False,
+        report_bad_values: bool = True,
     ) -> None:
         self.path = os.fspath(path)
         self.rounding = rounding  # plates: the residual also holds the 8-bit rounding (ColourIn.to_display)
+        #: plates: warn (once) of the first whose pixels hold NaN or infinite values (:meth:`_check_values`)
+        self.report_bad_values = report_bad_values
         self.info: MediaInfo = probe(path)
         video = self.info.video
         assert video is not None
@@ -217,8 +221,19 @@ class FrameReader:
             pts = position / fps
             plate = is_plate_path(file)
             image = read_plate(file)[0] if plate else read_image_raw(file, alpha=True)
+            if plate and self.report_bad_values:
+                self._check_values(file, image)
             yield self._finish(image, index, pts, position, 1, number, premultiplied=plate)
             index += 1
+
+    def _check_values(self, file: str, pixels: np.ndarray) -> None:
+        """Count the plate's NaN, infinite and negative values; one warning for the first plate with NaN or
+        infinite ones (the values pass through: the colour conversion's residual carries them to a plate output)."""
+        counts = bad_values(pixels)
+        if counts.broken:
+            self.report_bad_values = False
+            warnings.warn(f"{file}: {counts.describe()}, passed through unchanged (the first plate of the input "
+                          "with NaN or infinite values; later ones are not reported)", RuntimeWarning, stacklevel=2)
 
     def _open_video(self, seek_seconds: float) -> av.container.InputContainer:
         container = open_input(self.path)
@@ -296,13 +311,17 @@ def open_reader(
     frames: tuple[int, int] | None = None,
     colorspace: str | None = None,
     rounding: bool = False,
+    report_bad_values: bool = True,
 ) -> FrameReader:
     """Open a video, image sequence (``dir/%05d.png``, ``plate.####.exr`` or a directory) or image for streaming.
 
     ``size`` = (w, h) resizes every (upright) frame; use :func:`working_size` to keep the aspect with even sides.
     ``frames`` = (first, last) keeps the sequence members numbered first…last (inclusive); ``colorspace`` is the
     input's OpenColorIO colour space (None: the default of :mod:`videostyle.media.colour`); ``rounding``: a plate's
-    ``Frame.residual`` also holds the rounding of ``Frame.image`` to 8 bits (image + residual is the source).
+    ``Frame.residual`` also holds the rounding of ``Frame.image`` to 8 bits (image + residual is the source);
+    ``report_bad_values``: warn (a ``RuntimeWarning``, once per reader) naming the first plate that holds NaN or
+    infinite values and how many (:func:`~videostyle.media.plates.bad_values`).
     """
     return FrameReader(Path(path) if not isinstance(path, str) else path, start=start, duration=duration,
-                       max_frames=max_frames, size=size, frames=frames, colorspace=colorspace, rounding=rounding)
+                       max_frames=max_frames, size=size, frames=frames, colorspace=colorspace, rounding=rounding,
+                       report_bad_values=report_bad_values)

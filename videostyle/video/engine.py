@@ -36,6 +36,7 @@ from ..errors import NoFramesError, RunInterrupted, UsageError
 from .._fs import atomic_write
 from . import passes as multipass
 from .controls import Controls, composite_frame, file_identity
+from .lock import WorkDirLock
 from .preflight import ResolvedJob, output_size, preflight
 from .shots import CutDetector, annotate_shots
 from .store import FrameStore
@@ -239,8 +240,8 @@ class RunState:
 def open_store(config: StylizeConfig, *, force: bool | None = None) -> FrameStore:
     """The frame store of a job (validates nothing else); ``force`` defaults to ``config.force``."""
     settings = _run_settings(config)
-    work_dir = Path(config.work_dir) if config.work_dir else config.default_work_dir()
-    return FrameStore(work_dir, config_hash(settings), settings, force=config.force if force is None else force)
+    return FrameStore(config.store_dir(), config_hash(settings), settings,
+                      force=config.force if force is None else force)
 
 
 def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | None = None,
@@ -430,15 +431,18 @@ def working_size(config: StylizeConfig) -> tuple[int, int]:
 def stylize(config: StylizeConfig, *, backbone: Any = None) -> dict[str, Any]:
     """Stylise ``config.input`` into ``config.output``; returns (and optionally writes) the JSON report.
 
-    Validates every input and output before work starts. ``backbone`` injects a feature network (tests use tiny
+    Validates every input and output before work starts, then holds the work directory's lock
+    (:class:`~videostyle.video.lock.WorkDirLock`: another run on it raises ``WorkDirLockedError``, or is waited for
+    with ``config.wait_lock``) until the output is written. ``backbone`` injects a feature network (tests use tiny
     random ones); by default it follows ``config.style``.
     """
     t0 = time.perf_counter()
     job = preflight(config)  # every check that can fail before a frame is stylised (videostyle/video/preflight.py)
-    state = run_frames(config, backbone=backbone, job=job)
-    state.times.setup += time.perf_counter() - t0 - state.times.total
-    state.times.total = time.perf_counter() - t0
-    return finish(config, state)
+    with WorkDirLock(config.store_dir(), wait=config.wait_lock):
+        state = run_frames(config, backbone=backbone, job=job)
+        state.times.setup += time.perf_counter() - t0 - state.times.total
+        state.times.total = time.perf_counter() - t0
+        return finish(config, state)
 
 
 def _audio_range(state: RunState) -> tuple[float, float]:
@@ -464,8 +468,8 @@ def _encode(config: StylizeConfig, store: FrameStore, state: RunState) -> None:
         controls = Controls(config, state.fps)
         mattes = stack.enter_context(controls.open_mattes(size, state.info)) if controls.composited else None
         # outside a matte, a float plate gets its own values back: the residual also holds the 8-bit rounding
-        source = stack.enter_context(open_source(config, size, rounding=mattes is not None and writer.is_plate)) \
-            if writer.needs_extras or mattes is not None else None
+        source = stack.enter_context(open_source(config, size, rounding=mattes is not None and writer.is_plate,
+                                                 second=True)) if writer.needs_extras or mattes is not None else None
         for rec in state.frames:
             extras = media.frame_at(source, rec["index"]) if source is not None else None
             image = media.resize_image(store.get(rec["index"], config.video.passes), size)
@@ -479,13 +483,15 @@ def _encode(config: StylizeConfig, store: FrameStore, state: RunState) -> None:
                          residual=extras.residual if extras is not None else None)
 
 
-def open_source(config: StylizeConfig, size: tuple[int, int], *, rounding: bool = False) -> media.FrameReader:
+def open_source(config: StylizeConfig, size: tuple[int, int], *, rounding: bool = False,
+                second: bool = False) -> media.FrameReader:
     """The job's input as the frame loop sees it: its range, frame numbers and colour space, at ``size``
-    (``rounding``: see :func:`~videostyle.media.open_reader`)."""
+    (``rounding``: see :func:`~videostyle.media.open_reader`). ``second``: the encode's or the preview's reading,
+    after the frame loop's, which already warned of plates with NaN or infinite values."""
     rng = config.range
     return media.open_reader(config.input, start=rng.start, duration=rng.duration, max_frames=rng.max_frames,
                              frames=rng.frame_numbers, colorspace=config.video.input_colorspace, size=size,
-                             rounding=rounding)
+                             rounding=rounding, report_bad_values=not second)
 
 
 def _write_preview(config: StylizeConfig, store: FrameStore, state: RunState) -> None:
@@ -493,7 +499,7 @@ def _write_preview(config: StylizeConfig, store: FrameStore, state: RunState) ->
     w, h = state.size
     wanted = {rec["index"]: rec for rec in state.frames}
     controls = Controls(config, state.fps)
-    with open_source(config, state.size) as reader, contextlib.ExitStack() as stack, \
+    with open_source(config, state.size, second=True) as reader, contextlib.ExitStack() as stack, \
             media.open_writer(config.preview, like=state.info, size=(2 * w, h), audio_from=None) as writer:
         mattes = stack.enter_context(controls.open_mattes(state.size, state.info)) if controls.composited else None
         for frame in reader:

@@ -3,6 +3,7 @@
 Layout of a work directory::
 
     store.json            {"version": 1, "config_hash": ..., "settings": {...}}
+    lock.json             the run working in it (:mod:`~videostyle.video.lock`); ``--force`` keeps it
     frames/p1/000000.png  stylised frame 0 of pass 1 (lossless PNG, RGB 8-bit)
     frames/p1/000000.json its record: index, pts, iterations, loss, seconds, shot_start, png size and CRC-32
     frames/p2/…           later passes of the multi-pass scheme (``--passes``)
@@ -27,6 +28,7 @@ import numpy as np
 
 from .._fs import atomic_write as _atomic_write
 from ..errors import FrameStoreError, OutputNotWritableError
+from .lock import LOCK_NAME, TAKEOVER_NAME, work_dir_error
 
 STORE_VERSION = 1
 
@@ -41,7 +43,7 @@ class FrameStore:
         manifest = self.root / "store.json"
         try:
             if force and self.root.exists():
-                shutil.rmtree(self.root)
+                _clear(self.root)
             created = not self.root.exists()
             self.root.mkdir(parents=True, exist_ok=True)
             if manifest.exists():
@@ -64,8 +66,7 @@ class FrameStore:
                         shutil.rmtree(self.root, ignore_errors=True)
                     raise
         except OSError as err:  # not writable, a missing parent, a full disk, a read-only file system
-            raise FrameStoreError(f"work directory cannot be created or written ({err.strerror})",
-                                  path=self.root) from None
+            raise work_dir_error(self.root, err) from None
 
     def _paths(self, index: int, pass_no: int) -> tuple[Path, Path]:
         folder = self.root / "sources" if pass_no == 0 else self.root / "frames" / f"p{pass_no}"
@@ -111,6 +112,17 @@ class FrameStore:
         while self.record(n, pass_no) is not None:
             n += 1
         return n
+
+
+def _clear(root: Path) -> None:
+    """Empty a work directory (``--force``), keeping the lock of the run that does it."""
+    for entry in os.scandir(root):
+        if entry.name in (LOCK_NAME, TAKEOVER_NAME):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path)
+        else:
+            os.unlink(entry.path)
 
 
 def count_records(root: str | os.PathLike[str]) -> int:
