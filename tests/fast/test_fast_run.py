@@ -21,6 +21,7 @@ from videostyle import media
 from videostyle.batch import load_manifest, plan_batch, run_batch
 from videostyle.cli import main
 from videostyle.config import FastConfig, RangeConfig, StylizeConfig, VideoConfig
+from videostyle.media import synthetic
 from videostyle.style.backbones import tiny_backbone
 from videostyle.video import FrameStore, stylize
 
@@ -35,10 +36,10 @@ def clip(cut_clip) -> Path:
 
 @pytest.fixture(scope="module")
 def style_png(tmp_path_factory) -> Path:
-    yy, xx = np.mgrid[0:48, 0:48]
-    style = np.stack([np.sin(xx / 3.0) * 127 + 128, np.cos(yy / 5.0) * 127 + 128, (xx + yy) % 32 * 8], -1)
+    from videostyle.media import write_image
+
     path = tmp_path_factory.mktemp("style") / "style.png"
-    cv2.imwrite(str(path), cv2.cvtColor(style.astype(np.uint8), cv2.COLOR_RGB2BGR))
+    write_image(path, synthetic.brush_painting((48, 48), strokes=300))
     return path
 
 
