@@ -247,18 +247,6 @@ def test_motion_boundary_is_unreliable():
     np.testing.assert_array_equal(mask[:17, 17:], 1.0)
 
 
-def test_soft_mask_fades_but_keeps_out_of_frame_zero():
-    fwd = _uniform(20, 40, 5, 0)
-    fwd[:, 20:24] = 0.0
-    bwd = _uniform(20, 40, -5, 0)
-    hard = consistency_mask(bwd, fwd)
-    soft = consistency_mask(bwd, fwd, soft=2.0)
-    np.testing.assert_array_equal(soft[:, :5], 0.0)
-    assert 0.0 < soft[10, 24] < 1.0 and 0.0 < soft[10, 30] < 1.0  # fades on both sides of the occlusion
-    assert soft.min() >= 0.0 and soft.max() <= 1.0
-    assert soft[10, 38] == pytest.approx(1.0, abs=1e-3) and hard[10, 38] == 1.0
-
-
 # --- closest-first ----------------------------------------------------------------------------------------------
 def test_closest_first_partitions_pixels_to_the_nearest_visible_frame():
     near = np.zeros((4, 4), np.float32)
@@ -435,19 +423,12 @@ def test_mask_functions_reject_bad_arguments():
     flow = np.zeros((10, 12, 2), np.float32)
     with pytest.raises(FlowError, match=r"\(10, 12, 2\) vs \(10, 11, 2\)"):
         consistency_mask(flow, np.zeros((10, 11, 2), np.float32))
-    with pytest.raises(FlowError, match="invalid soft -1"):
-        consistency_mask(flow, flow, soft=-1)
     with pytest.raises(FlowError, match=r"masks differ in shape: \[\(4, 4\), \(4, 5\)\]"):
         closest_first([np.ones((4, 4)), np.ones((4, 5))])
     with pytest.raises(FlowError, match=r"masks\[0\]: expected shape \(H, W\), got \(4, 4, 1\)"):
         closest_first([np.ones((4, 4, 1))])
     with pytest.raises(FlowError, match="invalid depth 0"):
         Prefetcher([], lambda x: x, depth=0)
-    with pytest.raises(FlowError, match="invalid soft nan"):
-        FlowEstimator("dis-fast", soft=float("nan"))
-    with pytest.raises(FlowError, match="invalid soft 'x'"):
-        consistency_mask(flow, flow, soft="x")
-    assert consistency_mask(flow, flow, soft=np.float32(1.5)).dtype == np.float32
 
 
 def test_cubic_warp_keeps_texture_along_a_chain_of_subpixel_warps():
@@ -489,12 +470,13 @@ def test_inpaint_float_keeps_signed_values_and_the_reliable_pixels():
 def test_small_frames_are_measured_upscaled():
     """The bundled sample at 96×54: the cat's face enters at 1.2 px a frame. At its own size DIS measures 0.9 inside
     the face — consistently both ways, so the reliability mask passes it and a carried painting slides off the face
-    — upscaled to MIN_FLOW_SIDE it measures the motion."""
+    — upscaled to ``EngineTuning.min_flow_side`` it measures the motion."""
     import json
     from pathlib import Path
 
     from videostyle import media
-    from videostyle.flow._estimate import MIN_FLOW_SIDE, _flow_gray, to_gray
+    from videostyle.flow._estimate import _flow_gray, to_gray
+    from videostyle.tuning import TUNING
 
     root = Path(__file__).resolve().parents[2] / "sample_media"
     with media.open_reader(root / "sample.mp4", size=(96, 54), max_frames=13) as reader:
@@ -504,7 +486,7 @@ def test_small_frames_are_measured_upscaled():
     x0, y0, x1, y1 = boxes[12].astype(int)
     inside = (slice(y0 + 2, y1 - 2), slice(x0 + 2, min(x1, 96)))
     step = boxes[11][0] - boxes[12][0]  # the face's motion per frame, in pixels (about 1.2)
-    assert max(frames[0].shape[:2]) < MIN_FLOW_SIDE
+    assert max(frames[0].shape[:2]) < TUNING.min_flow_side
     measured = float(np.median(compute_flow(frames[12], frames[11])[inside][..., 0]))
     native = float(np.median(_flow_gray(to_gray(frames[12]), to_gray(frames[11]), "dis-medium")[inside][..., 0]))
     assert abs(measured - step) < 0.1, (measured, step)

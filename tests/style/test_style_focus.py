@@ -9,7 +9,8 @@ import torch
 from videostyle.config import StyleConfig
 from videostyle.style import Stylizer
 from videostyle.style.backbones import tiny_backbone
-from videostyle.style.focus import MAX_CROP_SHARE, feathered, focus_boxes
+from videostyle.style.focus import feathered, focus_boxes
+from videostyle.tuning import TUNING
 from videostyle.style.optimize import image_settled, optimize
 
 
@@ -67,8 +68,8 @@ def test_focus_boxes_grow_merge_and_fall_back_to_the_frame():
     assert (cx0, cy0) == (0, 0) and cx1 == 32 and cy1 == 32  # kept its size at the border
     wide = np.zeros((96, 128), np.float32)
     wide[10:80, 5:120] = 1.0
-    assert focus_boxes(wide, margin=8, min_side=16) == [(0, 0, 128, 96)]  # > MAX_CROP_SHARE: whole frame
-    assert MAX_CROP_SHARE < 1
+    assert focus_boxes(wide, margin=8, min_side=16) == [(0, 0, 128, 96)]  # > TUNING.max_crop_share: whole frame
+    assert TUNING.max_crop_share < 1
 
 
 def test_feathered_covers_the_focus_and_fades_out():
@@ -176,7 +177,7 @@ def test_focus_settles_relative_to_its_largest_move():
 
 def test_a_focus_short_of_its_reach_settles_later():
     """``reach`` = (reference, level): while the focus lies closer to the reference than ``level`` levels it settles
-    only at ``SHORT_SETTLE`` of the share of its largest move, so a focus that slowed down under the relative rule goes on (and gets
+    only at ``EngineTuning.short_settle`` of the share of its largest move, so a focus that slowed down under the relative rule goes on (and gets
     nearer its target) before it stops; a reach already met changes nothing."""
     before = torch.zeros(1, 3, 20, 20)
     focus = torch.zeros(20, 20)

@@ -62,7 +62,7 @@ def test_an_entering_subject_is_painted_like_the_rest(entering, tmp_path, monkey
 
     run = Stylizer.run
     monkeypatch.setattr(Stylizer, "run", lambda self, *a, focus=None, **kw: run(self, *a, **kw))
-    monkeypatch.setattr(engine, "_warm_budget", lambda video, focus: video.iterations)
+    monkeypatch.setattr(engine, "_warm_budget", lambda video, focus, *_: video.iterations)
     unpainted, old = _moving_stylization(clip, style, tmp_path, "whole_frame_rule")
     assert painted >= 0.9 * 1.08, (painted, unpainted)
     assert painted > unpainted, (painted, unpainted)

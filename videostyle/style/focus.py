@@ -12,13 +12,7 @@ import cv2
 import numpy as np
 
 from ..errors import StyleError
-
-#: focus weights above this count as "to be painted" when boxes are drawn
-FOCUS_THRESHOLD = 0.5
-#: fewer focus pixels than this are not worth a crop
-MIN_FOCUS_PIXELS = 16
-#: when the boxes cover more than this share of the frame, the whole frame is optimised instead
-MAX_CROP_SHARE = 0.6
+from ..tuning import TUNING, EngineTuning
 
 
 def check_map(values: np.ndarray, name: str, shape: tuple[int, int]) -> np.ndarray:
@@ -31,16 +25,18 @@ def check_map(values: np.ndarray, name: str, shape: tuple[int, int]) -> np.ndarr
     return np.clip(m, 0.0, 1.0)
 
 
-def focus_boxes(focus: np.ndarray, *, margin: int, min_side: int) -> list[tuple[int, int, int, int]]:
-    """Boxes ``(x0, y0, x1, y1)`` (exclusive ends) around the connected parts of ``focus > FOCUS_THRESHOLD``.
+def focus_boxes(focus: np.ndarray, *, margin: int, min_side: int, tuning: EngineTuning = TUNING
+                ) -> list[tuple[int, int, int, int]]:
+    """Boxes ``(x0, y0, x1, y1)`` (exclusive ends) around the connected parts of ``focus > tuning.focus_threshold``.
 
     Each part's bounding box is grown by ``margin`` pixels of context and to at least ``min_side`` per side
-    (clipped to the frame); overlapping boxes are merged. Returns ``[]`` when there is (almost) no focus, and the
-    whole frame as one box when the boxes would cover more than ``MAX_CROP_SHARE`` of it.
+    (clipped to the frame); overlapping boxes are merged. Returns ``[]`` when there is (almost) no focus (under
+    ``tuning.min_focus_pixels``), and the whole frame as one box when the boxes would cover more than
+    ``tuning.max_crop_share`` of it.
     """
     h, w = focus.shape
-    region = (focus > FOCUS_THRESHOLD).astype(np.uint8)
-    if int(region.sum()) < MIN_FOCUS_PIXELS:
+    region = (focus > tuning.focus_threshold).astype(np.uint8)
+    if int(region.sum()) < tuning.min_focus_pixels:
         return []
     count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(region, connectivity=8)
     boxes = [_grow(int(x), int(y), int(x + bw), int(y + bh), margin, min_side, w, h)
@@ -58,7 +54,7 @@ def focus_boxes(focus: np.ndarray, *, margin: int, min_side: int) -> list[tuple[
                     break
             if merged:
                 break
-    if sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes) > MAX_CROP_SHARE * w * h:
+    if sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes) > tuning.max_crop_share * w * h:
         return [(0, 0, w, h)]
     return sorted(boxes, key=lambda b: (b[1], b[0]))
 
@@ -84,10 +80,12 @@ def _grow(x0: int, y0: int, x1: int, y1: int, margin: int, min_side: int, w: int
     return x0, y0, x1, y1
 
 
-def feathered(focus: np.ndarray, grow: int = 2, sigma: float = 1.5) -> np.ndarray:
-    """Paste-back weights: the focus grown by ``grow`` pixels and softened by a Gaussian (float32 in [0, 1])."""
-    region = (focus > FOCUS_THRESHOLD).astype(np.uint8)
+def feathered(focus: np.ndarray, *, tuning: EngineTuning = TUNING) -> np.ndarray:
+    """Paste-back weights: the focus grown by ``tuning.feather_grow`` pixels and softened by a Gaussian of
+    ``tuning.feather_sigma`` (float32 in [0, 1])."""
+    grow, sigma, threshold = tuning.feather_grow, tuning.feather_sigma, tuning.focus_threshold
+    region = (focus > threshold).astype(np.uint8)
     if grow > 0:
         region = cv2.dilate(region, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
     soft = cv2.GaussianBlur(region.astype(np.float32), (0, 0), sigma)
-    return np.maximum(soft, focus.astype(np.float32) * (focus > FOCUS_THRESHOLD)).clip(0.0, 1.0)
+    return np.maximum(soft, focus.astype(np.float32) * (focus > threshold)).clip(0.0, 1.0)

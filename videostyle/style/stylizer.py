@@ -28,21 +28,13 @@ import torch
 
 from ..config import StyleConfig, check_blend_weights
 from ..errors import StyleError
+from ..tuning import TUNING, EngineTuning
 from . import color as colour
 from . import memory
 from .devices import fast_bf16, resolve_device, resolve_precision
 from .focus import check_map, feathered, focus_boxes
 from .images import check_image, resize01, to_numpy01, to_tensor, to_uint8
-from .losses import (
-    blend_grams,
-    content_loss,
-    gram_matrix,
-    guided_style_loss,
-    layer_guides,
-    masked_pixel_loss,
-    style_loss,
-    tv_loss,
-)
+from .losses import blend_grams, content_loss, gram_matrix, masked_pixel_loss, style_loss, tv_loss
 from .optimize import image_change, optimize
 from .regions import RegionalStyle, RegionSpec, check_regions, crop_regions
 from .weights import load_backbone
@@ -54,23 +46,6 @@ TemporalTerm = tuple[np.ndarray, np.ndarray, float]
 
 _STYLE_CACHE_SIZE = 8
 _CONTENT_CACHE_SIZE = 4
-#: share of the style term given to a warm frame's new content on its own (its guided Gram matrices). 0: measured on
-#: an entering subject at 192×128 (benchmarks/temporal.md), a quarter painted it 1.4× as far from the photo as the
-#: per-frame baseline does, as coloured speckle that left the cat's face unreadable (legibility 0.44×); painting
-#: the new content alone (``free`` in _paint_focus) paints it without that term. At 96×64, 0.5 gave 0.31-0.78x.
-GUIDED_SHARE = 0.0
-#: the new content has settled once a window moves it by less than this share of the most a window moved it
-#: (:func:`~videostyle.style.optimize.optimize`'s ``focus_settle``). Painted on its own, new content has nothing
-#: else to move: past its largest moves it keeps pulling the whole frame's statistics towards the style and turns
-#: into coloured speckle (an entering subject at 192×128: 1.39× the baseline's moving-content stylisation at a
-#: quarter, 1.30× at a half, which is as painted as optimising the whole frame for twice the iterations)
-FOCUS_SETTLE = 0.5
-#: ... and while it lies nearer the photo (mean |image − content|) than this share of the carried pixels' distance,
-#: only below a stricter share (:func:`~videostyle.style.optimize.optimize`'s ``reach`` and ``SHORT_SETTLE``): the
-#: sample's moving content over 24 frames at 96 px, 0.90× the per-frame run's stylisation without it, 0.91× with it
-#: (benchmarks/temporal.md)
-FOCUS_REACH = 1.0
-_MIN_LEVEL_SIDE = 16
 #: torch.compile backend of ``StyleConfig.compile`` (tests use "eager" to trace quickly)
 COMPILE_BACKEND = "inductor"
 
@@ -139,6 +114,7 @@ class Stylizer:
         device: None (use ``config.device``), a name (auto, cpu, cuda, cuda:N, mps) or a ``torch.device``.
         backbone: a ready feature extractor (e.g. :func:`~videostyle.style.backbones.tiny_backbone`) with
             ``forward(x, layers) -> {layer: tensor}`` and a ``name``; None loads ``config.model`` with its weights.
+        tuning: the warm-frame heuristics (:class:`~videostyle.tuning.EngineTuning`); None: the defaults.
     """
 
     def __init__(
@@ -148,8 +124,10 @@ class Stylizer:
         *,
         device: str | torch.device | None = None,
         backbone: torch.nn.Module | None = None,
+        tuning: EngineTuning | None = None,
     ) -> None:
         self.config = cfg = config if config is not None else StyleConfig()
+        self.tuning = TUNING if tuning is None else tuning
         if not styles:
             raise StyleError("at least one style image is required")
         self.styles = [check_image(s, f"style image {i}") for i, s in enumerate(styles)]
@@ -350,7 +328,6 @@ class Stylizer:
             # settled; the focus is painted afterwards, on crops (_paint_focus)
             carried = None if focus01 is None else resize01(1.0 - focus01, (lw, lh))
             result = self._run_level(c_l, start, t_l, iterations, focus=carried, focus_only=carried is not None,
-                                     paint=None if focus01 is None else 1.0 - carried,
                                      **self._style_terms(c_l, blend_weights, region_specs))
             x01 = to_numpy01(result.image)
             total_iters += result.iterations
@@ -389,27 +366,30 @@ class Stylizer:
         The focus is split into boxes (:func:`focus_boxes`: its connected parts grown by a context margin for the
         backbone's receptive field, overlapping ones merged). In each box only the focus (feathered) is optimised
         (``free``: the rest of the box is context, held still), with the whole frame's style targets (so strokes keep
-        their scale), its own content crop and the cropped temporal terms, until the focus settles (FOCUS_SETTLE)
-        or ``budget`` runs out.
+        their scale), its own content crop and the cropped temporal terms, until the focus settles
+        (``tuning.focus_settle``, stricter while it lies nearer the photo than the carried pixels do) or ``budget``
+        runs out.
         When the boxes would cover most of the frame, the whole frame is optimised instead. Returns (image, loss
         evaluations, full-frame-equivalent effort, loss terms of the final image) or None when there is no focus.
         """
         h, w = content01.shape[:2]
-        boxes = focus_boxes(focus01, margin=max(_MIN_LEVEL_SIDE, round(max(h, w) / 8)), min_side=2 * _MIN_LEVEL_SIDE)
+        tn = self.tuning
+        boxes = focus_boxes(focus01, margin=max(tn.min_level_side, round(max(h, w) * tn.crop_margin)),
+                            min_side=2 * tn.min_level_side, tuning=tn)
         if not boxes:
             return None
         targets = self.style_targets(content01) if self.config.style_weight > 0 else {}
         targets = targets if style_targets is None else style_targets  # a style schedule's frame
         out = x01.copy()
         iters, effort = 0, 0.0
-        paste = feathered(focus01)
-        level = self._painted_level(x01, content01, 1.0 - focus01) * FOCUS_REACH
+        paste = feathered(focus01, tuning=tn)
+        level = self._painted_level(x01, content01, 1.0 - focus01)  # the carried painting's distance from the photo
         for x0, y0, x1, y1 in boxes:
             crop = (slice(y0, y1), slice(x0, x1))
             t_c = [(t[crop], m[crop], wt) for t, m, wt in terms]
-            res = self._run_level(content01[crop], out[crop], t_c, budget, focus=focus01[crop], paint=focus01[crop],
+            res = self._run_level(content01[crop], out[crop], t_c, budget, focus=focus01[crop],
                                   style_targets=targets, regions=crop_regions(regions, crop), free=paste[crop],
-                                  focus_settle=FOCUS_SETTLE, reach=level)
+                                  focus_settle=tn.focus_settle, reach=level)
             out[crop] = to_numpy01(res.image)  # already the crop blended with its painted focus by ``free``
             iters += res.iterations
             effort += res.iterations * (x1 - x0) * (y1 - y0) / float(h * w)
@@ -442,7 +422,7 @@ class Stylizer:
         for k in range(self.config.levels - 1, -1, -1):
             f = 0.5**k
             lh, lw = max(1, round(h * f)), max(1, round(w * f))
-            if k > 0 and min(lh, lw) < _MIN_LEVEL_SIDE:
+            if k > 0 and min(lh, lw) < self.tuning.min_level_side:
                 continue  # too small to be useful
             sizes.append((lh, lw))
         return sizes
@@ -467,12 +447,11 @@ class Stylizer:
 
     def _run_level(self, content01: np.ndarray, start01: np.ndarray, temporal: Sequence[TemporalTerm],
                    iterations: int, *, focus: np.ndarray | None = None, focus_only: bool = False,
-                   paint: np.ndarray | None = None, style_targets: dict[str, torch.Tensor] | None = None,
+                   style_targets: dict[str, torch.Tensor] | None = None,
                    regions: Sequence[tuple[np.ndarray, Any]] | None = None, free: np.ndarray | None = None,
                    focus_settle: float = 0.0, reach: float | None = None):
         """One optimisation at this size. ``focus``/``focus_only``: the weights of the pixel-change test (see
-        :func:`~videostyle.style.optimize.image_settled`); ``paint``: a region whose own (guided) Gram matrices are
-        held to the style as well, ``GUIDED_SHARE`` of the style term (a warm frame's new content); ``regions``:
+        :func:`~videostyle.style.optimize.image_settled`); ``regions``:
         ``[(mask, targets), ...]`` whose guided Grams replace the whole frame's style term
         (:class:`~videostyle.style.regions.RegionalStyle`); ``free``/``focus_settle``: optimise only those pixels,
         and let the focus settle relative to its largest move, at a stricter share while it lies nearer the content
@@ -481,7 +460,7 @@ class Stylizer:
         dev, dt = self.device, self.dtype
         regional = None
         if regions is not None and cfg.style_weight > 0:
-            regional = RegionalStyle(regions, dev, paint=paint, paint_share=GUIDED_SHARE)
+            regional = RegionalStyle(regions, dev, min_positions=self.tuning.min_guided_positions)
             style_targets = {}  # the regions' own targets replace the whole frame's
         cview = self._color_view(content01)
         p_targets = self._content_targets_for(cview)
@@ -497,10 +476,6 @@ class Stylizer:
         a_norms = {k: v.pow(2).sum() for k, v in a_targets.items()}
         layers = self.content_layers + (self.style_layers if a_targets or regional is not None else ())
         cw, sw, tvw = cfg.content_weight, cfg.style_weight, cfg.tv_weight
-        region = None
-        if paint is not None and a_targets and GUIDED_SHARE > 0 and float(paint.max(initial=0.0)) > 0:
-            region = torch.from_numpy(np.ascontiguousarray(paint, dtype=np.float32))[None, None].to(dev)
-        guides: dict[str, tuple[torch.Tensor, float]] = {}  # per layer, made on the first evaluation
 
         def loss_fn(x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
             feats = self._features(x, layers)
@@ -508,12 +483,6 @@ class Stylizer:
             c = sum((content_loss(feats[k], p_targets[k], p_norms[k]) for k in self.content_layers), zero) / max(
                 1, len(self.content_layers))
             s = style_loss(feats, a_targets, self.style_layer_weights, a_norms) if a_targets else zero
-            if region is not None:
-                if not guides:
-                    guides.update(layer_guides(region, {k: tuple(feats[k].shape[-2:]) for k in a_targets}))
-                if guides:
-                    s = (1.0 - GUIDED_SHARE) * s + GUIDED_SHARE * guided_style_loss(
-                        feats, a_targets, guides, self.style_layer_weights, a_norms)
             if regional is not None:
                 s = regional.loss(feats, self.style_layer_weights)
             tv = tv_loss(x) if tvw > 0 else zero
@@ -531,4 +500,5 @@ class Stylizer:
             focus_only=focus_only, focus_settle=focus_settle,
             reach=None if reach is None else (to_tensor(cview, dev, dt), reach),
             free=None if free is None else torch.from_numpy(np.ascontiguousarray(free, dtype=np.float32)).to(dev, dt),
+            tuning=self.tuning,
         )

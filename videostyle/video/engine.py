@@ -33,6 +33,7 @@ from .. import flow as flowlib
 from .. import media
 from ..config import StylizeConfig, VideoConfig, config_hash, to_dict
 from ..errors import NoFramesError, RunInterrupted, UsageError
+from ..tuning import TUNING, EngineTuning
 from .._fs import atomic_write
 from . import passes as multipass
 from .controls import Controls, composite_frame, file_identity
@@ -41,8 +42,6 @@ from .shots import CutDetector, annotate_shots
 from .store import FrameStore
 
 T = TypeVar("T")
-#: fewest carried pixels whose colours ``--fill match`` maps from
-MIN_MATCHED = 64
 
 
 @dataclass
@@ -79,11 +78,13 @@ def _file_digest(path: str) -> str:
     return h.hexdigest()[:16]
 
 
-def _run_settings(config: StylizeConfig) -> dict[str, Any]:
-    """Everything that changes the stylised frames (and nothing that only changes the encoding)."""
+def _run_settings(config: StylizeConfig, tuning: EngineTuning | None = None) -> dict[str, Any]:
+    """Everything that changes the stylised frames (and nothing that only changes the encoding); a ``tuning``
+    other than the defaults adds the fields it changes."""
     from ..style.devices import result_settings  # precision as resolved; speed-only flags left out
 
     controls = Controls(config, None)
+    changed = {} if tuning is None else tuning.changed()
     return {
         "input": file_identity(config.input),
         "styles": [_file_digest(p) for p in controls.style_paths()],  # with --outside-style, it comes last
@@ -91,6 +92,7 @@ def _run_settings(config: StylizeConfig) -> dict[str, Any]:
         "video": to_dict(config.video),
         "range": to_dict(config.range),
         **controls.settings(),  # the matte's files (only with --mask)
+        **({"tuning": changed} if changed else {}),
     }
 
 
@@ -108,13 +110,15 @@ def _timed(iterable: Iterable[T], times: StageTimes, stage: str) -> Iterator[T]:
         yield item
 
 
-def _prepare(reader: media.FrameReader, config: StylizeConfig, resume: int, times: StageTimes) -> Iterator[WorkItem]:
+def _prepare(reader: media.FrameReader, config: StylizeConfig, resume: int, times: StageTimes,
+             tuning: EngineTuning = TUNING) -> Iterator[WorkItem]:
     """Decode, find cuts and compute flows; runs in the background thread."""
     video = config.video
     offsets = sorted(set(video.long_term))
     temporal_on = video.temporal_weight > 0
-    estimator = flowlib.FlowEstimator(video.flow) if temporal_on else None
-    detector = CutDetector(video.cut_detector, video.cut_threshold, fps=reader.fps or media.DEFAULT_FPS)
+    estimator = flowlib.FlowEstimator(video.flow, tuning=tuning) if temporal_on else None
+    detector = CutDetector(video.cut_detector, video.cut_threshold, fps=reader.fps or media.DEFAULT_FPS,
+                           min_shot_frames=tuning.min_shot_frames)
 
     history: collections.deque[np.ndarray] = collections.deque(maxlen=max(offsets))
     for annotated in annotate_shots(_timed(reader, times, "decode"), lambda f: f.image, detector):
@@ -135,7 +139,8 @@ def _prepare(reader: media.FrameReader, config: StylizeConfig, resume: int, time
 
 
 def _initial_and_temporal(item: WorkItem, content: np.ndarray, previous: collections.deque[np.ndarray],
-                          config: StylizeConfig) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, float]]]:
+                          config: StylizeConfig, tuning: EngineTuning = TUNING
+                          ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, float]]]:
     """Warped initialisation and temporal targets for a warm frame (Ruder et al., closest-first long-term masks)."""
     offsets = sorted(item.flows)
     warped = [flowlib.warp(previous[-k], item.flows[k][0], interpolation="cubic").astype(np.float32) / 255.0
@@ -144,26 +149,27 @@ def _initial_and_temporal(item: WorkItem, content: np.ndarray, previous: collect
     held = flowlib.closest_first(masks) if len(masks) > 1 else masks
     reliable = masks[0][..., None]
     source = content.astype(np.float32) / 255.0
-    fill = _fill(config.video.fill, source, warped[0], masks[0])
+    fill = _fill(config.video.fill, source, warped[0], masks[0], tuning)
     init = reliable * warped[0] + (1.0 - reliable) * fill
     weight = config.video.temporal_weight
     temporal = [(w, m, weight) for w, m in zip(warped, held)]
     return init.astype(np.float32), temporal
 
 
-def _fill(mode: str, source: np.ndarray, warped: np.ndarray, reliable: np.ndarray) -> np.ndarray:
+def _fill(mode: str, source: np.ndarray, warped: np.ndarray, reliable: np.ndarray,
+          tuning: EngineTuning = TUNING) -> np.ndarray:
     """What the pixels the flow cannot carry start from (H×W×3 float32 in [0, 1])."""
     if mode == "blend":
         return 0.5 * (source + warped)
     if mode == "warped":
         return warped
     if mode == "inpaint":
-        return flowlib.inpaint(warped, reliable)
+        return flowlib.inpaint(warped, reliable, tuning.inpaint_radius)
     if mode == "paint":  # the frame itself under its carried neighbours' paint layer (stylised − source)
-        return np.clip(source + flowlib.inpaint(warped - source, reliable), 0.0, 1.0)
+        return np.clip(source + flowlib.inpaint(warped - source, reliable, tuning.inpaint_radius), 0.0, 1.0)
     if mode == "match":  # the frame in the carried painting's colours: the map of the carried pixels' colours
         carried = reliable > 0.5
-        if int(carried.sum()) < MIN_MATCHED:
+        if int(carried.sum()) < tuning.min_matched:
             return source
         from ..style.color import transfer_color
 
@@ -171,10 +177,10 @@ def _fill(mode: str, source: np.ndarray, warped: np.ndarray, reliable: np.ndarra
     return source
 
 
-def _warm_budget(video: VideoConfig, focus: np.ndarray) -> int:
+def _warm_budget(video: VideoConfig, focus: np.ndarray, tuning: EngineTuning = TUNING) -> int:
     """A warm frame's budget grows with how much of it is new: ``iterations`` plus that share of the difference
     to ``first_iterations`` (2 % new: about ``iterations``; everything new: a first frame's budget)."""
-    share = float((focus > 0.5).mean())
+    share = float((focus > tuning.focus_threshold).mean())
     return int(video.iterations + round(share * max(0, video.first_iterations - video.iterations)))
 
 
@@ -219,17 +225,22 @@ class RunState:
     refined: list[dict[str, Any]] = field(default_factory=list)
     #: the backbone's precision as run (fp32 | bf16)
     precision: str = "fp32"
+    #: the heuristics the frames were made with (its changes from the defaults enter the store hash)
+    tuning: EngineTuning = TUNING
 
 
-def open_store(config: StylizeConfig, *, force: bool | None = None) -> FrameStore:
-    """The frame store of a job (validates nothing else); ``force`` defaults to ``config.force``."""
-    settings = _run_settings(config)
+def open_store(config: StylizeConfig, *, force: bool | None = None, tuning: EngineTuning | None = None
+               ) -> FrameStore:
+    """The frame store of a job (validates nothing else); ``force`` defaults to ``config.force``; ``tuning``: the
+    heuristics its frames are made with (None: the defaults)."""
+    settings = _run_settings(config, tuning)
     work_dir = Path(config.work_dir) if config.work_dir else config.default_work_dir()
     return FrameStore(work_dir, config_hash(settings), settings, force=config.force if force is None else force)
 
 
 def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | None = None,
-               backbone: Any = None, force_store: bool | None = None, job: ResolvedJob | None = None) -> RunState:
+               backbone: Any = None, force_store: bool | None = None, job: ResolvedJob | None = None,
+               tuning: EngineTuning | None = None) -> RunState:
     """Stylise the frames of ``config`` into its frame store, resuming from what is already there.
 
     ``job``: the job as :func:`~videostyle.video.preflight.preflight` resolved it (its working size is used
@@ -238,15 +249,19 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
     ``frame_range=(first, stop)`` restricts the work to frames ``first <= index < stop`` (``stop=None``: to the
     end); ``first`` must begin a shot (shots are independent, so they can run in parallel into one store).
     Frames outside the range are decoded (for cut detection) but not stylised or returned.
+
+    ``tuning``: the warm-frame and flow heuristics (:class:`~videostyle.tuning.EngineTuning`), handed to the flow
+    stage and the :class:`~videostyle.style.Stylizer`; None: the defaults.
     """
     from ..style import Stylizer, load_style_image
 
     times = StageTimes()
     t_start = time.perf_counter()
-    store = open_store(config, force=force_store)
+    tuning = TUNING if tuning is None else tuning
+    store = open_store(config, force=force_store, tuning=tuning)
     controls = Controls(config, None)  # --mask, --outside-style, --style-schedule
     styles = [load_style_image(p) for p in controls.style_paths()]
-    stylizer = Stylizer(styles, controls.style_config(), backbone=backbone)
+    stylizer = Stylizer(styles, controls.style_config(), backbone=backbone, tuning=tuning)
     times.setup = time.perf_counter() - t_start
 
     video, rng = config.video, config.range
@@ -271,7 +286,7 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
         progress = _Progress(None if total is None else total * video.passes, config.quiet)
         keep_sources = video.passes > 1
         refined: list[dict[str, Any]] = []
-        prefetch = flowlib.Prefetcher(_prepare(reader, config, resume, times), lambda item: item, depth=4)
+        prefetch = flowlib.Prefetcher(_prepare(reader, config, resume, times, tuning), lambda item: item, depth=4)
         try:
             for item in _timed(prefetch, times, "waiting"):
                 idx = item.frame.index
@@ -334,7 +349,7 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
                          time_base=reader.time_base, start_pts=reader.start_pts, info=info,
                          model=stylizer.backbone_name, device=str(getattr(stylizer, "device", config.style.device)),
                          times=times, work_dir=store.root, refined=refined,
-                         precision=getattr(stylizer, "precision", "fp32"))
+                         precision=getattr(stylizer, "precision", "fp32"), tuning=tuning)
     times.total = time.perf_counter() - t_start
     return state
 
@@ -346,8 +361,10 @@ def _stylize_frame(stylizer: Any, item: WorkItem, previous: collections.deque[np
     """Optimise one frame: cold (content init, first-frame budget) or warm (warped init, temporal terms).
 
     ``controls`` and ``matte`` (this frame's, H×W in [0, 1]): the artists' controls (:mod:`.controls`);
-    ``earlier_mattes``: those of the frames in ``previous`` (pixels the matte makes new are new content)."""
+    ``earlier_mattes``: those of the frames in ``previous`` (pixels the matte makes new are new content). The
+    heuristics are the stylizer's (``stylizer.tuning``)."""
     video = config.video
+    tuning = getattr(stylizer, "tuning", TUNING)
     content = item.frame.image
     cold = item.shot_start or video.temporal_weight == 0 or not item.flows
     focus = None
@@ -356,11 +373,11 @@ def _stylize_frame(stylizer: Any, item: WorkItem, previous: collections.deque[np
     else:
         if controls is not None and earlier_mattes:  # entering the matte (or changing region): new content
             item = dataclasses.replace(item, flows=controls.new_content(item.flows, matte, earlier_mattes))
-        init, temporal = _initial_and_temporal(item, content, previous, config)
+        init, temporal = _initial_and_temporal(item, content, previous, config, tuning)
         focus = 1.0 - item.flows[min(item.flows)][1]
         if controls is not None:  # a composited matte: only what lies inside it is held and painted
             temporal, focus = controls.restrict(temporal, focus, matte)
-        budget = _warm_budget(video, focus)
+        budget = _warm_budget(video, focus, tuning)
     t0 = time.perf_counter()
     options = {} if controls is None else controls.run_options(item.frame.pts, item.frame.number, matte)
     result = stylizer.run(content, init=init, iterations=budget, temporal=temporal,
@@ -371,7 +388,7 @@ def _stylize_frame(stylizer: Any, item: WorkItem, previous: collections.deque[np
         "shot_start": item.shot_start,
         "warm": not cold, "iterations": int(result.iterations), "stopped_early": bool(result.stopped_early),
         "effort": round(float(result.effort), 2), "budget": budget,
-        "new_share": None if focus is None else round(float((focus > 0.5).mean()), 4),
+        "new_share": None if focus is None else round(float((focus > tuning.focus_threshold).mean()), 4),
         "loss": {k: float(v) for k, v in result.loss.items()}, "seconds": float(result.seconds),
     }
     if controls is not None and controls.schedule is not None:
@@ -383,7 +400,7 @@ def finish(config: StylizeConfig, state: RunState) -> dict[str, Any]:
     """Encode the stored frames of ``state`` (with audio and timing), write the preview and the report."""
     if not state.frames:
         raise NoFramesError("no frames in the selected range", path=config.input)
-    store = open_store(config, force=False)
+    store = open_store(config, force=False, tuning=state.tuning)
     times = state.times
     t0 = time.perf_counter()
     _encode(config, store, state)
@@ -406,15 +423,16 @@ def working_size(config: StylizeConfig) -> tuple[int, int]:
     return media.working_size(info.video.display_width, info.video.display_height, config.video.size)
 
 
-def stylize(config: StylizeConfig, *, backbone: Any = None) -> dict[str, Any]:
+def stylize(config: StylizeConfig, *, backbone: Any = None, tuning: EngineTuning | None = None) -> dict[str, Any]:
     """Stylise ``config.input`` into ``config.output``; returns (and optionally writes) the JSON report.
 
     Validates every input and output before work starts. ``backbone`` injects a feature network (tests use tiny
-    random ones); by default it follows ``config.style``.
+    random ones); by default it follows ``config.style``. ``tuning``: the engine's heuristics
+    (:class:`~videostyle.tuning.EngineTuning`; None: the defaults).
     """
     t0 = time.perf_counter()
     job = preflight(config)  # every check that can fail before a frame is stylised (videostyle/video/preflight.py)
-    state = run_frames(config, backbone=backbone, job=job)
+    state = run_frames(config, backbone=backbone, job=job, tuning=tuning)
     state.times.setup += time.perf_counter() - t0 - state.times.total
     state.times.total = time.perf_counter() - t0
     return finish(config, state)
