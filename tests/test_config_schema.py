@@ -104,7 +104,7 @@ def test_each_option_reaches_the_config_from_cli_manifest_and_python(o: _schema.
     else:
         from_manifest = parse_manifest({"job": [job]}, base_dir="/", source=tmp_path / "m.toml").jobs[0].config
         got = field_value(from_manifest, o)
-        if o.key in ("weights", "report", "preview", "work_dir", "mask", "outside_style"):
+        if o.spec.path:
             got = Path(got).name  # resolved against base_dir
         assert got == (tuple(value) if o.sequence else value)
 

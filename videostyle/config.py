@@ -7,6 +7,10 @@ checked to be finite), ``choices=`` for names, ``check=`` for anything else (``c
 the ``stylize`` command line (:mod:`videostyle.cli` builds its parser from these fields), manifest keys
 (``--max-frames`` → ``max_frames``, :meth:`StylizeConfig.from_mapping`) and validation of Python-built configs
 (``__post_init__``) all follow from it; ``tests/test_config_schema.py`` checks every field is reachable from each.
+``effect=`` says what the option changes: ``"frames"`` (the default: the stylised frames, so it enters the frame
+store's hash), ``"output"`` (only what is written from the stored frames), ``"speed"`` or ``"run"``; ``path=True``
+marks a file or folder (resolved beside a manifest). ``docs/options.md`` is generated from these fields
+(``python scripts/make_options_doc.py``).
 Supported types: ``int``, ``float``, ``str``, ``bool``, ``tuple[int | float | str, ...]``, each optionally ``| None``.
 Checks that involve several fields go in the class's ``__post_init__`` after ``validate(self)``.
 Nothing here knows about argparse or files; the machinery is in :mod:`videostyle._schema`.
@@ -160,7 +164,7 @@ class StyleConfig:
     model: str | None = field(default=None, metadata=opt(
         "backbone (default vgg19, falling back to vgg16-hed when offline)", check=check_model,
         metavar="{" + ",".join(MODELS) + "}", example="vgg16"))
-    weights: str | None = field(default=None, metadata=opt("backbone weights file", metavar="PATH"))
+    weights: str | None = field(default=None, metadata=opt("backbone weights file", metavar="PATH", path=True))
     device: str = field(default="auto", metadata=opt(f"one of {', '.join(DEVICES)} (or cuda:N)",
                                                      check=_check_device, example="cpu"))
     pooling: str = field(default="max", metadata=opt(choices=("max", "avg")))
@@ -197,12 +201,14 @@ class StyleConfig:
     levels: int = field(default=1, metadata=opt("coarse-to-fine levels", minimum=1))
     color: str = field(default="none", metadata=opt("colour preservation", choices=COLOR_MODES))
     # Performance options. precision enters the frame-store hash as resolved (fp32 | bf16); channels_last and
-    # compile do not change the frames, so they stay out of it (videostyle/style/devices.py, SPEED_ONLY_FIELDS).
+    # compile do not change the frames, so they stay out of it (effect="speed").
     precision: str = field(default="fp32", metadata=opt(
         "backbone precision: bf16 runs it under autocast (Grams, losses, optimiser stay fp32); auto picks bf16 on "
         "CUDA and on CPUs with native bf16 (AVX-512-BF16, AMX)", choices=PRECISIONS))
-    channels_last: bool = field(default=False, metadata=opt("channels-last memory format (CUDA only)"))
-    compile: bool = field(default=False, metadata=opt("torch.compile the backbone (measured slower on CPU)"))
+    channels_last: bool = field(default=False, metadata=opt("channels-last memory format (CUDA only)",
+                                                            effect="speed"))
+    compile: bool = field(default=False, metadata=opt("torch.compile the backbone (measured slower on CPU)",
+                                                      effect="speed"))
 
     def __post_init__(self) -> None:
         validate(self)
@@ -262,22 +268,23 @@ class EncodeConfig:
     """How the result is written. The container/codec follows the output extension unless ``codec`` is set."""
 
     codec: str | None = field(default=None, metadata=opt("codec (default: from the output extension)",
-                                                         choices=CODECS))
+                                                         choices=CODECS, effect="output"))
     crf: int = field(default=DEFAULT_CRF, metadata=opt("H.264 constant rate factor (0 lossless … 51)", minimum=0,
-                                              maximum=51))
-    preset: str = field(default=DEFAULT_PRESET, metadata=opt("H.264 (x264) speed/size preset", choices=X264_PRESETS))
-    audio: bool = field(default=True, metadata=opt("do not copy the source's audio", negate=True))
+                                                       maximum=51, effect="output"))
+    preset: str = field(default=DEFAULT_PRESET, metadata=opt("H.264 (x264) speed/size preset", choices=X264_PRESETS,
+                                                             effect="output"))
+    audio: bool = field(default=True, metadata=opt("do not copy the source's audio", negate=True, effect="output"))
     output_colorspace: str | None = field(default=None, metadata=opt(
         "OpenColorIO colour space of the output (default: the input's for the same kind of file, else sRGB for "
-        "8/16-bit and video, scene-linear Rec.709 for EXR)", metavar="NAME", example="ACEScg"))
+        "8/16-bit and video, scene-linear Rec.709 for EXR)", metavar="NAME", example="ACEScg", effect="output"))
     full_resolution: bool = field(default=False, metadata=opt(
         "write the result at the input's resolution: the stylised frames scaled up (bicubic) from the working "
-        "size, a plate's alpha and highlights at full resolution"))
+        "size, a plate's alpha and highlights at full resolution", effect="output"))
     # the matte's composite with the source happens on writing (not in the frame store's hash)
     mask_feather: float | None = field(default=None, metadata=opt(
         "with --mask: width of the soft edge inside the matte where the stylised frame fades into the source (px "
         f"at the working size; 0: the matte as it is; default {DEFAULT_MASK_FEATHER:g})", minimum=0, metavar="PX",
-        example=6.0))
+        example=6.0, effect="output"))
 
     def __post_init__(self) -> None:
         validate(self)
@@ -314,11 +321,11 @@ class StylizeConfig:
 
     input: str = field(metadata=opt(
         "video file, image sequence (pattern like shot/%%05d.png, or a folder) or image", positional=True,
-        required=True))
+        required=True, path=True))
     output: str = field(metadata=opt("output video (.mp4 .mov .mkv), image, or image sequence", short="-o",
-                                     required=True))
+                                     required=True, path=True, effect="output"))
     styles: tuple[str, ...] = field(metadata=opt("style image; repeat for several styles", flag="--style",
-                                                 required=True, repeat=True, metavar="IMG"))
+                                                 required=True, repeat=True, metavar="IMG", path=True))
     style: StyleConfig = field(default_factory=StyleConfig)
     video: VideoConfig = field(default_factory=VideoConfig)
     encode: EncodeConfig = field(default_factory=EncodeConfig)
@@ -327,17 +334,19 @@ class StylizeConfig:
         "matte restricting the stylisation (white = stylise; the alpha channel when the file has one, else the "
         "first channel): an image sequence (paired with numbered plates by frame number, with a video by frame "
         "index from 0), a video (paired by time) or one image; outside it the source passes through",
-        metavar="MATTE"))
+        metavar="MATTE", path=True))
     outside_style: str | None = field(default=None, metadata=opt(
         "with --mask: style image of the region outside the matte (the --style images paint the inside)",
-        metavar="IMG"))
+        metavar="IMG", path=True))
     work_dir: str | None = field(default=None, metadata=opt("frame store (default: beside the output)",
-                                                            metavar="DIR"))
-    report: str | None = field(default=None, metadata=opt("write a JSON report", metavar="FILE.json"))
+                                                            metavar="DIR", path=True, effect="run"))
+    report: str | None = field(default=None, metadata=opt("write a JSON report", metavar="FILE.json", path=True,
+                                                           effect="output"))
     preview: str | None = field(default=None, metadata=opt("side-by-side (source | stylised) video",
-                                                           metavar="FILE"))
-    force: bool = field(default=False, metadata=opt("overwrite the output and restart the frame store"))
-    quiet: bool = field(default=False, metadata=opt("no progress display"))
+                                                           metavar="FILE", path=True, effect="output"))
+    force: bool = field(default=False, metadata=opt("overwrite the output and restart the frame store",
+                                                    effect="run"))
+    quiet: bool = field(default=False, metadata=opt("no progress display", effect="run"))
 
     def __post_init__(self) -> None:
         if not self.styles:

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from .. import _schema
 from .. import flow as flowlib
 from .. import media
 from ..config import StylizeConfig, VideoConfig, config_hash, to_dict
@@ -78,19 +79,28 @@ def _file_digest(path: str) -> str:
     return h.hexdigest()[:16]
 
 
-def _run_settings(config: StylizeConfig, tuning: EngineTuning | None = None) -> dict[str, Any]:
-    """Everything that changes the stylised frames (and nothing that only changes the encoding); a ``tuning``
-    other than the defaults adds the fields it changes."""
-    from ..style.devices import result_settings  # precision as resolved; speed-only flags left out
+#: the path options that change the frames, identified by their files' contents rather than their paths
+_IDENTIFIED_PATHS = ("input", "styles", "outside_style", "mask")
 
+
+def _run_settings(config: StylizeConfig, tuning: EngineTuning | None = None) -> dict[str, Any]:
+    """Everything that changes the stylised frames (the frame store's hash): every option declared
+    ``effect="frames"`` (:func:`videostyle._schema.values`; the precision as resolved), the input, style and matte
+    files by their contents, and a ``tuning``'s changes from the defaults."""
+    from ..style.devices import result_settings  # the style's frame options, precision as resolved
+
+    top = [o.name for o in _schema.options(type(config))
+           if len(o.path) == 1 and o.spec.path and o.spec.effect == "frames"]
+    if sorted(top) != sorted(_IDENTIFIED_PATHS):  # a new file option: say how its files are identified
+        raise TypeError(f"frame-changing path options {top}: _run_settings identifies {list(_IDENTIFIED_PATHS)}")
+    settings = _schema.values(config, "frames", paths=False)
+    settings["style"] = result_settings(config.style)
     controls = Controls(config, None)
     changed = {} if tuning is None else tuning.changed()
     return {
         "input": file_identity(config.input),
         "styles": [_file_digest(p) for p in controls.style_paths()],  # with --outside-style, it comes last
-        "style": result_settings(config.style),
-        "video": to_dict(config.video),
-        "range": to_dict(config.range),
+        **settings,
         **controls.settings(),  # the matte's files (only with --mask)
         **({"tuning": changed} if changed else {}),
     }
