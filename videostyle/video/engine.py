@@ -11,16 +11,17 @@ One way through a clip (Ruder, Dosovitskiy & Brox, GCPR 2016):
   finished frame with that frame as the previous result;
 * with ``passes > 1`` the shots are swept again in alternating directions (:mod:`~videostyle.video.passes`);
 * once every frame is stored, the clip is encoded from the store (last pass) with the source's audio and timing.
+
+Beside it: :mod:`.warm` (a warm frame's start, fill, temporal terms and budget), :mod:`.source` (the job's input),
+:mod:`.output` (encode and preview), :mod:`.report` (the JSON report), :mod:`.progress` (the progress bar).
 """
 
 from __future__ import annotations
 
 import collections
-import contextlib
 import dataclasses
 import hashlib
 import json
-import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,15 +33,25 @@ import numpy as np
 from .. import _schema
 from .. import flow as flowlib
 from .. import media
-from ..config import StylizeConfig, VideoConfig, config_hash, to_dict
+from ..config import StylizeConfig, config_hash
 from ..errors import NoFramesError, RunInterrupted, UsageError
 from ..tuning import TUNING, EngineTuning
 from .._fs import atomic_write
 from . import passes as multipass
-from .controls import Controls, composite_frame, file_identity
-from .preflight import ResolvedJob, output_size, preflight
+from .controls import Controls, file_identity
+from .output import audio_range as _audio_range  # noqa: F401  (the names before issue 21 split this module)
+from .output import encode, write_preview
+from .preflight import ResolvedJob, preflight
+from .progress import Progress
+from .progress import Progress as _Progress  # noqa: F401
+from .report import pass_summary as _pass_summary  # noqa: F401
+from .report import report as build_report
 from .shots import CutDetector, annotate_shots
+from .source import open_source, working_size
 from .store import FrameStore
+from .warm import fill as _fill  # noqa: F401
+from .warm import initial_and_temporal as _initial_and_temporal
+from .warm import warm_budget as _warm_budget
 
 T = TypeVar("T")
 
@@ -83,10 +94,11 @@ def _file_digest(path: str) -> str:
 _IDENTIFIED_PATHS = ("input", "styles", "outside_style", "mask")
 
 
-def _run_settings(config: StylizeConfig, tuning: EngineTuning | None = None) -> dict[str, Any]:
+def _run_settings(config: StylizeConfig, tuning: EngineTuning | None = None, controls: Controls | None = None
+                  ) -> dict[str, Any]:
     """Everything that changes the stylised frames (the frame store's hash): every option declared
     ``effect="frames"`` (:func:`videostyle._schema.values`; the precision as resolved), the input, style and matte
-    files by their contents, and a ``tuning``'s changes from the defaults."""
+    files by their contents, and a ``tuning``'s changes from the defaults. ``controls``: the job's, when built."""
     from ..style.devices import result_settings  # the style's frame options, precision as resolved
 
     top = [o.name for o in _schema.options(type(config))
@@ -95,7 +107,7 @@ def _run_settings(config: StylizeConfig, tuning: EngineTuning | None = None) -> 
         raise TypeError(f"frame-changing path options {top}: _run_settings identifies {list(_IDENTIFIED_PATHS)}")
     settings = _schema.values(config, "frames", paths=False)
     settings["style"] = result_settings(config.style)
-    controls = Controls(config, None)
+    controls = Controls(config, None) if controls is None else controls
     changed = {} if tuning is None else tuning.changed()
     return {
         "input": file_identity(config.input),
@@ -148,74 +160,6 @@ def _prepare(reader: media.FrameReader, config: StylizeConfig, resume: int, time
         yield WorkItem(frame, annotated.shot_start, flows)
 
 
-def _initial_and_temporal(item: WorkItem, content: np.ndarray, previous: collections.deque[np.ndarray],
-                          config: StylizeConfig, tuning: EngineTuning = TUNING
-                          ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, float]]]:
-    """Warped initialisation and temporal targets for a warm frame (Ruder et al., closest-first long-term masks)."""
-    offsets = sorted(item.flows)
-    warped = [flowlib.warp(previous[-k], item.flows[k][0], interpolation="cubic").astype(np.float32) / 255.0
-              for k in offsets]
-    masks = [item.flows[k][1] for k in offsets]
-    held = flowlib.closest_first(masks) if len(masks) > 1 else masks
-    reliable = masks[0][..., None]
-    source = content.astype(np.float32) / 255.0
-    fill = _fill(config.video.fill, source, warped[0], masks[0], tuning)
-    init = reliable * warped[0] + (1.0 - reliable) * fill
-    weight = config.video.temporal_weight
-    temporal = [(w, m, weight) for w, m in zip(warped, held)]
-    return init.astype(np.float32), temporal
-
-
-def _fill(mode: str, source: np.ndarray, warped: np.ndarray, reliable: np.ndarray,
-          tuning: EngineTuning = TUNING) -> np.ndarray:
-    """What the pixels the flow cannot carry start from (H×W×3 float32 in [0, 1])."""
-    if mode == "blend":
-        return 0.5 * (source + warped)
-    if mode == "warped":
-        return warped
-    if mode == "inpaint":
-        return flowlib.inpaint(warped, reliable, tuning.inpaint_radius)
-    if mode == "paint":  # the frame itself under its carried neighbours' paint layer (stylised − source)
-        return np.clip(source + flowlib.inpaint(warped - source, reliable, tuning.inpaint_radius), 0.0, 1.0)
-    if mode == "match":  # the frame in the carried painting's colours: the map of the carried pixels' colours
-        carried = reliable > 0.5
-        if int(carried.sum()) < tuning.min_matched:
-            return source
-        from ..style.color import transfer_color
-
-        return transfer_color(source, source[carried], warped[carried])
-    return source
-
-
-def _warm_budget(video: VideoConfig, focus: np.ndarray, tuning: EngineTuning = TUNING) -> int:
-    """A warm frame's budget grows with how much of it is new: ``iterations`` plus that share of the difference
-    to ``first_iterations`` (2 % new: about ``iterations``; everything new: a first frame's budget)."""
-    share = float((focus > tuning.focus_threshold).mean())
-    return int(video.iterations + round(share * max(0, video.first_iterations - video.iterations)))
-
-
-class _Progress:
-    """tqdm on stderr (frames, s/frame, ETA, shot, loss); nothing when quiet."""
-
-    def __init__(self, total: int | None, quiet: bool, initial: int = 0) -> None:
-        self.bar = None
-        if not quiet:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, initial=initial, unit="frame", file=sys.stderr, dynamic_ncols=True,
-                            desc="stylise", smoothing=0.1)
-
-    def update(self, n: int, **postfix: Any) -> None:
-        if self.bar is not None:
-            if postfix:
-                self.bar.set_postfix(postfix, refresh=False)
-            self.bar.update(n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 @dataclass
 class RunState:
     """What one run of the frame loop produced (frames in order, shots) and how long its stages took."""
@@ -237,13 +181,15 @@ class RunState:
     precision: str = "fp32"
     #: the heuristics the frames were made with (its changes from the defaults enter the store hash)
     tuning: EngineTuning = TUNING
+    #: the job's artists' controls (--mask, --outside-style, --style-schedule), built once by the run
+    controls: Controls | None = None
 
 
-def open_store(config: StylizeConfig, *, force: bool | None = None, tuning: EngineTuning | None = None
-               ) -> FrameStore:
+def open_store(config: StylizeConfig, *, force: bool | None = None, tuning: EngineTuning | None = None,
+               controls: Controls | None = None) -> FrameStore:
     """The frame store of a job (validates nothing else); ``force`` defaults to ``config.force``; ``tuning``: the
-    heuristics its frames are made with (None: the defaults)."""
-    settings = _run_settings(config, tuning)
+    heuristics its frames are made with (None: the defaults); ``controls``: the job's, when already built."""
+    settings = _run_settings(config, tuning, controls)
     work_dir = Path(config.work_dir) if config.work_dir else config.default_work_dir()
     return FrameStore(work_dir, config_hash(settings), settings, force=config.force if force is None else force)
 
@@ -268,8 +214,8 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
     times = StageTimes()
     t_start = time.perf_counter()
     tuning = TUNING if tuning is None else tuning
-    store = open_store(config, force=force_store, tuning=tuning)
-    controls = Controls(config, None)  # --mask, --outside-style, --style-schedule
+    controls = Controls(config, None)  # --mask, --outside-style, --style-schedule (fps set once the input is open)
+    store = open_store(config, force=force_store, tuning=tuning, controls=controls)
     styles = [load_style_image(p) for p in controls.style_paths()]
     stylizer = Stylizer(styles, controls.style_config(), backbone=backbone, tuning=tuning)
     times.setup = time.perf_counter() - t_start
@@ -293,7 +239,7 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
             total = min(total, rng.max_frames)
         if total is not None and frame_range is not None:
             total = max(0, (total if stop is None else min(total, stop)) - first)
-        progress = _Progress(None if total is None else total * video.passes, config.quiet)
+        progress = Progress(None if total is None else total * video.passes, config.quiet)
         keep_sources = video.passes > 1
         refined: list[dict[str, Any]] = []
         prefetch = flowlib.Prefetcher(_prepare(reader, config, resume, times, tuning), lambda item: item, depth=4)
@@ -359,7 +305,7 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
                          time_base=reader.time_base, start_pts=reader.start_pts, info=info,
                          model=stylizer.backbone_name, device=str(getattr(stylizer, "device", config.style.device)),
                          times=times, work_dir=store.root, refined=refined,
-                         precision=getattr(stylizer, "precision", "fp32"), tuning=tuning)
+                         precision=getattr(stylizer, "precision", "fp32"), tuning=tuning, controls=controls)
     times.total = time.perf_counter() - t_start
     return state
 
@@ -410,27 +356,21 @@ def finish(config: StylizeConfig, state: RunState) -> dict[str, Any]:
     """Encode the stored frames of ``state`` (with audio and timing), write the preview and the report."""
     if not state.frames:
         raise NoFramesError("no frames in the selected range", path=config.input)
-    store = open_store(config, force=False, tuning=state.tuning)
+    controls = state.controls if state.controls is not None else Controls(config, state.fps)
+    store = open_store(config, force=False, tuning=state.tuning, controls=controls)
     times = state.times
     t0 = time.perf_counter()
-    _encode(config, store, state)
+    encode(config, store, state, controls)
     times.encode = time.perf_counter() - t0
     if config.preview:
         t0 = time.perf_counter()
-        _write_preview(config, store, state)
+        write_preview(config, store, state, controls)
         times.preview = time.perf_counter() - t0
     times.total += times.encode + times.preview
-    report = _report(config, state)
+    report = build_report(config, state, controls)
     if config.report:
         atomic_write(Path(config.report), json.dumps(report, indent=2, default=str).encode())
     return report
-
-
-def working_size(config: StylizeConfig) -> tuple[int, int]:
-    """(w, h) of the frames the job works on: the upright source scaled so its long side is ``video.size``."""
-    info = media.probe(config.input)
-    assert info.video is not None
-    return media.working_size(info.video.display_width, info.video.display_height, config.video.size)
 
 
 def stylize(config: StylizeConfig, *, backbone: Any = None, tuning: EngineTuning | None = None) -> dict[str, Any]:
@@ -448,114 +388,3 @@ def stylize(config: StylizeConfig, *, backbone: Any = None, tuning: EngineTuning
     return finish(config, state)
 
 
-def _audio_range(state: RunState) -> tuple[float, float]:
-    frames = state.frames
-    first = frames[0]["pts"] if frames[0]["pts"] is not None else (state.start_pts or 0.0)
-    last = frames[-1]["pts"] if frames[-1]["pts"] is not None else first
-    step = 1.0 / state.fps if state.fps else 0.0
-    return float(first), float(last) + step
-
-
-def _encode(config: StylizeConfig, store: FrameStore, state: RunState) -> None:
-    enc = config.encode
-    audio_from = config.input if enc.audio and state.info.audio else None
-    span = _audio_range(state)
-    size = output_size(config, state.info, state.size)
-    with media.open_writer(config.output, like=state.info, size=size, codec=enc.codec, crf=enc.crf,
-                           preset=enc.preset, audio_from=audio_from, audio_range=span, source_start=span[0],
-                           input_colorspace=config.video.input_colorspace,
-                           output_colorspace=enc.output_colorspace) as writer, \
-            contextlib.ExitStack() as stack:
-        # plates: the source's alpha and out-of-range residual (media.colour) go back with each stylised frame;
-        # a matte (--mask): the source outside it
-        controls = Controls(config, state.fps)
-        mattes = stack.enter_context(controls.open_mattes(size, state.info)) if controls.composited else None
-        # outside a matte, a float plate gets its own values back: the residual also holds the 8-bit rounding
-        source = stack.enter_context(open_source(config, size, rounding=mattes is not None and writer.is_plate)) \
-            if writer.needs_extras or mattes is not None else None
-        for rec in state.frames:
-            extras = media.frame_at(source, rec["index"]) if source is not None else None
-            image = media.resize_image(store.get(rec["index"], config.video.passes), size)
-            if mattes is not None and extras is not None:
-                matte = mattes.at(rec["index"], number=rec.get("number"), pts=rec.get("pts"))
-                image = composite_frame(controls, image, extras.image, matte, state.size[0])
-            writer.write(image,
-                         pts_ticks=rec.get("pts_ticks"),
-                         pts=rec.get("pts"), number=rec.get("number"),
-                         alpha=extras.alpha if extras is not None else None,
-                         residual=extras.residual if extras is not None else None)
-
-
-def open_source(config: StylizeConfig, size: tuple[int, int], *, rounding: bool = False) -> media.FrameReader:
-    """The job's input as the frame loop sees it: its range, frame numbers and colour space, at ``size``
-    (``rounding``: see :func:`~videostyle.media.open_reader`)."""
-    rng = config.range
-    return media.open_reader(config.input, start=rng.start, duration=rng.duration, max_frames=rng.max_frames,
-                             frames=rng.frame_numbers, colorspace=config.video.input_colorspace, size=size,
-                             rounding=rounding)
-
-
-def _write_preview(config: StylizeConfig, store: FrameStore, state: RunState) -> None:
-    """Side by side: source | stylised, at the working size, with the source's timing."""
-    w, h = state.size
-    wanted = {rec["index"]: rec for rec in state.frames}
-    controls = Controls(config, state.fps)
-    with open_source(config, state.size) as reader, contextlib.ExitStack() as stack, \
-            media.open_writer(config.preview, like=state.info, size=(2 * w, h), audio_from=None) as writer:
-        mattes = stack.enter_context(controls.open_mattes(state.size, state.info)) if controls.composited else None
-        for frame in reader:
-            rec = wanted.get(frame.index)
-            if rec is None:
-                continue
-            result = store.get(rec["index"], config.video.passes)
-            if mattes is not None:
-                matte = mattes.at(frame.index, number=frame.number, pts=frame.pts)
-                result = composite_frame(controls, result, frame.image, matte, w)
-            side = np.concatenate([frame.image, result], axis=1)
-            writer.write(side, pts_ticks=rec.get("pts_ticks"), pts=rec.get("pts"))
-
-
-def _pass_summary(state: RunState) -> list[dict[str, Any]]:
-    """Per pass: its direction, frames, frames computed in this run and the median iterations."""
-    by_pass: dict[int, list[dict[str, Any]]] = {1: state.frames}
-    for rec in state.refined:
-        by_pass.setdefault(int(rec["pass_no"]), []).append(rec)
-    return [{"pass": p, "direction": "forward" if multipass.direction(p) > 0 else "backward", "frames": len(recs),
-             "frames_computed": sum(1 for r in recs if not r.get("resumed")),
-             "iterations_median": float(np.median([r["iterations"] for r in recs])) if recs else None}
-            for p, recs in sorted(by_pass.items())]
-
-
-def _report(config: StylizeConfig, state: RunState) -> dict[str, Any]:
-    frames = state.frames
-    computed = [f for f in frames if not f.get("resumed")]
-    first = [f["iterations"] for f in frames if not f.get("warm")]
-    warm = [f["iterations"] for f in frames if f.get("warm")]
-    stages = dataclasses.asdict(state.times)
-    return {
-        "input": config.input,
-        "output": config.output,
-        "styles": Controls(config, None).style_paths(),  # with --outside-style, it comes last
-        "frames": len(frames),
-        "frames_computed": len(computed),
-        "frames_resumed": len(frames) - len(computed),
-        "shots": state.shots,
-        "model": state.model,
-        "device": state.device,
-        "precision": state.precision,
-        "size": list(state.size),
-        "fps": state.fps,
-        "time_base": str(state.time_base) if state.time_base is not None else None,
-        "iterations": [f["iterations"] for f in frames],
-        "iterations_summary": {
-            "first_frames_median": float(np.median(first)) if first else None,
-            "warm_frames_median": float(np.median(warm)) if warm else None,
-        },
-        "passes": _pass_summary(state),
-        "loss": (state.refined[-1] if state.refined else frames[-1]).get("loss", {}),
-        "per_frame": frames,
-        "seconds": state.times.total,
-        "stages": stages,
-        "work_dir": str(state.work_dir),
-        "config": to_dict(config),
-    }
