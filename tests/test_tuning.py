@@ -40,7 +40,7 @@ NOT_TUNING = {
     "style/images.py": {"MAX_STYLE_SIDE", "MAX_STYLE_PIXELS"},
     "style/losses.py": {"_EPS"},
     "style/memory.py": {"MB", "MARGIN", "FIXED_BYTES", "STYLE_BYTES_PER_PIXEL", "DECODE_BYTES_PER_PIXEL"},
-    "style/stylizer.py": {"_STYLE_CACHE_SIZE", "_CONTENT_CACHE_SIZE"},
+    "style/targets.py": {"_STYLE_CACHE_SIZE", "_CONTENT_CACHE_SIZE"},
     "style/weights.py": {"DOWNLOAD_TIMEOUT_S"},
     "video/store.py": {"STORE_VERSION"},
 }

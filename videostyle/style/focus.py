@@ -3,16 +3,22 @@
 A warm frame starts from the previous stylised frame warped by the flow; the pixels the flow could not carry
 (disocclusions, a subject entering, unreliable motion) are the *focus*. :meth:`Stylizer.run
 <videostyle.style.stylizer.Stylizer.run>` optimises the whole frame until it settles, then only crops around the
-focus (:func:`focus_boxes`) until the focus settles too, and blends the result back (:func:`feathered`).
+focus (:func:`focus_boxes`) until the focus settles too, and blends the result back (:func:`feathered`): all in
+:func:`paint_focus`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
 import cv2
 import numpy as np
+import torch
 
 from ..errors import StyleError
 from ..tuning import TUNING, EngineTuning
+from .images import to_numpy01
 
 
 def check_map(values: np.ndarray, name: str, shape: tuple[int, int]) -> np.ndarray:
@@ -89,3 +95,45 @@ def feathered(focus: np.ndarray, *, tuning: EngineTuning = TUNING) -> np.ndarray
         region = cv2.dilate(region, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
     soft = cv2.GaussianBlur(region.astype(np.float32), (0, 0), sigma)
     return np.maximum(soft, focus.astype(np.float32) * (focus > threshold)).clip(0.0, 1.0)
+
+
+def paint_focus(run_level: Callable[..., Any], content01: np.ndarray, x01: np.ndarray,
+                terms: Sequence[tuple[np.ndarray, np.ndarray, float]], focus01: np.ndarray, budget: int, *,
+                targets: Mapping[str, torch.Tensor], level: float, tuning: EngineTuning = TUNING,
+                style_targets: Mapping[str, torch.Tensor] | None = None,
+                regions: Sequence[tuple[np.ndarray, Any]] | None = None
+                ) -> tuple[np.ndarray, int, float, dict[str, float]] | None:
+    """Keep optimising only where ``focus01`` is, once the whole image has settled (a warm frame's second phase).
+
+    The focus is split into boxes (:func:`focus_boxes`: its connected parts grown by a context margin for the
+    backbone's receptive field, overlapping ones merged). In each box only the focus (feathered) is optimised
+    (``free``: the rest of the box is context, held still), with the whole frame's style ``targets`` (so strokes
+    keep their scale), its own content crop and the cropped temporal terms, until the focus settles
+    (``tuning.focus_settle``, stricter while it lies nearer the photo than ``level``, the carried pixels' mean
+    distance from it) or ``budget`` runs out. When the boxes would cover most of the frame, the whole frame is
+    optimised instead. ``run_level(content, start, terms, iterations, **options)`` is the Stylizer's one
+    optimisation; ``style_targets`` / ``regions``: this frame's style keywords. Returns (image, loss evaluations,
+    full-frame-equivalent effort, loss terms of the final image) or None when there is no focus.
+    """
+    from .regions import crop_regions
+
+    h, w = content01.shape[:2]
+    boxes = focus_boxes(focus01, margin=max(tuning.min_level_side, round(max(h, w) * tuning.crop_margin)),
+                        min_side=2 * tuning.min_level_side, tuning=tuning)
+    if not boxes:
+        return None
+    out = x01.copy()
+    iters, effort = 0, 0.0
+    paste = feathered(focus01, tuning=tuning)
+    for x0, y0, x1, y1 in boxes:
+        crop = (slice(y0, y1), slice(x0, x1))
+        t_c = [(t[crop], m[crop], wt) for t, m, wt in terms]
+        res = run_level(content01[crop], out[crop], t_c, budget, focus=focus01[crop],
+                        style_targets=targets, regions=crop_regions(regions, crop), free=paste[crop],
+                        focus_settle=tuning.focus_settle, reach=level)
+        out[crop] = to_numpy01(res.image)  # already the crop blended with its painted focus by ``free``
+        iters += res.iterations
+        effort += res.iterations * (x1 - x0) * (y1 - y0) / float(h * w)
+    final = run_level(content01, out, terms, 0, style_targets=style_targets,
+                      regions=regions)  # the loss terms of the image returned
+    return out, iters, effort, final.loss

@@ -14,11 +14,9 @@ statistics) and cached; content targets are cached for the last content frame.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import time
 import warnings
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,11 +30,12 @@ from ..tuning import TUNING, EngineTuning
 from . import color as colour
 from . import memory
 from .devices import fast_bf16, resolve_device, resolve_precision
-from .focus import check_map, feathered, focus_boxes
+from .focus import check_map, paint_focus
 from .images import check_image, resize01, to_numpy01, to_tensor, to_uint8
-from .losses import blend_grams, content_loss, gram_matrix, masked_pixel_loss, style_loss, tv_loss
+from .losses import content_loss, masked_pixel_loss, style_loss, tv_loss
 from .optimize import image_change, optimize
-from .regions import RegionalStyle, RegionSpec, check_regions, crop_regions
+from .regions import RegionalStyle, RegionSpec, check_regions
+from .targets import Targets, style_working_size  # noqa: F401  (style_working_size: its name before issue 21)
 from .weights import load_backbone
 
 log = logging.getLogger(__name__)
@@ -44,8 +43,6 @@ log = logging.getLogger(__name__)
 #: (target H×W×3 in [0, 1] or uint8, mask H×W in [0, 1], weight)
 TemporalTerm = tuple[np.ndarray, np.ndarray, float]
 
-_STYLE_CACHE_SIZE = 8
-_CONTENT_CACHE_SIZE = 4
 #: torch.compile backend of ``StyleConfig.compile`` (tests use "eager" to trace quickly)
 COMPILE_BACKEND = "inductor"
 
@@ -79,16 +76,6 @@ def _device_memory_errors(run: Callable[..., StyleResult]) -> Callable[..., Styl
         raise error
 
     return wrapper
-
-
-def style_working_size(style_hw: tuple[int, int], content_hw: tuple[int, int], style_scale: float) -> tuple[int, int]:
-    """(w, h) a style image of (h, w) ``style_hw`` is used at for a content of (h, w): long side = style_scale × the
-    content's (at least 8 px)."""
-    h, w = content_hw
-    sh, sw = style_hw
-    long_side = max(8, round(style_scale * max(h, w)))
-    scale = long_side / max(sh, sw)
-    return max(1, round(sw * scale)), max(1, round(sh * scale))
 
 
 @dataclass
@@ -172,11 +159,8 @@ class Stylizer:
         if missing:
             raise StyleError(f"backbone {self.backbone_name} does not provide layers {missing}")
 
-        self._style_cache: OrderedDict[tuple, list[dict[str, torch.Tensor]]] = OrderedDict()
-        self._style_stats: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
-        self._style_serial = 0
-        #: content targets of the last few contents (a warm frame and the crops around its new content)
-        self._content_cache: OrderedDict[tuple, dict[str, torch.Tensor]] = OrderedDict()
+        #: the style Gram and content feature targets, cached (:mod:`~videostyle.style.targets`)
+        self.targets = Targets(self.styles, cfg, self.blend_weights, self._features, self.device, self.dtype)
 
     # --- targets -------------------------------------------------------------------------------------------------
     def _features(self, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
@@ -189,69 +173,17 @@ class Stylizer:
 
     def style_size(self, content_hw: tuple[int, int], style_index: int = 0) -> tuple[int, int]:
         """(w, h) of style image ``style_index`` for a content of (h, w): long side = style_scale × content's."""
-        return style_working_size(self.styles[style_index].shape[:2], content_hw, self.config.style_scale)
-
-    def _prepared_style(self, i: int, content01: np.ndarray) -> np.ndarray:
-        style = resize01(self.styles[i], self.style_size(content01.shape[:2], i))
-        mode = self.config.color
-        if mode == "histogram":
-            return colour.match_color(style, content01)
-        if mode == "luminance":
-            return colour.gray3(colour.match_luminance(colour.luminance(style), colour.luminance(content01)))
-        return style
+        return self.targets.style_size(content_hw, style_index)
 
     def style_targets(self, content01: np.ndarray, blend_weights: Sequence[float] | None = None
                       ) -> dict[str, torch.Tensor]:
-        """Blended Gram targets for a content of this size: each style's Grams are cached per size (and per colour
-        stats when needed) and blended with ``blend_weights`` (default: the config's; a style schedule's frame)."""
-        grams = self._style_grams(content01)
-        return blend_grams(grams, self.blend_weights if blend_weights is None else tuple(blend_weights))
-
-    def _style_grams(self, content01: np.ndarray) -> list[dict[str, torch.Tensor]]:
-        h, w = content01.shape[:2]
-        key: tuple = (h, w)
-        stats = None
-        if self.config.color != "none":
-            stats = colour.color_stats(content01)
-            for k in self._style_cache:
-                if k[:2] == (h, w) and colour.stats_close(self._style_stats[k], stats):
-                    self._style_cache.move_to_end(k)
-                    return self._style_cache[k]
-            self._style_serial += 1
-            key = (h, w, self._style_serial)
-            self._style_stats[key] = stats
-        elif key in self._style_cache:
-            self._style_cache.move_to_end(key)
-            return self._style_cache[key]
-        grams = []
-        with torch.no_grad():
-            for i in range(len(self.styles)):
-                s = to_tensor(self._prepared_style(i, content01), self.device, self.dtype)
-                feats = self._features(s, self.style_layers)
-                grams.append({k: gram_matrix(feats[k].float()) for k in self.style_layers})
-        self._style_cache[key] = grams
-        while len(self._style_cache) > _STYLE_CACHE_SIZE:
-            old_key, _ = self._style_cache.popitem(last=False)
-            self._style_stats.pop(old_key, None)
-        return grams
-
-    def _content_targets_for(self, content01: np.ndarray) -> dict[str, torch.Tensor]:
-        key = (content01.shape, hashlib.blake2b(content01.tobytes(), digest_size=16).digest())
-        if key in self._content_cache:
-            self._content_cache.move_to_end(key)
-            return self._content_cache[key]
-        with torch.no_grad():
-            feats = self._features(to_tensor(content01, self.device, self.dtype), self.content_layers)
-        targets = {k: v.detach().float() for k, v in feats.items()}
-        self._content_cache[key] = targets
-        while len(self._content_cache) > _CONTENT_CACHE_SIZE:
-            self._content_cache.popitem(last=False)
-        return targets
+        """Blended Gram targets for a content of this size (:meth:`Targets.style <videostyle.style.targets.Targets.style>`)."""
+        return self.targets.style(content01, blend_weights)
 
     def set_content(self, content: np.ndarray) -> None:
         """Compute (and cache) the content targets and the style targets at this content's size."""
         c = self._color_view(check_image(content, "content"))
-        self._content_targets_for(c)
+        self.targets.content(c)
         self.style_targets(check_image(content, "content"))
 
     def _color_view(self, image01: np.ndarray) -> np.ndarray:
@@ -282,7 +214,7 @@ class Stylizer:
             seed: seeds torch's RNG (noise init) for reproducible runs.
             focus: H×W in [0, 1], the pixels that still need painting (in a warm frame: those the flow could not
                 carry). The whole frame is optimised until the pixels outside the focus have settled; the rest of
-                the budget goes to crops around the focus (:meth:`_paint_focus`), which stop only when the focus
+                the budget goes to crops around the focus (:func:`~videostyle.style.focus.paint_focus`), which stop only when the focus
                 itself has stopped changing.
             blend_weights: this frame's blend of the styles (a style schedule); None: the config's.
             regions: ``[(mask, blend_weights or None), ...]`` (H×W masks in [0, 1]): the style term is each region's
@@ -325,7 +257,7 @@ class Stylizer:
                 start = resize01(x01, (lw, lh))  # type: ignore[arg-type]
             t_l = [(resize01(t, (lw, lh)), resize01(m, (lw, lh)), wt) for t, m, wt in terms]
             # with a focus, the whole frame is optimised until the pixels outside it (those the flow carried) have
-            # settled; the focus is painted afterwards, on crops (_paint_focus)
+            # settled; the focus is painted afterwards, on crops (focus.paint_focus)
             carried = None if focus01 is None else resize01(1.0 - focus01, (lw, lh))
             result = self._run_level(c_l, start, t_l, iterations, focus=carried, focus_only=carried is not None,
                                      **self._style_terms(c_l, blend_weights, region_specs))
@@ -338,8 +270,11 @@ class Stylizer:
         loss = result.loss
         left = iterations - result.iterations
         if focus01 is not None and left > 0 and self.config.change_tolerance > 0:
-            painted = self._paint_focus(content01, x01, terms, focus01, left,
-                                        **self._style_terms(content01, blend_weights, region_specs))
+            style = self._style_terms(content01, blend_weights, region_specs)
+            whole = self.style_targets(content01) if cfg.style_weight > 0 else {}
+            painted = paint_focus(self._run_level, content01, x01, terms, focus01, left,
+                                  targets=style.get("style_targets", whole), tuning=self.tuning,
+                                  level=self._painted_level(x01, content01, 1.0 - focus01), **style)
             if painted is not None:
                 x01, crop_iters, effort_more, loss = painted
                 total_iters += crop_iters
@@ -356,46 +291,6 @@ class Stylizer:
             history=history,
             effort=effort,
         )
-
-    def _paint_focus(self, content01: np.ndarray, x01: np.ndarray, terms: Sequence[TemporalTerm],
-                     focus01: np.ndarray, budget: int, *, style_targets: dict[str, torch.Tensor] | None = None,
-                     regions: Sequence[tuple[np.ndarray, Any]] | None = None
-                     ) -> tuple[np.ndarray, int, float, dict[str, float]] | None:
-        """Keep optimising only where ``focus01`` is, once the whole image has settled.
-
-        The focus is split into boxes (:func:`focus_boxes`: its connected parts grown by a context margin for the
-        backbone's receptive field, overlapping ones merged). In each box only the focus (feathered) is optimised
-        (``free``: the rest of the box is context, held still), with the whole frame's style targets (so strokes keep
-        their scale), its own content crop and the cropped temporal terms, until the focus settles
-        (``tuning.focus_settle``, stricter while it lies nearer the photo than the carried pixels do) or ``budget``
-        runs out.
-        When the boxes would cover most of the frame, the whole frame is optimised instead. Returns (image, loss
-        evaluations, full-frame-equivalent effort, loss terms of the final image) or None when there is no focus.
-        """
-        h, w = content01.shape[:2]
-        tn = self.tuning
-        boxes = focus_boxes(focus01, margin=max(tn.min_level_side, round(max(h, w) * tn.crop_margin)),
-                            min_side=2 * tn.min_level_side, tuning=tn)
-        if not boxes:
-            return None
-        targets = self.style_targets(content01) if self.config.style_weight > 0 else {}
-        targets = targets if style_targets is None else style_targets  # a style schedule's frame
-        out = x01.copy()
-        iters, effort = 0, 0.0
-        paste = feathered(focus01, tuning=tn)
-        level = self._painted_level(x01, content01, 1.0 - focus01)  # the carried painting's distance from the photo
-        for x0, y0, x1, y1 in boxes:
-            crop = (slice(y0, y1), slice(x0, x1))
-            t_c = [(t[crop], m[crop], wt) for t, m, wt in terms]
-            res = self._run_level(content01[crop], out[crop], t_c, budget, focus=focus01[crop],
-                                  style_targets=targets, regions=crop_regions(regions, crop), free=paste[crop],
-                                  focus_settle=tn.focus_settle, reach=level)
-            out[crop] = to_numpy01(res.image)  # already the crop blended with its painted focus by ``free``
-            iters += res.iterations
-            effort += res.iterations * (x1 - x0) * (y1 - y0) / float(h * w)
-        final = self._run_level(content01, out, terms, 0, style_targets=style_targets,
-                                regions=regions)  # the loss terms of the image returned
-        return out, iters, effort, final.loss
 
     def _painted_level(self, x01: np.ndarray, content01: np.ndarray, weights: np.ndarray) -> float:
         """How far ``x01`` lies from the photo where ``weights`` are (mean |x − content| in 8-bit levels, in the
@@ -463,7 +358,7 @@ class Stylizer:
             regional = RegionalStyle(regions, dev, min_positions=self.tuning.min_guided_positions)
             style_targets = {}  # the regions' own targets replace the whole frame's
         cview = self._color_view(content01)
-        p_targets = self._content_targets_for(cview)
+        p_targets = self.targets.content(cview)
         if style_targets is None:
             style_targets = self.style_targets(content01) if cfg.style_weight > 0 else {}
         a_targets = style_targets

@@ -207,7 +207,7 @@ def _check_min_size(config: StylizeConfig, size_for: Callable[[int], tuple[int, 
     """Refuse a working size too small for the backbone's deepest layer (or the flow), naming a size that works."""
     from ..flow._checks import MIN_SIDE as FLOW_MIN_SIDE
     from ..style.backbones import min_input_side, vgg_layer_names
-    from ..style.stylizer import style_working_size
+    from ..style.targets import style_working_size
 
     s = config.style
     layers = (*s.content_layers, *s.style_layers)
