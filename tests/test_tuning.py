@@ -29,7 +29,7 @@ NOT_TUNING = {
     "_checks.py": {"SUGGEST_CUTOFF"},
     "look.py": {"LOOK_SIZE", "LOOK_ITERATIONS", "_LABEL_H", "_PAD"},
     "flow/_checks.py": {"MIN_SIDE"},
-    "flow/_prefetch.py": {"_POLL_S"},
+    "_prefetch.py": {"_POLL_S"},
     "media/mattes.py": {"ASPECT_TOLERANCE"},
     "media/images.py": {"MAX_IMAGE_PIXELS"},
     "media/plates.py": {"MAX_PLATE_PIXELS"},

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import cv2
 import numpy as np
@@ -11,9 +10,9 @@ import pytest
 from skimage import data
 
 from videostyle.errors import FlowError
+from videostyle._prefetch import Prefetcher
 from videostyle.flow import (
     FlowEstimator,
-    Prefetcher,
     closest_first,
     compute_flow,
     configure_threads,
@@ -276,85 +275,6 @@ def test_closest_first_with_soft_masks():
 
 
 # --- prefetcher -------------------------------------------------------------------------------------------------
-def test_prefetcher_preserves_order():
-    with Prefetcher(range(50), lambda i: i * i, depth=3) as results:
-        assert list(results) == [i * i for i in range(50)]
-    assert not results.alive
-
-
-def test_prefetcher_reraises_worker_exception_in_order():
-    def fn(i: int) -> int:
-        if i == 3:
-            raise ValueError("bad item 3")
-        return i
-
-    results = Prefetcher(range(10), fn)
-    got = []
-    with pytest.raises(ValueError, match="bad item 3"):
-        for value in results:
-            got.append(value)
-    assert got == [0, 1, 2]
-    assert list(results) == []  # finished after the error
-    assert not results.alive
-
-
-def test_prefetcher_reraises_iterable_exception():
-    def source():
-        yield 1
-        raise FlowError("decoder broke")
-
-    with Prefetcher(source(), lambda x: x) as results:
-        assert next(results) == 1
-        with pytest.raises(FlowError, match="decoder broke"):
-            next(results)
-
-
-def test_prefetcher_reports_a_non_iterable():
-    with Prefetcher(42, lambda x: x) as results:  # type: ignore[arg-type]
-        with pytest.raises(TypeError):
-            next(results)
-
-
-def test_prefetcher_close_early_stops_the_thread_and_bounds_work():
-    calls = []
-    closed = threading.Event()
-
-    def endless():
-        try:
-            i = 0
-            while True:
-                yield i
-                i += 1
-        finally:
-            closed.set()
-
-    def fn(i: int) -> int:
-        calls.append(i)
-        return i
-
-    results = Prefetcher(endless(), fn, depth=2)
-    assert next(results) == 0 and next(results) == 1
-    time.sleep(0.3)  # let the worker run ahead as far as it may
-    assert len(calls) <= 2 + 2 + 1  # consumed + queue depth + the one waiting to be queued
-    results.close(timeout=5)
-    assert not results.alive
-    assert closed.is_set()  # the generator was closed (its cleanup ran)
-    assert list(results) == []
-
-
-def test_prefetcher_overlaps_work_with_the_consumer():
-    def slow(i: int) -> int:
-        time.sleep(0.05)
-        return i
-
-    start = time.perf_counter()
-    with Prefetcher(range(10), slow) as results:
-        for _ in results:
-            time.sleep(0.05)  # the consumer's own work
-    elapsed = time.perf_counter() - start
-    assert elapsed < 0.85  # sequential would take 1.0 s; overlapped about 0.55 s
-
-
 def test_prefetcher_with_flow_estimator(full):
     estimator = FlowEstimator("dis-ultrafast")
     pairs = [(full.frame_t, full.frame_prev)] * 3
@@ -427,8 +347,6 @@ def test_mask_functions_reject_bad_arguments():
         closest_first([np.ones((4, 4)), np.ones((4, 5))])
     with pytest.raises(FlowError, match=r"masks\[0\]: expected shape \(H, W\), got \(4, 4, 1\)"):
         closest_first([np.ones((4, 4, 1))])
-    with pytest.raises(FlowError, match="invalid depth 0"):
-        Prefetcher([], lambda x: x, depth=0)
 
 
 def test_cubic_warp_keeps_texture_along_a_chain_of_subpixel_warps():

@@ -138,7 +138,7 @@ class FlowEstimator:
     each frame to gray once. It is safe to call from several threads (each thread gets its own OpenCV object).
 
     Threads: OpenCV parallelises DIS internally; by default the estimator sets OpenCV to **one** thread
-    (``cv2.setNumThreads(1)``, process-wide) because it is meant to run in a :class:`Prefetcher` thread beside
+    (``cv2.setNumThreads(1)``, process-wide) because it is meant to run in a :class:`~videostyle._prefetch.Prefetcher` thread beside
     the torch optimiser, which should have the cores. At working sizes (≤ 720p) one thread already computes
     flows much faster than the optimiser consumes them (see ``benchmarks/flow.md``). Pass ``threads=None`` to
     leave OpenCV's setting alone, or ``threads=0``/``n`` to choose (0 = OpenCV runs sequentially).

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .. import _schema
+from .._prefetch import Prefetcher
 from .. import flow as flowlib
 from .. import media
 from ..config import StylizeConfig, config_hash
@@ -242,7 +243,7 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
         progress = Progress(None if total is None else total * video.passes, config.quiet)
         keep_sources = video.passes > 1
         refined: list[dict[str, Any]] = []
-        prefetch = flowlib.Prefetcher(_prepare(reader, config, resume, times, tuning), lambda item: item, depth=4)
+        prefetch = Prefetcher(_prepare(reader, config, resume, times, tuning), lambda item: item, depth=4)
         try:
             for item in _timed(prefetch, times, "waiting"):
                 idx = item.frame.index

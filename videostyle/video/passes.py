@@ -28,6 +28,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import flow as flowlib
+from .._prefetch import Prefetcher
 from ..config import StylizeConfig
 from ..tuning import TUNING
 from .store import FrameStore
@@ -117,7 +118,7 @@ def refine(config: StylizeConfig, store: FrameStore, stylizer: Any, shots: Seque
 
     for pass_no in range(2, video.passes + 1):
         order = visit_order(segments, direction(pass_no))
-        prefetch = flowlib.Prefetcher(_steps(store, order, pass_no, estimator, add_flow_time), lambda s: s, depth=4)
+        prefetch = Prefetcher(_steps(store, order, pass_no, estimator, add_flow_time), lambda s: s, depth=4)
         neighbour_result: np.ndarray | None = None
         try:
             for step in timed(prefetch, times, "waiting"):
