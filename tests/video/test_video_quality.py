@@ -9,18 +9,16 @@ moving-content stylisation.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
+from style_images import painted_style
 
 from videostyle.config import StyleConfig, StylizeConfig, VideoConfig
 from videostyle.media import synthetic, write_image
 from videostyle.metrics import measure_clips
 from videostyle.video import stylize
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "style"))
-from test_style_quality import painted_style  # noqa: E402  (the procedural painting of the style quality tests)
 
 
 @pytest.fixture(scope="module")
