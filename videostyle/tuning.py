@@ -42,7 +42,7 @@ class EngineTuning:
     #: 1.39× the per-frame baseline's moving-content stylisation at a quarter, 1.30× at a half
     focus_settle: float = 0.5
     #: ... and while it lies nearer the photo than the carried pixels do on average, it settles only below this
-    #: share of ``focus_settle`` (0.5 × 0.7 = the 0.35 the README quotes): the sample's moving content over 24
+    #: share of ``focus_settle`` (0.5 × 0.7 = the 0.35 docs/guide.md quotes): the sample's moving content over 24
     #: frames at 96 px, 0.90× the per-frame run's stylisation without it, 0.91× with it
     short_settle: float = 0.7
     #: Adam's learning rate for images in [0, 1] when the configured one is left at L-BFGS's 1.0

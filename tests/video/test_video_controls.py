@@ -357,7 +357,7 @@ def test_a_matte_damaged_during_the_run_says_what_happens_to_the_finished_frames
 
 
 def test_a_new_feather_reencodes_from_the_frame_store(media_dir: Path, tmp_path: Path) -> None:
-    """The README's way to try another --mask-feather: delete the output, rerun; every frame is resumed."""
+    """The guide's way to try another --mask-feather: delete the output, rerun; every frame is resumed."""
     out = tmp_path / "feather.mkv"
     config = _config(media_dir, out, mask=str(media_dir / "matte"), first=3, it=2, size=32)
     first = _frames(out) if stylize(config, backbone=tiny_backbone(0)) else None

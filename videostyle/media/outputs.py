@@ -47,7 +47,7 @@ def output_kind(path: str | os.PathLike[str], codec: str | None = None) -> tuple
     if is_plate_path(spath):
         if codec is not None:
             raise UnsupportedOutputError(f"codec {codec} does not apply to {ext} plates (they are written like "
-                                         "the source plate, see the README's VFX section)", path=spath)
+                                         "the source plate, see docs/guide.md, VFX plates)", path=spath)
         return ("sequence" if is_pattern(spath) else "image"), ext.lstrip(".").replace("tiff", "tif"), spath
     if is_pattern(spath):
         if ext not in SEQUENCE_EXTS:
