@@ -10,7 +10,6 @@ from videostyle.config import StyleConfig
 from videostyle.style import Stylizer
 from videostyle.style.backbones import tiny_backbone
 from videostyle.style.focus import feathered, focus_boxes
-from videostyle.tuning import TUNING
 from videostyle.style.optimize import image_settled, optimize
 
 
@@ -68,8 +67,7 @@ def test_focus_boxes_grow_merge_and_fall_back_to_the_frame():
     assert (cx0, cy0) == (0, 0) and cx1 == 32 and cy1 == 32  # kept its size at the border
     wide = np.zeros((96, 128), np.float32)
     wide[10:80, 5:120] = 1.0
-    assert focus_boxes(wide, margin=8, min_side=16) == [(0, 0, 128, 96)]  # > TUNING.max_crop_share: whole frame
-    assert TUNING.max_crop_share < 1
+    assert focus_boxes(wide, margin=8, min_side=16) == [(0, 0, 128, 96)]  # over EngineTuning.max_crop_share: the whole frame
 
 
 def test_feathered_covers_the_focus_and_fades_out():
