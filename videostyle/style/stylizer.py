@@ -32,10 +32,10 @@ from . import memory
 from .devices import fast_bf16, resolve_device, resolve_precision
 from .focus import check_map, paint_focus
 from .images import check_image, resize01, to_numpy01, to_tensor, to_uint8
-from .losses import content_loss, masked_pixel_loss, style_loss, tv_loss
 from .optimize import image_change, optimize
 from .regions import RegionalStyle, RegionSpec, check_regions
 from .targets import Targets, style_working_size  # noqa: F401  (style_working_size: its name before issue 21)
+from .terms import ContentLoss, Objective, StyleLoss, TemporalLoss
 from .weights import load_backbone
 
 log = logging.getLogger(__name__)
@@ -367,24 +367,13 @@ class Stylizer:
              wt)
             for t, m, wt in temporal if wt > 0
         ]
-        p_norms = {k: v.pow(2).mean() for k, v in p_targets.items()}
-        a_norms = {k: v.pow(2).sum() for k, v in a_targets.items()}
         layers = self.content_layers + (self.style_layers if a_targets or regional is not None else ())
-        cw, sw, tvw = cfg.content_weight, cfg.style_weight, cfg.tv_weight
-
-        def loss_fn(x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-            feats = self._features(x, layers)
-            zero = x.new_zeros(())
-            c = sum((content_loss(feats[k], p_targets[k], p_norms[k]) for k in self.content_layers), zero) / max(
-                1, len(self.content_layers))
-            s = style_loss(feats, a_targets, self.style_layer_weights, a_norms) if a_targets else zero
-            if regional is not None:
-                s = regional.loss(feats, self.style_layer_weights)
-            tv = tv_loss(x) if tvw > 0 else zero
-            tmp = sum((wt * masked_pixel_loss(x, tt, mm) for tt, mm, wt in t_terms), zero)
-            parts = {"content": cw * c, "style": sw * s, "tv": tvw * tv, "temporal": tmp}
-            total = parts["content"] + parts["style"] + parts["tv"] + parts["temporal"]
-            return total, {k: v.detach() for k, v in parts.items()}
+        style: Any = StyleLoss(a_targets, self.style_layer_weights)
+        if regional is not None:  # the regions' guided Grams replace the whole frame's style term
+            style = functools.partial(_regional_loss, regional, self.style_layer_weights)
+        loss_fn = Objective(self._features, layers, content=ContentLoss(p_targets, self.content_layers), style=style,
+                            temporal=TemporalLoss(t_terms), weights=(cfg.content_weight, cfg.style_weight,
+                                                                     cfg.tv_weight))
 
         x0 = to_tensor(self._color_view(start01), dev, dt)
         return optimize(
@@ -397,3 +386,8 @@ class Stylizer:
             free=None if free is None else torch.from_numpy(np.ascontiguousarray(free, dtype=np.float32)).to(dev, dt),
             tuning=self.tuning,
         )
+
+
+def _regional_loss(regional: RegionalStyle, layer_weights: dict[str, float], feats: Any, _zero: torch.Tensor
+                   ) -> torch.Tensor:
+    return regional.loss(feats, layer_weights)
