@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.videostyle-installed
 DEMO_OUT ?= demo_out
 
-.PHONY: setup demo test test-slow reliability sample benchmarks clean
+.PHONY: setup demo test reliability sample benchmarks clean
 
 setup: $(STAMP)
 
@@ -28,9 +28,6 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
-
-test-slow: $(STAMP)
-	$(PY) -m pytest -m slow
 
 # Hostile inputs and faults (docs/reliability.md), on their own: bad inputs, kills, interrupts, a full tmpfs.
 reliability: $(STAMP)

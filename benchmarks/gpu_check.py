@@ -136,7 +136,7 @@ def measure(args: argparse.Namespace, device: torch.device, deadline: float) -> 
                 res = st.run(content, iterations=args.iterations, seed=0)
                 row["s_per_it"] = res.seconds / res.iterations
                 row["peak_bytes"] = peak(device)
-                row["estimate_bytes"] = estimate_bytes(size, model=args.model, precision=st.precision)
+                row["estimate_bytes"] = estimate_bytes(size, model=args.model)
                 row["bare_s"] = bare_seconds(st, size, args.bare_steps)
                 row["run_over_bare"] = row["s_per_it"] / row["bare_s"]
             except torch.OutOfMemoryError as err:

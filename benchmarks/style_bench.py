@@ -46,7 +46,7 @@ def bare_rate(backbone: torch.nn.Module, layers: list[str], size: int, steps: in
 
 def stylizer_rate(st: Stylizer, content: np.ndarray, iterations: int) -> tuple[float, float]:
     """(warm it/s with cached style targets, cold it/s of the first call at this size)."""
-    st._style_cache.clear()
+    st.targets.clear()
     res = st.run(content, iterations=iterations, seed=0)
     cold = res.iterations / res.seconds
     res = st.run(content, iterations=iterations, seed=0)

@@ -1,7 +1,7 @@
 """Shared test set-up. Tests mirror the package (``tests/media/``, ``tests/flow/``, ``tests/style/``,
 ``tests/video/``, ``tests/batch/``, ``tests/benchmarks/``; command-line, config, metrics and reliability tests at the
 top). Helpers shared across folders live beside this file and are imported by name (pytest puts this folder on
-``sys.path``): ``media_fixtures`` (media only tests need), ``plate_files`` (EXR/TIFF plates), ``reliability_cases``
+``sys.path``): ``media_fixtures`` (media only tests need), ``style_images`` (procedural style images), ``plate_files`` (EXR/TIFF plates), ``reliability_cases``
 (hostile inputs), and the subprocess jobs ``video_job.py`` / ``reliability_job.py``.
 """
 

@@ -70,7 +70,7 @@ def test_every_option_is_declared_with_a_flag_help_and_a_unique_key() -> None:
         for f in dataclasses.fields(cls):
             if dataclasses.is_dataclass(f.type if isinstance(f.type, type) else None):
                 walk(f.type)  # pragma: no cover - types are strings under `from __future__ import annotations`
-            elif f.name in ("style", "video", "encode", "range"):
+            elif f.name in ("style", "video", "encode", "range", "fast"):
                 walk(type(getattr(StylizeConfig("a", "b", ("c",)), f.name)))
             else:
                 leaf_fields.append(f.name)
@@ -104,7 +104,7 @@ def test_each_option_reaches_the_config_from_cli_manifest_and_python(o: _schema.
     else:
         from_manifest = parse_manifest({"job": [job]}, base_dir="/", source=tmp_path / "m.toml").jobs[0].config
         got = field_value(from_manifest, o)
-        if o.key in ("weights", "report", "preview", "work_dir", "mask", "outside_style"):
+        if o.spec.path:
             got = Path(got).name  # resolved against base_dir
         assert got == (tuple(value) if o.sequence else value)
 

@@ -9,7 +9,7 @@ import pytest
 from videostyle.cli import main
 from videostyle.config import StyleConfig
 from videostyle.errors import OutputExistsError, UsageError
-from videostyle.look import LOOK_SIZE, contact_sheet, default_weights, render_look
+from videostyle.look import contact_sheet, default_weights, render_look
 from videostyle import media
 from videostyle.media import synthetic
 from videostyle.style.backbones import tiny_backbone
@@ -58,21 +58,25 @@ def test_sheet_has_a_cell_per_style_and_weight(tmp_path, clip, styles):
 
 
 def test_sheet_labels_are_drawn(clip, styles):
-    frame = np.full((40, 60, 3), 128, np.uint8)
+    frame = np.full((40, 200, 3), 128, np.uint8)  # wide enough for whole labels
     cells = []
     from videostyle.look import LookCell
 
     for w in (1.0, 2.0):
         cells.append(LookCell(style=styles[0], weight=w, image=frame, iterations=3, seconds=0.1))
     sheet = contact_sheet(frame, "source at 0.00 s", [frame], [styles[0]], (1.0, 2.0), cells)
-    strip = sheet[4 + 40 + 1 : 4 + 40 + 18, 4 : 4 + 60]  # the source's label strip
-    assert (strip > 200).any()  # light text on the dark background
+    def label(col: int, row: int) -> np.ndarray:  # the strip under a cell (cells 200x40, 18 px labels, 4 px gaps)
+        x, y = 4 + col * (200 + 4), 4 + row * (40 + 18 + 4)
+        return sheet[y + 40 + 1 : y + 40 + 18, x : x + 200]
+
+    source, first, second = label(0, 0), label(1, 1), label(2, 1)
+    assert all((s > 200).any() for s in (source, first, second))  # light text on the dark background
+    assert not np.array_equal(first, second)  # each cell names its own weight
 
 
 def test_defaults_and_bad_options(tmp_path, clip, styles):
     base = StyleConfig().style_weight
     assert default_weights() == pytest.approx((0.2 * base, base, 5 * base))
-    assert LOOK_SIZE <= 192
     with pytest.raises(UsageError, match="past the end"):
         render_look(str(clip), styles[:1], str(tmp_path / "s.png"), at=99.0, backbone=tiny_backbone(0))
     with pytest.raises(UsageError, match="must be a .png or .jpg"):

@@ -26,7 +26,6 @@ from reliability_cases import BAD_CASES, GOOD_CASES, build_media, temporaries
 from videostyle import media
 from videostyle.cli import main
 from videostyle.config import RangeConfig, StyleConfig, StylizeConfig, VideoConfig
-from videostyle.errors import InsufficientMemoryError
 from videostyle.media import writer as writer_module
 from videostyle.style import memory
 from videostyle.style.backbones import tiny_backbone
@@ -108,28 +107,6 @@ def test_working_size_that_cannot_fit_is_refused_before_work(src, tmp_path, caps
     assert memory.estimate_bytes(size_for(suggested), source=(64, 48)) <= 3 * 2**30
     assert memory.estimate_bytes(size_for(suggested + 16), source=(64, 48)) > 3 * 2**30
     assert not out.exists() and not Path(str(out) + ".videostyle-work").exists()
-
-
-def test_memory_estimate_grows_with_size_and_matches_measurements():
-    small, large = memory.estimate_bytes((256, 192), model="vgg16-hed"), memory.estimate_bytes((768, 576),
-                                                                                                model="vgg16-hed")
-    assert small < large
-    # measured growth of the peak (see videostyle/style/memory.py): 274 MB and 1213 MB; the estimate is above both
-    assert small > 274 * 2**20 and large > 1213 * 2**20
-    assert large < 3 * 1213 * 2**20  # but not absurdly so
-    assert memory.estimate_bytes((512, 512), model="vgg19") > memory.estimate_bytes((512, 512), model="vgg16")
-
-
-def test_nothing_fits_says_so():
-    with pytest.raises(InsufficientMemoryError, match="smallest working size does not fit"):
-        memory.check_working_size(384, lambda s: (s, s), model="vgg19", available=10 * 2**20)
-
-
-def test_available_memory_is_measured_on_linux():
-    if not os.path.exists("/proc/meminfo"):
-        pytest.skip("needs /proc/meminfo")
-    value = memory.available_memory("cpu")
-    assert value is not None and value > 0
 
 
 # --- full disk (injected), leftovers of killed writers, damaged frame store -----------------------------------------

@@ -10,6 +10,12 @@ A config field declares its option with ``field(default=..., metadata=opt("help"
 
 An option's *key* is its long flag without the dashes, dashes written as underscores (``--max-frames`` →
 ``max_frames``); it is what manifests use.
+
+Each option also declares what it changes (``effect``): ``frames`` (the stylised frames: it enters the frame
+store's hash, :func:`values`), ``output`` (only what is written from the stored frames: encoding, reports),
+``speed`` (only how fast) or ``run`` (how the run behaves: work folder, --force, --quiet); and whether it is a
+``path`` (resolved beside a manifest when relative). The frame store, the manifest reader and the options
+reference (``docs/options.md``) read these declarations; nothing lists the options again.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from ._checks import check_choice, check_number, did_you_mean, is_number
 from .errors import OptionError, OptionsError, UsageError
 
 _META = "videostyle.option"
+#: what an option may change (``Opt.effect``)
+EFFECTS = ("frames", "output", "speed", "run")
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,12 @@ class Opt:
     repeat: bool = False  # a sequence given by repeating the flag (--style A --style B), not comma-separated
     metavar: str | None = None
     example: Any = None  # a valid non-default value (tests), when one cannot be derived from the type
+    effect: str = "frames"  # what it changes (EFFECTS); "frames" enters the frame store's hash
+    path: bool = False  # a file or folder (resolved beside a manifest when relative)
+
+    def __post_init__(self) -> None:
+        if self.effect not in EFFECTS:
+            raise TypeError(f"option effect {self.effect!r}: expected one of {EFFECTS}")
 
 
 def opt(help: str = "", **kwargs: Any) -> dict[str, Opt]:
@@ -54,7 +68,8 @@ def opt(help: str = "", **kwargs: Any) -> dict[str, Opt]:
     Keywords: ``flag`` (default ``--field-name``), ``short``, ``positional``, ``required``, ``choices``,
     ``minimum`` / ``above`` (exclusive) / ``maximum``, ``check`` (``check(key, value)`` raising
     :class:`~videostyle.errors.UsageError`), ``negate`` (bool set by ``--no-x``), ``repeat`` (a sequence given by
-    repeating the flag), ``metavar``, ``example``.
+    repeating the flag), ``metavar``, ``example``, ``effect`` (what it changes: ``frames``, the default, enters the
+    frame store's hash; ``output``, ``speed`` or ``run`` do not), ``path`` (a file or folder).
     Numbers are always checked to be finite.
     """
     if "choices" in kwargs and kwargs["choices"] is not None:
@@ -252,6 +267,24 @@ def options(cls: type) -> tuple[Option, ...]:
 
 def option_keys(cls: type) -> list[str]:
     return [o.key for o in options(cls)]
+
+
+def values(obj: Any, effect: str, *, paths: bool = True) -> dict[str, Any]:
+    """The values of the options of the config instance ``obj`` declared with ``effect``, nested as the config is
+    (``{"video": {"size": 384, ...}, ...}``; tuples as lists, JSON-ready); ``paths=False`` leaves out the
+    top-level path options (the frame store identifies those files by their contents)."""
+    out: dict[str, Any] = {}
+    for o in options(type(obj)):
+        if o.spec.effect != effect or (not paths and o.spec.path and len(o.path) == 1):
+            continue
+        value: Any = obj
+        for name in o.path:
+            value = getattr(value, name)
+        node = out
+        for name in o.path[:-1]:
+            node = node.setdefault(name, {})
+        node[o.name] = list(value) if isinstance(value, tuple) else value
+    return out
 
 
 def validate(obj: Any) -> None:

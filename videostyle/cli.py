@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 from . import __version__
 from . import _schema
 from ._checks import did_you_mean
-from .config import DEFAULT_FLOW, FLOW_METHODS, MODELS, RAY_CONNECT_TIMEOUT, RAY_MAX_RETRIES, StylizeConfig
+from .config import RAY_CONNECT_TIMEOUT, RAY_MAX_RETRIES, StyleConfig, StylizeConfig
 from .errors import UsageError, VideostyleError
 
 
@@ -46,6 +46,10 @@ def _list_of(kind: type, words: str) -> Any:
 _int_list = _list_of(int, "integers")
 _number_list = _list_of(float, "numbers")
 
+#: ``stylize`` options that ``metrics`` and ``look`` take too (from the schema: same flags, defaults and checks)
+METRICS_OPTIONS = ("model", "flow", "max_frames")
+LOOK_OPTIONS = ("model", "weights", "device", "input_colorspace", "seed")
+
 
 #: groups of the ``stylize`` help, by the config field holding the options (top-level fields: "output")
 _GROUPS = {"video": "video", "range": "range", "style": "style", "encode": "output", "fast": "fast mode"}
@@ -54,11 +58,15 @@ _KEY_GROUPS = dict.fromkeys(("mask", "mask_feather", "outside_style", "style_sch
                              "mattes and style schedules")
 
 
-def _converter(option: _schema.Option) -> Any:
-    """argparse ``type=`` for an option: the schema's conversion (validation happens in the config)."""
+def _converter(option: _schema.Option, *, check: bool = False) -> Any:
+    """argparse ``type=`` for an option: the schema's conversion (validation happens in the config; ``check``:
+    here, for commands that build no config)."""
     def convert(text: str) -> Any:
         try:
-            return option.convert(text)
+            value = option.convert(text)
+            if check:
+                option.check(value)
+            return value
         except UsageError as err:
             raise argparse.ArgumentTypeError(str(err).removeprefix(f"key {option.key!r}: ")) from None
 
@@ -66,11 +74,18 @@ def _converter(option: _schema.Option) -> Any:
     return convert
 
 
-def add_options(parser: argparse.ArgumentParser, cls: type = StylizeConfig) -> None:
-    """Add an argument for every option of the config class ``cls`` (the schema in :mod:`videostyle.config`)."""
+def add_options(parser: argparse.ArgumentParser, cls: type = StylizeConfig, *,
+                only: Sequence[str] | None = None) -> None:
+    """Add an argument for every option of the config class ``cls`` (the schema in :mod:`videostyle.config`).
+
+    ``only``: just these keys, in one group, each checked as it is parsed (``look`` and ``metrics`` share
+    ``stylize``'s options this way: the same flags, help, defaults and checks)."""
     groups: dict[str, Any] = {}
     order = list(_KEY_GROUPS)  # the controls' group in this order, after the others
-    for option in sorted(_schema.options(cls), key=lambda o: order.index(o.key) if o.key in order else -1):
+    chosen = [o for o in _schema.options(cls) if only is None or o.key in only]
+    if only is not None and len(chosen) != len(only):
+        raise TypeError(f"unknown option keys {sorted(set(only) - {o.key for o in chosen})}")
+    for option in sorted(chosen, key=lambda o: order.index(o.key) if o.key in order else -1):
         spec = option.spec
         kwargs: dict[str, Any] = {"help": spec.help or None, "dest": option.key}
         if spec.positional:
@@ -81,12 +96,12 @@ def add_options(parser: argparse.ArgumentParser, cls: type = StylizeConfig) -> N
         if option.kind is bool:
             kwargs["action"] = "store_true"
         else:
-            kwargs["type"] = _converter(option) if not spec.repeat else str
+            kwargs["type"] = _converter(option, check=only is not None) if not spec.repeat else str
             kwargs["action"] = "append" if spec.repeat else "store"
             kwargs["default"] = None if spec.repeat else option.default
             kwargs["metavar"] = spec.metavar or ("{" + ",".join(spec.choices) + "}" if spec.choices else None)
         kwargs["required"] = spec.required
-        group_name = _KEY_GROUPS.get(option.key) or (
+        group_name = "shared with stylize" if only is not None else _KEY_GROUPS.get(option.key) or (
             _GROUPS.get(option.path[0]) if len(option.path) > 1 else ("output" if not spec.required else None))
         if group_name is None:
             target: Any = parser
@@ -145,13 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="the source clip")
     p.add_argument("stylised", help="the stylised clip")
     p.add_argument("--style", default=None, metavar="IMG", help="also measure style/content feature distances")
-    p.add_argument("--model", choices=MODELS, default="vgg16-hed", help="backbone for feature distances")
     p.add_argument("--offsets", type=_int_list, default=(1, 2, 4), metavar="K[,K...]",
                    help="frame offsets of the warping error (1 = short-term)")
-    p.add_argument("--flow", choices=FLOW_METHODS, default=DEFAULT_FLOW)
     p.add_argument("--every", type=int, default=1, help="feature distances on every N-th frame")
-    p.add_argument("--max-frames", type=int, default=None)
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_options(p, only=METRICS_OPTIONS)
     p.add_argument("--plot", default=None, metavar="FILE.png", help="plot warping error over time")
 
     from .look import LOOK_ITERATIONS, LOOK_SIZE, default_weights
@@ -167,13 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=LOOK_SIZE, help=f"long side of each cell (default {LOOK_SIZE})")
     p.add_argument("--iterations", type=int, default=LOOK_ITERATIONS,
                    help=f"iteration budget per cell (default {LOOK_ITERATIONS})")
-    p.add_argument("--model", choices=MODELS, default=None, help="backbone (as stylize)")
-    p.add_argument("--weights", default=None, metavar="PATH", help="backbone weights file")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda[:N], mps")
-    p.add_argument("--input-colorspace", default=None, metavar="NAME", help="as stylize --input-colorspace")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true", help="overwrite the sheet")
     p.add_argument("--quiet", action="store_true", help="no progress display")
+    add_options(p, only=LOOK_OPTIONS)
     return parser
 
 
@@ -273,7 +282,6 @@ def _cmd_batch(ns: argparse.Namespace) -> int:
 
 
 def _cmd_look(ns: argparse.Namespace) -> int:
-    from .config import StyleConfig
     from .look import check_look, render_look
 
     style = StyleConfig(model=ns.model, weights=ns.weights, device=ns.device)

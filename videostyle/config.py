@@ -7,6 +7,10 @@ checked to be finite), ``choices=`` for names, ``check=`` for anything else (``c
 the ``stylize`` command line (:mod:`videostyle.cli` builds its parser from these fields), manifest keys
 (``--max-frames`` → ``max_frames``, :meth:`StylizeConfig.from_mapping`) and validation of Python-built configs
 (``__post_init__``) all follow from it; ``tests/test_config_schema.py`` checks every field is reachable from each.
+``effect=`` says what the option changes: ``"frames"`` (the default: the stylised frames, so it enters the frame
+store's hash), ``"output"`` (only what is written from the stored frames), ``"speed"`` or ``"run"``; ``path=True``
+marks a file or folder (resolved beside a manifest). ``docs/options.md`` is generated from these fields
+(``python scripts/make_options_doc.py``).
 Supported types: ``int``, ``float``, ``str``, ``bool``, ``tuple[int | float | str, ...]``, each optionally ``| None``.
 Checks that involve several fields go in the class's ``__post_init__`` after ``validate(self)``.
 Nothing here knows about argparse or files; the machinery is in :mod:`videostyle._schema`.
@@ -17,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +28,9 @@ from typing import Any
 
 from . import _schema
 from ._checks import check_choice, check_number
+from ._parse import parse_frames, parse_style_schedule  # noqa: F401  (part of the config API)
 from ._schema import opt, validate
-from .errors import BlendWeightsError, OptionError, UnknownModelError, UsageError
+from .errors import BlendWeightsError, UnknownModelError, UsageError
 
 MODELS = ("vgg19", "vgg16", "vgg16-hed")
 FLOW_METHODS = ("dis-ultrafast", "dis-fast", "dis-medium", "farneback", "tvl1", "deepflow")
@@ -59,76 +63,8 @@ def _check_device(key: str, value: str) -> None:
     check_choice(key, value.split(":")[0], DEVICES)
 
 
-def parse_frames(text: str | None) -> tuple[int, int] | None:
-    """``"1001-1100"`` (or ``"1001"``) as (first, last) frame numbers, inclusive; None for None."""
-    if text is None:
-        return None
-    first, sep, last = str(text).strip().partition("-")
-    try:
-        a, b = int(first), int(last) if sep else int(first)
-    except ValueError:
-        raise UsageError(f"invalid frames {text!r}: expected FIRST-LAST frame numbers, e.g. 1001-1100") from None
-    if a < 0 or b < a:
-        raise UsageError(f"invalid frames {text!r}: expected FIRST-LAST with 0 <= FIRST <= LAST")
-    return a, b
-
-
 def _check_frames(key: str, value: str) -> None:
     parse_frames(value)
-
-
-def parse_style_schedule(items: Sequence[str] | None, styles: int | None = None
-                         ) -> tuple[tuple[float, str, tuple[float, ...]], ...] | None:
-    """``--style-schedule`` keys as ``((time, unit, weights), ...)``; None for None.
-
-    Each key is ``TIME:STYLE``. TIME is seconds (``2``, ``2.5s``) or a frame number (``1048f``: a plate's number,
-    or the frame's position in a video); STYLE is a style's 1-based position among ``--style`` (``2``) or one blend
-    weight per style joined by ``/`` (``0.5/0.5``). Times increase, all in one unit; weights are normalised to
-    sum 1. ``styles``: the number of styles, to check indices and weight counts against.
-    """
-    if items is None:
-        return None
-    key, flag = "style_schedule", "--style-schedule"  # messages name the option as the command line spells it
-    if not items:
-        raise OptionError(f"invalid {flag}: no keys given (expected TIME:STYLE,...)", key=key, value=items)
-    keys = []
-    for item in items:
-        when, sep, what = str(item).strip().partition(":")
-        when, what = when.strip().lower(), what.strip()
-        unit = "f" if when.endswith("f") else "s"
-        try:
-            t = float(when.rstrip("fs"))
-            parts = [float(w) for w in what.split("/")] if "/" in what else None
-            index = None if parts is not None else int(what)
-        except ValueError:
-            t, parts, index = math.nan, None, None
-        if not sep or not math.isfinite(t) or t < 0 or (parts is None and index is None):
-            raise OptionError(f"invalid {flag} key {item!r}: expected TIME:STYLE, e.g. 2:1 (style 1 at 2 s), "
-                              "3.5:0.5/0.5 (blend weights) or 1048f:2 (at frame 1048)", key=key, value=items)
-        if index is not None:
-            if styles is None and index < 1:
-                index = 1  # checked with the number of styles (the config's own check) to say how many there are
-            if index < 1 or (styles is not None and index > styles):
-                raise OptionError(f"invalid {flag} key {item!r}: style {index} of "
-                                  f"{styles if styles is not None else 'the'} --style images (count from 1)",
-                                  key=key, value=items)
-            n = styles if styles is not None else index
-            parts = [1.0 if i == index - 1 else 0.0 for i in range(n)]
-        assert parts is not None
-        if styles is not None and len(parts) != styles:
-            raise OptionError(f"invalid {flag} key {item!r}: {len(parts)} blend weights for {styles} styles",
-                              key=key, value=items)
-        if any(not math.isfinite(w) or w < 0 for w in parts) or not any(parts):
-            raise OptionError(f"invalid {flag} key {item!r}: blend weights must be >= 0 and not all 0", key=key,
-                              value=items)
-        total = sum(parts)
-        keys.append((t, unit, tuple(w / total for w in parts)))
-    if len({unit for _, unit, _ in keys}) > 1:
-        raise OptionError(f"invalid {flag} {tuple(items)!r}: mixes seconds and frame numbers (f)", key=key,
-                          value=items)
-    if any(b[0] <= a[0] for a, b in zip(keys, keys[1:])):
-        raise OptionError(f"invalid {flag} {tuple(items)!r}: times must increase", key=key, value=items)
-    return tuple(keys)
 
 
 def _check_style_schedule(key: str, value: Sequence[str]) -> None:
@@ -160,7 +96,7 @@ class StyleConfig:
     model: str | None = field(default=None, metadata=opt(
         "backbone (default vgg19, falling back to vgg16-hed when offline)", check=check_model,
         metavar="{" + ",".join(MODELS) + "}", example="vgg16"))
-    weights: str | None = field(default=None, metadata=opt("backbone weights file", metavar="PATH"))
+    weights: str | None = field(default=None, metadata=opt("backbone weights file", metavar="PATH", path=True))
     device: str = field(default="auto", metadata=opt(f"one of {', '.join(DEVICES)} (or cuda:N)",
                                                      check=_check_device, example="cpu"))
     pooling: str = field(default="max", metadata=opt(choices=("max", "avg")))
@@ -197,12 +133,14 @@ class StyleConfig:
     levels: int = field(default=1, metadata=opt("coarse-to-fine levels", minimum=1))
     color: str = field(default="none", metadata=opt("colour preservation", choices=COLOR_MODES))
     # Performance options. precision enters the frame-store hash as resolved (fp32 | bf16); channels_last and
-    # compile do not change the frames, so they stay out of it (videostyle/style/devices.py, SPEED_ONLY_FIELDS).
+    # compile do not change the frames, so they stay out of it (effect="speed").
     precision: str = field(default="fp32", metadata=opt(
         "backbone precision: bf16 runs it under autocast (Grams, losses, optimiser stay fp32); auto picks bf16 on "
         "CUDA and on CPUs with native bf16 (AVX-512-BF16, AMX)", choices=PRECISIONS))
-    channels_last: bool = field(default=False, metadata=opt("channels-last memory format (CUDA only)"))
-    compile: bool = field(default=False, metadata=opt("torch.compile the backbone (measured slower on CPU)"))
+    channels_last: bool = field(default=False, metadata=opt("channels-last memory format (CUDA only)",
+                                                            effect="speed"))
+    compile: bool = field(default=False, metadata=opt("torch.compile the backbone (measured slower on CPU)",
+                                                      effect="speed"))
 
     def __post_init__(self) -> None:
         validate(self)
@@ -262,22 +200,23 @@ class EncodeConfig:
     """How the result is written. The container/codec follows the output extension unless ``codec`` is set."""
 
     codec: str | None = field(default=None, metadata=opt("codec (default: from the output extension)",
-                                                         choices=CODECS))
+                                                         choices=CODECS, effect="output"))
     crf: int = field(default=DEFAULT_CRF, metadata=opt("H.264 constant rate factor (0 lossless … 51)", minimum=0,
-                                              maximum=51))
-    preset: str = field(default=DEFAULT_PRESET, metadata=opt("H.264 (x264) speed/size preset", choices=X264_PRESETS))
-    audio: bool = field(default=True, metadata=opt("do not copy the source's audio", negate=True))
+                                                       maximum=51, effect="output"))
+    preset: str = field(default=DEFAULT_PRESET, metadata=opt("H.264 (x264) speed/size preset", choices=X264_PRESETS,
+                                                             effect="output"))
+    audio: bool = field(default=True, metadata=opt("do not copy the source's audio", negate=True, effect="output"))
     output_colorspace: str | None = field(default=None, metadata=opt(
         "OpenColorIO colour space of the output (default: the input's for the same kind of file, else sRGB for "
-        "8/16-bit and video, scene-linear Rec.709 for EXR)", metavar="NAME", example="ACEScg"))
+        "8/16-bit and video, scene-linear Rec.709 for EXR)", metavar="NAME", example="ACEScg", effect="output"))
     full_resolution: bool = field(default=False, metadata=opt(
         "write the result at the input's resolution: the stylised frames scaled up (bicubic) from the working "
-        "size, a plate's alpha and highlights at full resolution"))
+        "size, a plate's alpha and highlights at full resolution", effect="output"))
     # the matte's composite with the source happens on writing (not in the frame store's hash)
     mask_feather: float | None = field(default=None, metadata=opt(
         "with --mask: width of the soft edge inside the matte where the stylised frame fades into the source (px "
         f"at the working size; 0: the matte as it is; default {DEFAULT_MASK_FEATHER:g})", minimum=0, metavar="PX",
-        example=6.0))
+        example=6.0, effect="output"))
 
     def __post_init__(self) -> None:
         validate(self)
@@ -323,7 +262,7 @@ class FastConfig:
         "fast mode: at most this many frames between keyframes (each shot's first frame is one)", minimum=1))
     keyframe_change: float = field(default=0.5, metadata=opt(
         "fast mode: also a keyframe where this share of the frame cannot be carried from the last keyframe by the "
-        "flow (0.5: half of it is new; 1: never)", above=0, maximum=1, metavar="SHARE"))
+        "flow (0.5: half of it is new; 1: never)", above=0, maximum=1, metavar="SHARE", example=0.3))
     train_steps: int = field(default=800, metadata=opt("fast mode: most training steps of the network",
                                                        minimum=0))
     train_seconds: float | None = field(default=None, metadata=opt(
@@ -332,9 +271,11 @@ class FastConfig:
     net_width: int = field(default=16, metadata=opt(
         "fast mode: channels of the network's first layer (its deepest has 4x as many)", minimum=4, maximum=128))
     net: str | None = field(default=None, metadata=opt(
-        "fast mode: render with this trained network (from --save-net) instead of training one", metavar="FILE"))
+        "fast mode: render with this trained network (from --save-net) instead of training one", metavar="FILE",
+        path=True))
     save_net: str | None = field(default=None, metadata=opt(
-        "fast mode: also write the trained network here, to render other clips with --net", metavar="FILE"))
+        "fast mode: also write the trained network here, to render other clips with --net", metavar="FILE",
+        path=True, effect="output"))
 
     def __post_init__(self) -> None:
         validate(self)
@@ -346,11 +287,11 @@ class StylizeConfig:
 
     input: str = field(metadata=opt(
         "video file, image sequence (pattern like shot/%%05d.png, or a folder) or image", positional=True,
-        required=True))
+        required=True, path=True))
     output: str = field(metadata=opt("output video (.mp4 .mov .mkv), image, or image sequence", short="-o",
-                                     required=True))
+                                     required=True, path=True, effect="output"))
     styles: tuple[str, ...] = field(metadata=opt("style image; repeat for several styles", flag="--style",
-                                                 required=True, repeat=True, metavar="IMG"))
+                                                 required=True, repeat=True, metavar="IMG", path=True))
     style: StyleConfig = field(default_factory=StyleConfig)
     video: VideoConfig = field(default_factory=VideoConfig)
     encode: EncodeConfig = field(default_factory=EncodeConfig)
@@ -360,21 +301,23 @@ class StylizeConfig:
         "matte restricting the stylisation (white = stylise; the alpha channel when the file has one, else the "
         "first channel): an image sequence (paired with numbered plates by frame number, with a video by frame "
         "index from 0), a video (paired by time) or one image; outside it the source passes through",
-        metavar="MATTE"))
+        metavar="MATTE", path=True))
     outside_style: str | None = field(default=None, metadata=opt(
         "with --mask: style image of the region outside the matte (the --style images paint the inside)",
-        metavar="IMG"))
+        metavar="IMG", path=True))
     work_dir: str | None = field(default=None, metadata=opt("frame store (default: beside the output)",
-                                                            metavar="DIR"))
-    report: str | None = field(default=None, metadata=opt("write a JSON report", metavar="FILE.json"))
+                                                            metavar="DIR", path=True, effect="run"))
+    report: str | None = field(default=None, metadata=opt("write a JSON report", metavar="FILE.json", path=True,
+                                                           effect="output"))
     preview: str | None = field(default=None, metadata=opt("side-by-side (source | stylised) video",
-                                                           metavar="FILE"))
-    force: bool = field(default=False, metadata=opt("overwrite the output and restart the frame store"))
+                                                           metavar="FILE", path=True, effect="output"))
+    force: bool = field(default=False, metadata=opt("overwrite the output and restart the frame store",
+                                                    effect="run"))
     # how a run behaves beside another on the same work directory; not in the frame store's hash
     wait_lock: bool = field(default=False, metadata=opt(
         "when another run holds the work directory, wait for it to end and then go on from its frames (default: "
-        "exit 1 at once naming the holder)"))
-    quiet: bool = field(default=False, metadata=opt("no progress display"))
+        "exit 1 at once naming the holder)", effect="run"))
+    quiet: bool = field(default=False, metadata=opt("no progress display", effect="run"))
 
     def __post_init__(self) -> None:
         if not self.styles:

@@ -207,14 +207,15 @@ def warping_errors(inputs: Iterable[np.ndarray], outputs: Iterable[np.ndarray] |
 
 
 def measure_clips(input_path: str, stylised_path: str, *, offsets: Sequence[int] = (1, 2, 4),
-                  method: str = DEFAULT_FLOW, style: str | None = None, model: str | None = "vgg16-hed",
+                  method: str = DEFAULT_FLOW, style: str | None = None, model: str | None = None,
                   every: int = 1, detect_cuts: bool = True, max_frames: int | None = None) -> dict[str, Any]:
     """Metrics of a stylised clip against its source (both decoded at the stylised clip's size).
 
     The stylised clip may cover part of the source (``--start``/``--duration``/``--max-frames``): a video that
     videostyle wrote records the source time of its first frame, and each stylised frame is paired with the
     source frame at its time (:func:`aligned_frames`); a frame folder (no timestamps) aligns from the first frame.
-    Both clips are streamed (twice when ``style`` asks for feature distances).
+    Both clips are streamed (twice when ``style`` asks for feature distances). ``model``: the backbone of the
+    feature distances, as ``stylize --model`` (None: its default, :class:`~videostyle.config.StyleConfig`'s).
     """
     from . import media
     from .video.shots import detect_shots

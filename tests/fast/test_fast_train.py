@@ -3,14 +3,12 @@ one exactly; the stopping rules; the temporal term follows the pipeline's flow c
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 from torch.nn import functional as F
 
+from style_images import painted_style
 from videostyle import flow as flowlib
 from videostyle.config import StyleConfig
 from videostyle.fast import train
@@ -20,9 +18,8 @@ from videostyle.fast.train import KeyframeData, Trainer, flow_grid
 from videostyle.media import Frame, synthetic
 from videostyle.style import Stylizer, load_backbone
 from videostyle.style.backbones import tiny_backbone
+from videostyle.tuning import EngineTuning
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "style"))
-from test_style_quality import painted_style  # noqa: E402  (the procedural painting of the style quality tests)
 
 
 def _clip(frames: int = 8, size: tuple[int, int] = (80, 48)) -> np.ndarray:
@@ -108,12 +105,11 @@ def test_a_finished_checkpoint_is_not_trained_again(tiny, tmp_path):
         assert torch.equal(a, b)
 
 
-def test_seconds_budget_and_convergence_stop_training(tiny, monkeypatch):
+def test_seconds_budget_and_convergence_stop_training(tiny):
     stylizer, keyframes, pairs = tiny
     short = _trainer(stylizer, keyframes, pairs, steps=100, seconds=1e-9)
     assert short.run().stopped == "seconds" and short.state.step == 1
-    monkeypatch.setattr(train, "WINDOW", 4)
-    flat = _trainer(stylizer, keyframes, pairs, steps=100)
+    flat = _trainer(stylizer, keyframes, pairs, steps=100, tuning=EngineTuning(student_window=4))
     flat.state.history = [1.0] * 10  # an average that no longer moves
     assert flat.converged()
     flat.state.history = [2.0] * 6 + [1.0] * 4  # halved over the window

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from videostyle.config import StyleConfig, StylizeConfig, VideoConfig
-from videostyle.errors import DeviceOutOfMemoryError, FrameStoreError, InsufficientMemoryError, UsageError
+from videostyle.errors import DeviceOutOfMemoryError, FrameStoreError, UsageError
 from videostyle.media import synthetic
 from videostyle.style import Stylizer, devices, memory, stylizer, tiny_backbone
 from videostyle.video import stylize
@@ -230,17 +230,6 @@ def test_out_of_device_memory_in_a_job_leaves_no_output(job: StylizeConfig, monk
     with pytest.raises(DeviceOutOfMemoryError, match="should fit"):
         stylize(config, backbone=OutOfMemoryAbove(16))
     assert not Path(config.output).exists()
-
-
-def test_memory_estimate_has_per_precision_costs(monkeypatch: pytest.MonkeyPatch) -> None:
-    fp32 = memory.estimate_bytes((1280, 720), model="vgg16-hed")
-    assert memory.estimate_bytes((1280, 720), model="vgg16-hed", precision="bf16") <= fp32
-    monkeypatch.setitem(memory.PRECISION_FACTOR, "bf16", 0.5)  # e.g. once measured on a GPU
-    assert memory.estimate_bytes((1280, 720), model="vgg16-hed", precision="bf16") < fp32
-    with pytest.raises(InsufficientMemoryError):
-        memory.check_working_size(1280, lambda s: (s, s * 9 // 16), model="vgg16-hed", available=fp32 - 1)
-    memory.check_working_size(1280, lambda s: (s, s * 9 // 16), model="vgg16-hed", precision="bf16",
-                              available=fp32 - 1)
 
 
 def test_cli_precision_and_the_amp_alias() -> None:

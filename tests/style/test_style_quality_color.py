@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 from skimage import data
-from test_style_quality import LAYERS, SIZE, painted_style
+from style_images import painted_style
+from test_style_quality import LAYERS, SIZE
 
 from videostyle.config import StyleConfig
 from videostyle.style import Stylizer, load_backbone, style_distance

@@ -7,12 +7,11 @@ style than the other's (relative Gram distance, measured away from the edge). Pl
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 from PIL import Image
 from skimage import data
-from test_style_quality import painted_style
+from style_images import checker_style, painted_style
 
 from videostyle.config import StyleConfig
 from videostyle.errors import BlendWeightsError, StyleError
@@ -20,12 +19,6 @@ from videostyle.style import Stylizer, load_backbone, style_distance
 from videostyle.style.backbones import tiny_backbone
 
 H, W = 64, 96
-
-
-def checker_style() -> np.ndarray:
-    """Coarse red-on-dark cells at random: statistics nothing like ``painted_style``'s strokes."""
-    cells = (np.random.default_rng(1).random((18, 24, 1)) > 0.5) * np.array([200, 30, 30]) + 20
-    return np.ascontiguousarray(cv2.resize(cells.astype(np.uint8), (192, 144), interpolation=cv2.INTER_NEAREST))
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +56,26 @@ def test_a_frame_blend_is_the_config_blend_it_names(content: np.ndarray) -> None
 
 
 def test_a_matte_region_keeps_the_style_term_inside_it(content: np.ndarray) -> None:
-    """Plumbing: a single region (a matte) runs with its guided style term; its mask is checked."""
+    """A single region (a matte): only the pixels inside it enter the style term (its guided Grams), so changing
+    the image far outside the matte leaves the style loss as it was, and changing it inside does not."""
     small = content[::2, ::2]
     st = Stylizer([painted_style()], StyleConfig(style_layers=("relu1_1", "relu2_1")), device="cpu",
                   backbone=tiny_backbone(0))
     matte = np.zeros(small.shape[:2], np.float32)
     matte[:, 24:] = 1.0
+
+    def style_term(image: np.ndarray) -> float:
+        return st.run(small, init=image, iterations=0, regions=[(matte, None)], seed=0).loss["style"]
+
+    rng = np.random.default_rng(0)
+    outside, inside = small.copy(), small.copy()
+    outside[:, :6] = rng.integers(0, 256, outside[:, :6].shape)  # beyond the layers' reach of the matte
+    inside[:, 30:36] = rng.integers(0, 256, inside[:, 30:36].shape)
+    base = style_term(small)
+    assert base > 0
+    assert style_term(outside) == pytest.approx(base, rel=1e-5)
+    assert abs(style_term(inside) - base) > 1e-3 * base
     res = st.run(small, iterations=4, regions=[(matte, None)], seed=0)
-    assert res.loss["style"] > 0 and res.iterations == 4
+    assert res.iterations == 4
     with pytest.raises(StyleError, match=r"regions\[0\] mask: expected shape"):
         st.run(small, iterations=1, regions=[(matte[:, :10], None)])

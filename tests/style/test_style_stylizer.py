@@ -92,8 +92,8 @@ def test_temporal_term_pulls_masked_pixels_to_the_target(style, content) -> None
 def test_style_targets_are_cached_per_size(style, content, monkeypatch) -> None:
     st = _st(style)
     calls = []
-    orig = st._prepared_style
-    monkeypatch.setattr(st, "_prepared_style", lambda i, c: calls.append(c.shape) or orig(i, c))
+    orig = st.targets.prepared_style
+    monkeypatch.setattr(st.targets, "prepared_style", lambda i, c: calls.append(c.shape) or orig(i, c))
     st.run(content, iterations=1)
     st.run(content[::-1].copy(), iterations=1)  # another frame, same size: no recomputation
     assert calls == [content.shape]
@@ -153,7 +153,7 @@ def test_luminance_mode_keeps_the_content_chroma_exactly(style, content) -> None
 def test_histogram_mode_uses_content_colours_for_the_style(style, content) -> None:
     st = _st(style, color="histogram")
     st.run(content, iterations=1)
-    prepared = st._prepared_style(0, content / 255.0)
+    prepared = st.targets.prepared_style(0, content / 255.0)
     assert np.allclose(prepared.reshape(-1, 3).mean(0), (content / 255.0).reshape(-1, 3).mean(0), atol=0.03)
 
 

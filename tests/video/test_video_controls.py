@@ -10,13 +10,13 @@ tiny random net.
 from __future__ import annotations
 
 import dataclasses
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from reliability_cases import temporaries
+from style_images import checker_style, painted_style
 from videostyle import media
 from videostyle.cli import main
 from videostyle.config import EncodeConfig, RangeConfig, StyleConfig, StylizeConfig, VideoConfig
@@ -27,9 +27,6 @@ from videostyle.style.backbones import tiny_backbone
 from videostyle.video import stylize
 from videostyle.video.engine import _run_settings, open_store, run_frames
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "style"))
-from test_style_quality import painted_style  # noqa: E402  (the procedural painting of the style quality tests)
-from test_style_regions import checker_style  # noqa: E402  (a second style, nothing like the painting)
 
 W, H = 96, 64
 
@@ -360,7 +357,7 @@ def test_a_matte_damaged_during_the_run_says_what_happens_to_the_finished_frames
 
 
 def test_a_new_feather_reencodes_from_the_frame_store(media_dir: Path, tmp_path: Path) -> None:
-    """The README's way to try another --mask-feather: delete the output, rerun; every frame is resumed."""
+    """The guide's way to try another --mask-feather: delete the output, rerun; every frame is resumed."""
     out = tmp_path / "feather.mkv"
     config = _config(media_dir, out, mask=str(media_dir / "matte"), first=3, it=2, size=32)
     first = _frames(out) if stylize(config, backbone=tiny_backbone(0)) else None

@@ -16,6 +16,7 @@ from videostyle import flow, media
 from videostyle.config import StylizeConfig, VideoConfig
 from videostyle.media import synthetic
 from videostyle.style.backbones import tiny_backbone
+from videostyle.tuning import TUNING
 from videostyle.video import open_store, passes, stylize
 
 CUT = 6
@@ -97,7 +98,7 @@ def test_refinement_starts_from_the_blend_of_warped_neighbour_and_previous_pass(
     for i in range(FRAMES - 2, CUT - 1, -1):  # the backward pass over the second shot
         towards, _back, mask = estimator.pair(store.get(i, 0), store.get(i + 1, 0))
         warped = flow.warp(store.get(i + 1, 2), towards, interpolation="cubic").astype(np.float32) / 255.0
-        c = passes.BLEND * mask[..., None]
+        c = TUNING.pass_blend * mask[..., None]
         expected = c * warped + (1.0 - c) * store.get(i, 1).astype(np.float32) / 255.0
         got = store.get(i, 2).astype(np.float32) / 255.0
         assert np.abs(got - expected).max() <= 1.0 / 255 + 1e-6

@@ -9,18 +9,16 @@ moving-content stylisation.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
+from style_images import painted_style
 
 from videostyle.config import StyleConfig, StylizeConfig, VideoConfig
 from videostyle.media import synthetic, write_image
 from videostyle.metrics import measure_clips
 from videostyle.video import stylize
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "style"))
-from test_style_quality import painted_style  # noqa: E402  (the procedural painting of the style quality tests)
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +60,7 @@ def test_an_entering_subject_is_painted_like_the_rest(entering, tmp_path, monkey
 
     run = Stylizer.run
     monkeypatch.setattr(Stylizer, "run", lambda self, *a, focus=None, **kw: run(self, *a, **kw))
-    monkeypatch.setattr(engine, "_warm_budget", lambda video, focus: video.iterations)
+    monkeypatch.setattr(engine, "_warm_budget", lambda video, focus, *_: video.iterations)
     unpainted, old = _moving_stylization(clip, style, tmp_path, "whole_frame_rule")
     assert painted >= 0.9 * 1.08, (painted, unpainted)
     assert painted > unpainted, (painted, unpainted)

@@ -36,13 +36,11 @@ from pathlib import Path
 from typing import Any
 
 from .._checks import did_you_mean
+from .. import _schema
 from .._schema import unknown_key
 from ..config import StylizeConfig
 from ..errors import ConfigError, ManifestError, OptionsError
 
-#: Keys whose values are paths (resolved against the manifest's folder when relative).
-PATH_KEYS = frozenset({"input", "output", "style", "weights", "report", "preview", "work_dir", "mask",
-                       "outside_style"})
 #: Keys a manifest may use that are not ``stylize`` options.
 EXTRA_KEYS = frozenset({"name"})
 #: ``stylize`` options that belong to the ``batch`` command line instead of a manifest.
@@ -133,6 +131,12 @@ def option_keys() -> list[str]:
     return sorted(set(StylizeConfig.option_keys()) - set(RESERVED_KEYS) | EXTRA_KEYS)
 
 
+def path_keys() -> frozenset[str]:
+    """The keys whose values are paths (resolved against the manifest's folder when relative): the options the
+    schema declares ``path=True``."""
+    return frozenset(o.key for o in _schema.options(StylizeConfig) if o.spec.path)
+
+
 def _resolve_paths(mapping: Mapping[str, Any], base: Path) -> dict[str, Any]:
     def resolve(value: Any) -> Any:
         if isinstance(value, str) and value:
@@ -141,7 +145,7 @@ def _resolve_paths(mapping: Mapping[str, Any], base: Path) -> dict[str, Any]:
         return value
 
     out = dict(mapping)
-    for key in PATH_KEYS & set(out):
+    for key in path_keys() & set(out):
         value = out[key]
         out[key] = [resolve(v) for v in value] if isinstance(value, list) else resolve(value)
     return out

@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import flow as flowlib
 from .. import media
+from ..tuning import TUNING, EngineTuning
 from ..video.shots import CutDetector, annotate_shots
 
 
@@ -65,12 +66,13 @@ def pair_indices(total: int, wanted: int) -> set[int]:
 
 def scan(frames: Iterable[media.Frame], *, total: int | None, flow: str, cut_detector: str,
          cut_threshold: float | None, fps: float, keyframe_every: int, keyframe_change: float, pairs: int,
-         seed: int, on_keyframe: Callable[[Keyframe], None], on_frame: Callable[[], None] | None = None) -> ClipPlan:
+         seed: int, on_keyframe: Callable[[Keyframe], None], on_frame: Callable[[], None] | None = None,
+         tuning: EngineTuning = TUNING) -> ClipPlan:
     """Decode once; return the plan. ``on_keyframe`` receives each keyframe while its image is still attached
     (the caller stores it); ``total`` (frames, when known) spreads the pairs evenly, else a seeded reservoir."""
     plan = ClipPlan()
-    estimator = flowlib.FlowEstimator(flow)
-    detector = CutDetector(cut_detector, cut_threshold, fps=fps)
+    estimator = flowlib.FlowEstimator(flow, tuning=tuning)
+    detector = CutDetector(cut_detector, cut_threshold, fps=fps, min_shot_frames=tuning.min_shot_frames)
     chosen = pair_indices(total, pairs) if total else None
     rng = np.random.default_rng(seed)
     seen_pairs = 0

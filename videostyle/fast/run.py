@@ -25,39 +25,35 @@ import torch
 
 from .. import flow as flowlib
 from .. import media
-from ..config import StylizeConfig
+from ..config import StylizeConfig, to_dict
 from ..errors import RunInterrupted
+from ..tuning import TUNING, EngineTuning
 from ..video.controls import Controls
 from ..video.engine import (
     RunState,
     StageTimes,
     WorkItem,
-    _Progress,
     _stylize_frame,
     open_source,
     open_store,
     working_size,
 )
 from ..video.preflight import ResolvedJob
+from ..video.progress import Progress
 from ..video.store import FrameStore
 from .net import StudentNet
 from .netfile import load_net, save_net, style_identity
 from .plan import ClipPlan, Keyframe, scan
 from .train import KeyframeData, Trainer, describe, render
 
-#: training pairs kept in memory, at most (spread over the clip), and at most this many bytes of them
-PAIRS = 64
-PAIR_BYTES = 512 << 20
-#: frames per batch through the network when rendering
+#: frames per batch through the network when rendering (speed only)
 RENDER_BATCH = 8
-#: residual blocks of the student (its width is --net-width); benchmarks/fast.md
-BLOCKS = 3
 
 
-def _pairs_for(size: tuple[int, int]) -> int:
+def _pairs_for(size: tuple[int, int], tuning: EngineTuning) -> int:
     w, h = size
     per_pair = w * h * (3 + 3 + 8 + 2)  # two frames, the flow, the mask (float16)
-    return max(2, min(PAIRS, PAIR_BYTES // per_pair))
+    return max(2, min(tuning.student_pairs, tuning.student_pair_bytes // per_pair))
 
 
 def _frame_total(reader: media.FrameReader, config: StylizeConfig) -> int | None:
@@ -76,11 +72,11 @@ def _record(frame: media.Frame, shot_start: bool, **extra: Any) -> dict[str, Any
 def _paint_keyframes(config: StylizeConfig, plan: ClipPlan, keys: FrameStore, stylizer: Any, controls: Controls,
                      mattes: Any, times: StageTimes) -> list[KeyframeData]:
     """The keyframes' paintings (from the store, or painted now by the engine, chained within each shot)."""
-    estimator = flowlib.FlowEstimator(config.video.flow)
+    estimator = flowlib.FlowEstimator(config.video.flow, tuning=stylizer.tuning)
     painted: dict[int, np.ndarray] = {}
     out: list[KeyframeData] = []
     todo = sum(1 for k in plan.keyframes if keys.record(k.index) is None)
-    progress = _Progress(len(plan.keyframes), config.quiet, initial=len(plan.keyframes) - todo, desc="keyframes")
+    progress = Progress(len(plan.keyframes), config.quiet, initial=len(plan.keyframes) - todo, desc="keyframes")
     try:
         for key in plan.keyframes:
             source = keys.get(key.index, 0)
@@ -117,6 +113,16 @@ def _paint_one(config: StylizeConfig, key: Keyframe, source: np.ndarray, keys: F
     keys.put(key.index, result.image, dict(record, reason=key.reason, since=key.since))
 
 
+def fast_settings(config: StylizeConfig) -> dict[str, Any]:
+    """Fast mode's settings in the frame store's hash (``--save-net`` only writes a copy of the network; ``--net``
+    by its file's contents)."""
+    from ..video.engine import _file_digest
+
+    settings = {k: v for k, v in to_dict(config.fast).items() if k not in ("save_net", "net")}
+    settings["net"] = _file_digest(config.fast.net) if config.fast.net else None
+    return settings
+
+
 def _fast_settings(config: StylizeConfig) -> dict[str, Any]:
     """What the network was trained for (saved with it by --save-net)."""
     import importlib.metadata
@@ -130,16 +136,19 @@ def _fast_settings(config: StylizeConfig) -> dict[str, Any]:
             "temporal_weight": config.video.temporal_weight, "videostyle": version, "torch": str(torch.__version__)}
 
 
-def run_fast(config: StylizeConfig, *, backbone: Any = None, job: ResolvedJob | None = None) -> RunState:
-    """Fast mode's frame loop: every frame of ``config`` rendered into its frame store (resuming what is there)."""
+def run_fast(config: StylizeConfig, *, backbone: Any = None, job: ResolvedJob | None = None,
+             tuning: EngineTuning | None = None) -> RunState:
+    """Fast mode's frame loop: every frame of ``config`` rendered into its frame store (resuming what is there).
+    ``tuning``: the engine's heuristics, for the keyframes and the flow (None: the defaults)."""
     from ..style import Stylizer, load_style_image
     from ..style.devices import resolve_device, resolve_precision
 
     fast, video = config.fast, config.video
     times = StageTimes()
     t_start = time.perf_counter()
-    store = open_store(config)
+    tuning = TUNING if tuning is None else tuning
     controls = Controls(config, None)
+    store = open_store(config, tuning=tuning, controls=controls)
     size = job.size if job is not None else working_size(config)
     torch.manual_seed(video.seed)
     trained_for: dict[str, Any] = {}
@@ -150,9 +159,9 @@ def run_fast(config: StylizeConfig, *, backbone: Any = None, job: ResolvedJob | 
         model = str(trained_for.get("backbone", "none"))
     else:
         styles = [load_style_image(p) for p in controls.style_paths()]
-        stylizer = Stylizer(styles, controls.style_config(), backbone=backbone)
+        stylizer = Stylizer(styles, controls.style_config(), backbone=backbone, tuning=tuning)
         device, model = stylizer.device, stylizer.backbone_name
-        net = StudentNet(fast.net_width, BLOCKS)
+        net = StudentNet(fast.net_width, tuning.student_blocks)
     precision = resolve_precision(config.style.precision, device)
     net = net.to(device)
     times.setup = time.perf_counter() - t_start
@@ -177,13 +186,13 @@ def run_fast(config: StylizeConfig, *, backbone: Any = None, job: ResolvedJob | 
         finally:
             if mattes is not None:
                 mattes.close()
-    shots, frames_meta = _render(config, size, store, net, device, precision, times, extra)
+    shots, frames_meta = _render(config, size, store, net, device, precision, times, extra, tuning)
     extra["net"] = {"architecture": net.architecture(), "parameters": sum(p.numel() for p in net.parameters()),
                     "from": fast.net, "saved_to": fast.save_net, "trained_for": trained_for}
     times.total = time.perf_counter() - t_start
     return RunState(frames=frames_meta, shots=shots, size=size, fps=reader.fps, time_base=reader.time_base,
                     start_pts=reader.start_pts, info=info, model=model, device=str(device), times=times,
-                    work_dir=store.root, precision=precision, extra=extra)
+                    work_dir=store.root, precision=precision, tuning=tuning, controls=controls, extra=extra)
 
 
 def _train(config: StylizeConfig, reader: media.FrameReader, total: int | None, store: FrameStore,
@@ -197,12 +206,12 @@ def _train(config: StylizeConfig, reader: media.FrameReader, total: int | None, 
             keys_store.put(key.index, key.frame.image, {"pts": key.frame.pts}, pass_no=0)
 
     t0 = time.perf_counter()
-    scan_bar = _Progress(total, config.quiet, desc="scan")
+    scan_bar = Progress(total, config.quiet, desc="scan")
     plan = scan(reader, total=total, flow=video.flow, cut_detector=video.cut_detector,
                 cut_threshold=video.cut_threshold, fps=controls.fps or media.DEFAULT_FPS,
                 keyframe_every=fast.keyframe_every, keyframe_change=fast.keyframe_change,
-                pairs=_pairs_for(reader.size) if video.temporal_weight > 0 or config.style.style_weight > 0 else 0,
-                seed=video.seed, on_keyframe=keep, on_frame=lambda: scan_bar.update(1))
+                pairs=_pairs_for(reader.size, stylizer.tuning) if video.temporal_weight > 0 or config.style.style_weight > 0 else 0,
+                seed=video.seed, on_keyframe=keep, on_frame=lambda: scan_bar.update(1), tuning=stylizer.tuning)
     scan_bar.close()
     times.decode += plan.seconds_decode
     times.flow += plan.seconds_flow
@@ -216,9 +225,9 @@ def _train(config: StylizeConfig, reader: media.FrameReader, total: int | None, 
                       content_layers=stylizer.content_layers, style_layer_weights=stylizer.style_layer_weights,
                       style_weight=style.style_weight, content_weight=style.content_weight,
                       temporal_weight=video.temporal_weight, device=stylizer.device, seed=video.seed,
-                      steps=fast.train_steps, seconds=fast.train_seconds)
+                      steps=fast.train_steps, seconds=fast.train_seconds, tuning=stylizer.tuning)
     t0 = time.perf_counter()
-    bar = _Progress(fast.train_steps, config.quiet, desc="train", unit="step")
+    bar = Progress(fast.train_steps, config.quiet, desc="train", unit="step")
     resumed = trainer.load(ckpt) if ckpt.exists() else False
     bar.update(trainer.state.step)
     state = trainer.run(ckpt, on_step=lambda v: bar.update(1, loss=f"{v['total']:.3g}"))
@@ -241,7 +250,7 @@ def _features(stylizer: Any) -> Any:
 
 
 def _render(config: StylizeConfig, size: tuple[int, int], store: FrameStore, net: StudentNet,
-            device: torch.device, precision: str, times: StageTimes, extra: dict[str, Any]
+            device: torch.device, precision: str, times: StageTimes, extra: dict[str, Any], tuning: EngineTuning
             ) -> tuple[list[int], list[dict[str, Any]]]:
     """Every frame through the network into the store (frames already there are kept); (shots, records)."""
     from ..video.shots import CutDetector, annotate_shots
@@ -276,8 +285,9 @@ def _render(config: StylizeConfig, size: tuple[int, int], store: FrameStore, net
 
     t0 = time.perf_counter()
     with open_source(config, size) as reader:
-        detector = CutDetector(video.cut_detector, video.cut_threshold, fps=reader.fps or media.DEFAULT_FPS)
-        bar = _Progress(_frame_total(reader, config), config.quiet, desc="render")
+        detector = CutDetector(video.cut_detector, video.cut_threshold, fps=reader.fps or media.DEFAULT_FPS,
+                               min_shot_frames=tuning.min_shot_frames)
+        bar = Progress(_frame_total(reader, config), config.quiet, desc="render")
         try:
             for annotated in annotate_shots(reader, lambda f: f.image, detector):
                 frame = annotated.item

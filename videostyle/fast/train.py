@@ -2,19 +2,20 @@
 
 Each step (all randomness drawn from ``(seed, step)``, so a resumed run repeats an uninterrupted one exactly):
 
-* **keyframes** — ``KEY_PATCHES`` random patches of keyframes: the network's output on the source patch is held
+* **keyframes** — ``student_key_patches`` random patches of keyframes: the network's output on the source patch is held
   to the optimisation engine's painting of it, per pixel (L1) and by low-level VGG features (the first
-  ``PERCEPTUAL_LAYERS`` style layers, relative squared distance): this is where the brush strokes come from;
-* **style and content** — one frame of a training pair, whole (or a crop at most ``CROP`` px), through the network
+  ``student_perceptual_layers`` style layers, relative squared distance): this is where the brush strokes come from;
+* **style and content** — one frame of a training pair, whole (or a crop at most ``student_crop`` px), through the network
   and the backbone: the engine's own Gram style loss and relu4_2 content loss with its ``--style-weight`` and
-  ``--content-weight``, scaled by ``STYLE_SHARE``, so that frames far from any keyframe stay painted and legible;
+  ``--content-weight``, scaled by ``student_style_share``, so that frames far from any keyframe stay painted and legible;
 * **temporal** — the same pair's frame t−1 through the network, warped onto frame t by the pipeline's backward flow
   and held to the output at t where the forward-backward check trusts the flow (Ruder's masked term with
   ``--temporal-weight``).
 
 Adam on fp32 weights with a cosine learning rate over the step budget; the backbone may run under bf16 autocast
 (``--precision``). Training stops at the step budget, the seconds budget, or when the loss (an exponential average)
-has improved by less than ``CONVERGED`` over the last ``WINDOW`` steps.
+has improved by less than ``student_converged`` over the last ``student_window`` steps. Every number here is a
+field of :class:`~videostyle.tuning.EngineTuning` (``student_*``).
 """
 
 from __future__ import annotations
@@ -32,26 +33,11 @@ import torch
 from torch.nn import functional as F
 
 from .._fs import atomic_write
+from ..tuning import TUNING, EngineTuning
 from ..style.losses import content_loss, masked_pixel_loss, style_loss
 from .net import StudentNet
 from .plan import Pair
 
-#: keyframe patches per step and their side (px); measured in benchmarks/fast.md
-KEY_PATCHES = 4
-KEY_PATCH = 96
-#: style layers (from the first) whose features hold the output to the keyframes' painting
-PERCEPTUAL_LAYERS = 3
-#: weight of the per-pixel L1 term against the perceptual term on keyframes
-L1_WEIGHT = 10.0
-#: share of the engine's style + content loss in the step's loss
-STYLE_SHARE = 0.1
-#: longest side of the pair crop (px); whole frames below it
-CROP = 256
-LEARNING_RATE = 2e-3
-#: exponential average of the loss, and the convergence rule over WINDOW steps
-EMA = 0.98
-WINDOW = 200
-CONVERGED = 0.01
 #: a checkpoint at most every this many seconds (and at the end)
 CHECKPOINT_SECONDS = 30.0
 
@@ -104,20 +90,21 @@ class Trainer:
                  style_layers: Sequence[str], content_layers: Sequence[str],
                  style_layer_weights: dict[str, float] | None, style_weight: float, content_weight: float,
                  temporal_weight: float, device: torch.device, seed: int, steps: int,
-                 seconds: float | None = None) -> None:
+                 seconds: float | None = None, tuning: EngineTuning = TUNING) -> None:
         if not keyframes:
             raise ValueError("training needs at least one keyframe")
         self.net = net.to(device)
+        self.tuning = t = tuning
         self.keyframes, self.pairs = list(keyframes), list(pairs)
         self.features, self.style_targets = features, style_targets
         self.style_layers, self.content_layers = tuple(style_layers), tuple(content_layers)
-        self.perceptual_layers = self.style_layers[:PERCEPTUAL_LAYERS]
+        self.perceptual_layers = self.style_layers[:t.student_perceptual_layers]
         self.style_layer_weights = style_layer_weights
         self.style_weight, self.content_weight = float(style_weight), float(content_weight)
         self.temporal_weight = float(temporal_weight)
         self.device, self.seed = device, int(seed)
         self.steps, self.seconds_budget = int(steps), seconds
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=LEARNING_RATE)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=t.student_learning_rate)
         self.state = TrainState()
         self._targets: dict[tuple[int, int], dict[str, torch.Tensor]] = {}
 
@@ -144,10 +131,10 @@ class Trainer:
     # --- one step ------------------------------------------------------------------------------------------------
     def _keyframe_loss(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         sources, targets = [], []
-        for _ in range(KEY_PATCHES):
+        for _ in range(self.tuning.student_key_patches):
             key = self.keyframes[int(rng.integers(len(self.keyframes)))]
             h, w = key.source.shape[:2]
-            ph, pw = min(KEY_PATCH, h), min(KEY_PATCH, w)
+            ph, pw = min(self.tuning.student_key_patch, h), min(self.tuning.student_key_patch, w)
             y, x = int(rng.integers(h - ph + 1)), int(rng.integers(w - pw + 1))
             sources.append(_tensor(key.source[y:y + ph, x:x + pw], self.device))
             targets.append(_tensor(key.painted[y:y + ph, x:x + pw], self.device))
@@ -162,7 +149,7 @@ class Trainer:
 
     def _crop(self, pair: Pair, rng: np.random.Generator) -> tuple[slice, slice]:
         h, w = pair.frame.shape[:2]
-        ch, cw = min(CROP, h), min(CROP, w)
+        ch, cw = min(self.tuning.student_crop, h), min(self.tuning.student_crop, w)
         y, x = int(rng.integers(h - ch + 1)), int(rng.integers(w - cw + 1))
         return slice(y, y + ch), slice(x, x + cw)
 
@@ -186,8 +173,9 @@ class Trainer:
             targets = self._targets_for(pair.frame)
             style = style_loss({k: fo[k] for k in self.style_layers}, targets, self.style_layer_weights)
             content = sum(content_loss(fo[k], fc[k]) for k in self.content_layers) / max(1, len(self.content_layers))
-            losses["style"] = STYLE_SHARE * self.style_weight * style
-            losses["content"] = STYLE_SHARE * self.content_weight * content
+            share = self.tuning.student_style_share
+            losses["style"] = share * self.style_weight * style
+            losses["content"] = share * self.content_weight * content
         if self.temporal_weight > 0:
             prev = self.net(_tensor(pair.prev, self.device)[None])  # whole: the flow may point outside the crop
             grid = flow_grid(pair.flow.astype(np.float32), self.device)[:, ys, xs]
@@ -200,11 +188,12 @@ class Trainer:
         """One optimiser step; returns its loss terms."""
         step = self.state.step
         rng = np.random.default_rng([self.seed, step])
-        for group in self.optimizer.param_groups:  # cosine from LEARNING_RATE to 0 over the budget
-            group["lr"] = LEARNING_RATE * 0.5 * (1.0 + math.cos(math.pi * min(1.0, step / max(1, self.steps))))
+        t = self.tuning
+        for group in self.optimizer.param_groups:  # cosine from the learning rate to 0 over the budget
+            group["lr"] = t.student_learning_rate * 0.5 * (1.0 + math.cos(math.pi * min(1.0, step / max(1, self.steps))))
         self.optimizer.zero_grad(set_to_none=True)
         l1, perceptual = self._keyframe_loss(rng)
-        losses = {"keyframe_l1": L1_WEIGHT * l1, "keyframe_perceptual": perceptual}
+        losses = {"keyframe_l1": t.student_l1_weight * l1, "keyframe_perceptual": perceptual}
         if self.pairs:
             losses.update(self._pair_losses(rng))
         total = sum(losses.values())
@@ -213,16 +202,17 @@ class Trainer:
         values = {k: float(v.detach()) for k, v in losses.items()}
         values["total"] = float(total.detach())  # type: ignore[union-attr]
         st = self.state
-        st.ema = values["total"] if st.ema is None else EMA * st.ema + (1 - EMA) * values["total"]
+        st.ema = values["total"] if st.ema is None else t.student_ema * st.ema + (1 - t.student_ema) * values["total"]
         st.history.append(st.ema)
         st.step += 1
         st.last_loss = values
         return values
 
     def converged(self) -> bool:
-        """The loss's average improved by less than CONVERGED (relative) over the last WINDOW steps."""
-        h = self.state.history
-        return len(h) > WINDOW and h[-WINDOW - 1] - h[-1] < CONVERGED * abs(h[-WINDOW - 1])
+        """The loss's average improved by less than ``student_converged`` (relative) over the last
+        ``student_window`` steps."""
+        h, window = self.state.history, self.tuning.student_window
+        return len(h) > window and h[-window - 1] - h[-1] < self.tuning.student_converged * abs(h[-window - 1])
 
     def run(self, checkpoint: Path | None = None,
             on_step: Callable[[dict[str, float]], None] | None = None) -> TrainState:

@@ -11,13 +11,11 @@ To carry the previous stylised frame onto frame t (Ruder et al., GCPR 2016)::
 """
 
 from ._estimate import FlowEstimator, check_method, compute_flow, configure_threads, contrib_available
-from ._prefetch import Prefetcher
 from ._warp import BORDERS, closest_first, consistency_mask, inpaint, inside_mask, warp
 
 __all__ = [
     "BORDERS",
     "FlowEstimator",
-    "Prefetcher",
     "check_method",
     "closest_first",
     "compute_flow",

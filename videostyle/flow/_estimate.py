@@ -11,7 +11,8 @@ import numpy as np
 from ..config import DEFAULT_FLOW, FLOW_METHODS
 from ..errors import FlowError
 from ._checks import check_frame, check_same_size
-from ._warp import _check_sigma, consistency_mask
+from ..tuning import TUNING, EngineTuning
+from ._warp import consistency_mask
 
 _DIS_PRESETS = {
     "dis-ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
@@ -73,19 +74,12 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
     """RGB uint8 H×W×3 → gray uint8 H×W (contiguous, as the OpenCV backends want)."""
     return cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)
 
-#: frames whose long side is shorter are upscaled by the smallest whole factor that reaches it before the flow is
-#: computed (and the flow brought back): DIS's 8-pixel patches cover too much of a small frame. The bundled sample at
-#: 96×54: a face entering at 1.2 px a frame measured 0.9–1.0 px at its own size, 1.17–1.20 upscaled 2× or 3×
-#: (tests/flow/test_flow.py, benchmarks/temporal.md); the quarter it lost was consistent both ways, so the
-#: reliability mask passed it and the carried painting slid off the face.
-MIN_FLOW_SIDE = 256
-
-
-def flow_gray(src: np.ndarray, dst: np.ndarray, method: str) -> np.ndarray:
-    """Flow between two gray uint8 images of equal size, such that src(x) ≈ dst(x + flow(x)); small images are
-    measured upscaled (:data:`MIN_FLOW_SIDE`)."""
+def flow_gray(src: np.ndarray, dst: np.ndarray, method: str, *, min_side: int = TUNING.min_flow_side) -> np.ndarray:
+    """Flow between two gray uint8 images of equal size, such that src(x) ≈ dst(x + flow(x)); images with a long
+    side under ``min_side`` are measured upscaled by the smallest whole factor reaching it (DIS's 8-pixel patches
+    cover too much of a small frame: :attr:`EngineTuning.min_flow_side <videostyle.tuning.EngineTuning>`)."""
     h, w = src.shape[:2]
-    factor = -(-MIN_FLOW_SIDE // max(h, w))  # ceil
+    factor = -(-min_side // max(h, w))  # ceil
     if factor > 1:
         up = [cv2.resize(img, (w * factor, h * factor), interpolation=cv2.INTER_CUBIC) for img in (src, dst)]
         flow = _flow_gray(up[0], up[1], method)
@@ -144,15 +138,17 @@ class FlowEstimator:
     each frame to gray once. It is safe to call from several threads (each thread gets its own OpenCV object).
 
     Threads: OpenCV parallelises DIS internally; by default the estimator sets OpenCV to **one** thread
-    (``cv2.setNumThreads(1)``, process-wide) because it is meant to run in a :class:`Prefetcher` thread beside
+    (``cv2.setNumThreads(1)``, process-wide) because it is meant to run in a :class:`~videostyle._prefetch.Prefetcher` thread beside
     the torch optimiser, which should have the cores. At working sizes (≤ 720p) one thread already computes
     flows much faster than the optimiser consumes them (see ``benchmarks/flow.md``). Pass ``threads=None`` to
     leave OpenCV's setting alone, or ``threads=0``/``n`` to choose (0 = OpenCV runs sequentially).
     """
 
-    def __init__(self, method: str = DEFAULT_FLOW, *, soft: float = 0.0, threads: int | None = 1) -> None:
+    def __init__(self, method: str = DEFAULT_FLOW, *, threads: int | None = 1, tuning: EngineTuning | None = None
+                 ) -> None:
         self.method = check_method(method)
-        self.soft = _check_sigma(soft)
+        #: the flow heuristics (:class:`~videostyle.tuning.EngineTuning`): upscaling small frames, mask thresholds
+        self.tuning = TUNING if tuning is None else tuning
         configure_threads(threads)
 
     def flow(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -163,16 +159,17 @@ class FlowEstimator:
         """``(flow_bwd, flow_fwd, mask)`` for warping ``frame_prev`` onto ``frame_t``.
 
         ``flow_bwd`` = t→prev (``compute_flow(frame_t, frame_prev)``), ``flow_fwd`` = prev→t, and ``mask`` =
-        ``consistency_mask(flow_bwd, flow_fwd, soft)``: float32 H×W, 1 where ``warp(prev_image, flow_bwd)`` can
+        ``consistency_mask(flow_bwd, flow_fwd)``: float32 H×W, 1 where ``warp(prev_image, flow_bwd)`` can
         be trusted. ``frame_prev`` may be any earlier frame (long-term pairs t−k).
         """
         check_frame("frame_t", frame_t)
         check_frame("frame_prev", frame_prev)
         check_same_size("frame_t", frame_t, "frame_prev", frame_prev)
         gray_t, gray_prev = to_gray(frame_t), to_gray(frame_prev)
-        flow_bwd = flow_gray(gray_t, gray_prev, self.method)
-        flow_fwd = flow_gray(gray_prev, gray_t, self.method)
-        return flow_bwd, flow_fwd, consistency_mask(flow_bwd, flow_fwd, soft=self.soft)
+        side = self.tuning.min_flow_side
+        flow_bwd = flow_gray(gray_t, gray_prev, self.method, min_side=side)
+        flow_fwd = flow_gray(gray_prev, gray_t, self.method, min_side=side)
+        return flow_bwd, flow_fwd, consistency_mask(flow_bwd, flow_fwd, tuning=self.tuning)
 
     def __repr__(self) -> str:
-        return f"FlowEstimator(method={self.method!r}, soft={self.soft})"
+        return f"FlowEstimator(method={self.method!r})"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import cv2
 import numpy as np
 
 from ..errors import FlowError
+from ..tuning import TUNING, EngineTuning
 from ._checks import check_flow, check_mask, describe
 
 #: ``border`` names accepted by :func:`warp` and the OpenCV border modes they map to.
@@ -20,10 +20,6 @@ BORDERS = {
 
 #: Image dtypes ``cv2.remap`` interpolates natively (and :func:`warp` accepts).
 WARP_DTYPES = (np.uint8, np.uint16, np.int16, np.float32, np.float64)
-
-# Thresholds of Sundaram et al. (ECCV 2010) as used by Ruder et al. (GCPR 2016).
-_OCC_REL, _OCC_ABS = 0.01, 0.5
-_EDGE_REL, _EDGE_ABS = 0.01, 0.002
 
 
 INTERPOLATIONS = {"linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC}
@@ -86,19 +82,8 @@ def inside_mask(flow: np.ndarray) -> np.ndarray:
     return (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
 
 
-def _check_sigma(soft: object) -> float:
-    """``soft`` as a float sigma >= 0, else :class:`FlowError`."""
-    try:
-        sigma = float(soft)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        sigma = float("nan")
-    if not (math.isfinite(sigma) and sigma >= 0):
-        raise FlowError(f"invalid soft {soft!r}: expected a sigma >= 0 (pixels)")
-    return sigma
-
-
-def consistency_mask(flow_bwd: np.ndarray, flow_fwd: np.ndarray, soft: float = 0.0, *,
-                     boundaries: bool = True) -> np.ndarray:
+def consistency_mask(flow_bwd: np.ndarray, flow_fwd: np.ndarray, *, boundaries: bool = True,
+                     tuning: EngineTuning = TUNING) -> np.ndarray:
     """Reliability of warping frame t−1 onto frame t with ``flow_bwd``, after Sundaram et al. / Ruder et al.
 
     With ŵ = ``flow_bwd`` (t→t−1) and w̃ = ``flow_fwd`` (t−1→t) sampled at x + ŵ(x) (``warp(flow_fwd, flow_bwd)``)
@@ -110,9 +95,7 @@ def consistency_mask(flow_bwd: np.ndarray, flow_fwd: np.ndarray, soft: float = 0
       of the forward-backward check, which the warping error of :mod:`videostyle.metrics` uses), or
     * x + ŵ(x) falls outside the frame,
 
-    and 1 elsewhere. ``soft`` > 0 blurs that binary mask with a Gaussian of sigma ``soft`` pixels, so the
-    temporal loss fades in around unreliable regions instead of switching, and then sets out-of-frame pixels
-    back to exactly 0. ``soft=0`` (the default) returns the binary mask.
+    and 1 elsewhere (the thresholds: ``tuning``'s ``occlusion_*`` and ``boundary_*``, Sundaram et al.'s).
 
     Returns:
         float32 H×W in [0, 1].
@@ -121,26 +104,20 @@ def consistency_mask(flow_bwd: np.ndarray, flow_fwd: np.ndarray, soft: float = 0
     flow_fwd = check_flow("flow_fwd", flow_fwd)
     if flow_bwd.shape != flow_fwd.shape:
         raise FlowError(f"flow_bwd and flow_fwd differ in shape: {flow_bwd.shape} vs {flow_fwd.shape}")
-    soft = _check_sigma(soft)
-
     u, v = cv2.split(flow_bwd)  # ŵ = (û, v̂)
     fu, fv = cv2.split(warp(flow_fwd, flow_bwd, border="replicate"))  # w̃
     bwd_sq = u * u + v * v
     su, sv = fu + u, fv + v
-    occluded = su * su + sv * sv > _OCC_REL * (fu * fu + fv * fv + bwd_sq) + _OCC_ABS
+    occluded = su * su + sv * sv > tuning.occlusion_rel * (fu * fu + fv * fv + bwd_sq) + tuning.occlusion_abs
 
     inside = inside_mask(flow_bwd)
     reliable = inside & ~occluded
     if boundaries:
         du_dy, du_dx = np.gradient(u)
         dv_dy, dv_dx = np.gradient(v)
-        reliable &= ~(du_dx * du_dx + du_dy * du_dy + dv_dx * dv_dx + dv_dy * dv_dy > _EDGE_REL * bwd_sq + _EDGE_ABS)
-    mask = reliable.astype(np.float32)
-    if soft > 0:
-        mask = cv2.GaussianBlur(mask, (0, 0), sigmaX=soft, borderType=cv2.BORDER_REPLICATE)
-        mask[~inside] = 0.0
-        np.clip(mask, 0.0, 1.0, out=mask)
-    return mask
+        reliable &= ~(du_dx * du_dx + du_dy * du_dy + dv_dx * dv_dx + dv_dy * dv_dy
+                      > tuning.boundary_rel * bwd_sq + tuning.boundary_abs)
+    return reliable.astype(np.float32)
 
 
 def closest_first(masks: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -162,7 +139,7 @@ def closest_first(masks: Sequence[np.ndarray]) -> list[np.ndarray]:
     return [np.clip(m, 0.0, 1.0).astype(np.float32, copy=False) for m in out]
 
 
-def inpaint(image: np.ndarray, reliable: np.ndarray, radius: float = 5.0) -> np.ndarray:
+def inpaint(image: np.ndarray, reliable: np.ndarray, radius: float = TUNING.inpaint_radius) -> np.ndarray:
     """Fill the unreliable pixels (``reliable`` < 0.5) of ``image`` from their reliable surroundings (OpenCV
     inpainting). ``image`` is H×W×C uint8 (Telea's method on 8-bit colour) or float (each channel in float32 with
     the Navier-Stokes method, so signed values such as a paint layer survive: OpenCV's Telea overshoots on float

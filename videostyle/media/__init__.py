@@ -9,15 +9,8 @@ See ``docs/architecture.md`` for the contract. Public names: :func:`probe`, :fun
 from .images import read_image, write_image
 from .probe import DEFAULT_FPS, AudioInfo, MediaInfo, VideoInfo, probe, recorded_source_start, working_size
 from .reader import Frame, FrameReader, frame_at, open_reader, resize_image
-from .writer import (
-    FrameWriter,
-    check_encoder,
-    check_output_dir,
-    open_writer,
-    output_kind,
-    sequence_members,
-    validate_output,
-)
+from .outputs import check_encoder, check_output_dir, output_kind, sequence_members, validate_output
+from .writer import FrameWriter, open_writer
 
 __all__ = [
     "DEFAULT_FPS",

@@ -5,11 +5,7 @@ Timing: frames keep the source's timestamps. ``write(image, pts_ticks=...)`` tak
 are spaced at ``1/fps``. The output timeline starts at 0: the first frame written is at 0 and everything after it
 (later frames and the remuxed audio) is shifted by that same amount, so audio stays in sync.
 
-Audio: the packets of every audio stream of ``audio_from`` are copied unchanged (no re-encoding), restricted to
-``audio_range`` = (start, end) seconds on the ``Frame.pts`` timeline when given (``end`` None: up to the end of
-the last frame written). When ``like`` is a trimmed :class:`FrameReader` and no ``audio_range`` is given, the
-reader's range is used. Audio packets before the first frame are dropped, so a trimmed result's audio may start
-up to one audio frame (~21 ms for AAC at 48 kHz) late. Audio is interleaved while video is written (streaming).
+Audio: copied unchanged, cut to ``audio_range`` and interleaved while video is written (:mod:`.audio`).
 
 Timestamps must increase; a frame whose time is not after the previous one (damaged sources) is moved one tick
 later and counted in ``FrameWriter.pts_adjusted``.
@@ -19,11 +15,7 @@ Image sequences are numbered by the ``number`` given to :meth:`FrameWriter.write
 the output pattern's (``%04d`` or ``####``). Writing into an existing directory replaces the files of the same
 pattern, including stale frames of an older, longer sequence.
 
-Plates (.exr, .tif/.tiff, .dpx; sequences or single images) are written with OpenImageIO in the output colour space
-(:mod:`videostyle.media.colour`): stored like the source plate when it has the same format (half/float EXR with its
-compression, 16-bit or float TIFF, DPX bit depth), else half-float ZIP EXR, 16-bit TIFF, 10-bit DPX; with the
-source's alpha (premultiplied) when ``write`` is given one. PNG images and sequences get it too, straight (not
-premultiplied); JPEG and video drop it.
+Plates are stored like the source plate, with its alpha (:mod:`._like`).
 
 Atomicity: the output goes to a temporary name in the destination directory (``.name.tmp-HOST-PID-XXXX.ext``, or
 a temporary directory for image sequences) and is renamed on :meth:`FrameWriter.close`; leaving the ``with`` block by
@@ -38,8 +30,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
-from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
 
@@ -55,211 +45,18 @@ from .._fs import temp_file as _temp_file
 from .._fs import temp_prefix as _temp_prefix
 from ..config import DEFAULT_CRF, DEFAULT_PRESET
 from ..errors import OutputError, OutputNotWritableError, UnsupportedOutputError
-from ._paths import (
-    IMAGE_CODECS,
-    IMAGE_EXTS,
-    SEQUENCE_EXTS,
-    VIDEO_CODECS_BY_EXT,
-    VIDEO_OUTPUTS,
-    format_pattern,
-    is_pattern,
-    list_pattern_images,
-)
-from .colour import ColourIn, ColourOut, colour_in, colour_out
-from .images import ALPHA_EXTS, to_uint8, to_uint16, write_image
-from .plates import PlateSpec, is_plate_path, output_spec, write_plate
-from .probe import SOURCE_START_TAG, MediaInfo, open_input
+from ._paths import format_pattern
+from .images import to_uint8, to_uint16, write_image
+from .plates import is_plate_path, output_spec, write_plate
+from .probe import SOURCE_START_TAG, MediaInfo
+from ._like import output_colour, size_from, source_timing
+from .audio import AudioCopier as _AudioCopier  # the name tests patch
 from .reader import FrameReader
+from .outputs import check_encoder, output_kind, sequence_members  # noqa: F401  (their names before issue 21)
+from .outputs import publish_sequence, validate_output, video_encoder
 
-SEQUENCE_PATTERN = "%05d.png"
 SEQUENCE_FIRST_NUMBER = 1
 AUDIO_LOOKAHEAD = 1.0  # seconds of audio muxed ahead of the current video time
-
-
-# --- output classification -----------------------------------------------------------------------------------
-def sequence_members(pattern: str | os.PathLike[str]) -> list[Path]:
-    """The existing files of an image sequence pattern (``dir/%05d.png``, ``plate.####.exr``), in number order."""
-    return [path for _number, path in list_pattern_images(pattern)]
-
-
-def output_kind(path: str | os.PathLike[str], codec: str | None = None) -> tuple[str, str, str]:
-    """``(kind, codec, target)`` for an output path; ``kind`` is ``"video"``, ``"image"`` or ``"sequence"``.
-
-    ``target`` is the file path, or the printf pattern for sequences. Raises UnsupportedOutputError.
-    """
-    spath = os.fspath(path)
-    if spath.endswith(("/", os.sep)) or (os.path.isdir(spath) and not is_pattern(spath)):
-        spath = os.path.join(spath, SEQUENCE_PATTERN)
-    ext = Path(spath).suffix.lower()
-    supported = ("supported: .mp4 (H.264), .mov (ProRes), .mkv (FFV1), .png/.jpg/.tif/.exr/.dpx image, "
-                 "dir/%05d.png or plate.####.exr sequence")
-    if is_plate_path(spath):
-        if codec is not None:
-            raise UnsupportedOutputError(f"codec {codec} does not apply to {ext} plates (they are written like "
-                                         "the source plate, see the README's VFX section)", path=spath)
-        return ("sequence" if is_pattern(spath) else "image"), ext.lstrip(".").replace("tiff", "tif"), spath
-    if is_pattern(spath):
-        if ext not in SEQUENCE_EXTS:
-            raise UnsupportedOutputError(f"image sequences are written as PNG, EXR, TIFF or DPX "
-                                         f"({' '.join(SEQUENCE_EXTS)}), not {ext or 'no extension'}", path=spath)
-        if codec not in (None, *IMAGE_CODECS):
-            raise UnsupportedOutputError(f"codec {codec} cannot write an image sequence (use png or png16)", path=spath)
-        return "sequence", codec or "png", spath
-    if ext in VIDEO_OUTPUTS:
-        chosen = codec or VIDEO_OUTPUTS[ext]
-        if chosen not in VIDEO_CODECS_BY_EXT[ext]:
-            allowed = ", ".join(VIDEO_CODECS_BY_EXT[ext])
-            raise UnsupportedOutputError(f"codec {chosen} cannot be written to {ext} (use {allowed})", path=spath)
-        return "video", chosen, spath
-    if ext in IMAGE_EXTS:
-        if codec not in (None, *IMAGE_CODECS):
-            raise UnsupportedOutputError(f"codec {codec} cannot write an image", path=spath)
-        return "image", codec or "png", spath
-    raise UnsupportedOutputError(f"unsupported output extension {ext or '(none)'!r}; {supported}", path=spath)
-
-
-def video_encoder(codec: str, crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET) -> tuple[str, dict[str, str], str]:
-    """``(encoder, options, pix_fmt)`` that write the video ``codec`` (h264, prores, ffv1)."""
-    if codec == "h264":
-        return "libx264", {"crf": str(crf), "preset": preset}, "yuv420p"
-    if codec == "prores":
-        return "prores_ks", {"profile": "3", "vendor": "apl0"}, "yuv422p10le"
-    return "ffv1", {"level": "3", "slicecrc": "1"}, "bgr0"
-
-
-def check_encoder(codec: str, size: tuple[int, int], *, crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET,
-                  path: str | os.PathLike[str] | None = None) -> None:
-    """Open the encoder of the video ``codec`` at ``size`` = (w, h) with these settings, writing nothing.
-
-    Raises :class:`UnsupportedOutputError` (naming ``path``) when the encoder is missing or refuses the settings,
-    so that a bad setting fails before any frame is stylised rather than when the result is encoded.
-    """
-    encoder, options, pix_fmt = video_encoder(codec, crf, preset)
-    try:
-        ctx = av.CodecContext.create(encoder, "w")
-    except (av.error.FFmpegError, ValueError) as err:
-        raise UnsupportedOutputError(f"the {encoder} encoder is not available in this PyAV build ({err})",
-                                     path=path) from None
-    w, h = size
-    ctx.width, ctx.height = w + w % 2, h + h % 2
-    ctx.pix_fmt = pix_fmt
-    ctx.time_base = Fraction(1, 24)
-    ctx.framerate = Fraction(24)
-    ctx.options = options
-    try:
-        ctx.open()
-    except av.error.FFmpegError as err:
-        settings = " ".join(f"{k}={v}" for k, v in options.items())
-        raise UnsupportedOutputError(f"the {encoder} encoder refuses {settings} at {w}x{h} "
-                                     f"({getattr(err, 'strerror', None) or type(err).__name__})", path=path) from None
-
-
-def check_output_dir(directory: Path, shown: str) -> None:
-    """Raise OutputNotWritableError unless ``directory`` exists and is writable."""
-    if not directory.exists():
-        raise OutputNotWritableError(f"output directory {os.fspath(directory)} does not exist", path=shown)
-    if not directory.is_dir():
-        raise OutputNotWritableError(f"{os.fspath(directory)} is not a directory", path=shown)
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise OutputNotWritableError(f"output directory {os.fspath(directory)} is not writable", path=shown)
-
-
-def validate_output(path: str | os.PathLike[str], codec: str | None = None) -> tuple[str, str, str]:
-    """Check an output path before any work: supported kind and a writable destination directory."""
-    kind, chosen, target = output_kind(path, codec)
-    if kind == "sequence":
-        seq_dir = Path(os.path.dirname(target) or ".")
-        check_output_dir(seq_dir if seq_dir.exists() else seq_dir.parent, target)
-    else:
-        check_output_dir(Path(os.path.dirname(os.path.abspath(target))), target)
-    return kind, chosen, target
-
-
-# --- timing --------------------------------------------------------------------------------------------------
-def _source_timing(
-    like: FrameReader | MediaInfo | None, fps: float | None
-) -> tuple[Fraction, Fraction, float]:
-    """``(time_base, rate, origin_seconds)`` of the source the frames come from."""
-    info = like.info if isinstance(like, FrameReader) else like
-    video = info.video if info is not None else None
-    rate: Fraction | None = None
-    if fps:
-        rate = Fraction(fps).limit_denominator(1001)
-    elif video is not None and video.avg_rate:
-        rate = Fraction(video.avg_rate)
-    elif video is not None and video.fps:
-        rate = Fraction(video.fps).limit_denominator(1001)
-    rate = rate or Fraction(24)
-    tb = Fraction(video.time_base) if video is not None and video.time_base else 1 / rate
-    origin = video.start_time if video is not None else 0.0
-    return tb, rate, origin
-
-
-class _AudioCopier:
-    """Streams the audio packets of a source into an output container, shifted and cut to a range."""
-
-    def __init__(self, source: str, out: av.container.OutputContainer) -> None:
-        self.source = source
-        self.input = open_input(source)
-        self.pairs = {s.index: out.add_stream_from_template(s) for s in self.input.streams.audio}
-        self.out = out
-        self._packets: Iterator[av.Packet] | None = None
-        self._pending: av.Packet | None = None
-        self.lo: float | None = None  # raw seconds; packets before are dropped
-        self.hi: float | None = None  # raw seconds; packets at or after are dropped
-        self.shift = 0.0  # raw seconds subtracted from every packet
-        self.done = not self.pairs
-
-    def start(self, lo: float | None, shift: float) -> None:
-        self.lo, self.shift = lo, shift
-        if lo is not None and lo > 1.0:
-            try:
-                self.input.seek(int((lo - 1.0) * 1_000_000), backward=True)
-            except av.error.FFmpegError:
-                pass
-        self._packets = self.input.demux(*self.input.streams.audio)
-
-    def _next(self) -> av.Packet | None:
-        if self._pending is not None:
-            packet, self._pending = self._pending, None
-            return packet
-        assert self._packets is not None
-        for packet in self._packets:
-            if packet.size == 0 or (packet.pts is None and packet.dts is None):
-                continue
-            return packet
-        return None
-
-    def mux_until(self, limit: float | None) -> None:
-        """Mux packets with raw time < ``limit`` (all remaining when None), within [lo, hi)."""
-        if self.done or self._packets is None:
-            return
-        while True:
-            packet = self._next()
-            if packet is None:
-                self.done = True
-                return
-            tb = packet.time_base
-            stamp = packet.pts if packet.pts is not None else packet.dts
-            assert stamp is not None and tb is not None
-            t = float(stamp * tb)
-            if limit is not None and t >= limit:
-                self._pending = packet
-                return
-            if self.hi is not None and t >= self.hi - 1e-9:
-                continue
-            if self.lo is not None and t < self.lo - 1e-9:
-                continue
-            shift_ticks = int(round(self.shift / tb))
-            if packet.pts is not None:
-                packet.pts -= shift_ticks
-            if packet.dts is not None:
-                packet.dts -= shift_ticks
-            packet.stream = self.pairs[packet.stream.index]
-            self.out.mux(packet)
-
-    def close(self) -> None:
-        self.input.close()
 
 
 class FrameWriter:
@@ -288,10 +85,10 @@ class FrameWriter:
         self.path = self.target
         #: plates (EXR / TIFF / DPX) are written with OpenImageIO, float data and alpha kept
         self.is_plate = is_plate_path(self.target)
-        self.colour, self._plate_like, self.needs_extras = _output_colour(
+        self.colour, self._plate_like, self.needs_extras = output_colour(
             like, self.target, self.is_plate, input_colorspace, output_colorspace)
         if size is None:
-            size = _size_from(like)
+            size = size_from(like)
         if size is None:
             raise ValueError("open_writer needs size=(w, h) or like= a reader/MediaInfo")
         self.size = (int(size[0]), int(size[1]))
@@ -300,7 +97,7 @@ class FrameWriter:
                 f"H.264 (yuv420p) needs even dimensions, got {self.size[0]}x{self.size[1]} (see working_size)",
                 path=self.target,
             )
-        self.time_base, self.rate, self._origin = _source_timing(like, fps)
+        self.time_base, self.rate, self._origin = source_timing(like, fps)
         self.frames_written = 0
         self._numbers: list[int] = []  # source frame numbers written to a sequence
         self.pts_adjusted = 0  # frames whose timestamp was not after the previous one and was moved one tick on
@@ -531,24 +328,9 @@ class FrameWriter:
             os.replace(self._tmp, self.target)
 
     def _close_sequence(self) -> None:
-        """Move the frames into place; frames of an older, longer sequence with the same pattern are removed.
-
-        When the frames carry the source's numbers (``write(number=...)``), only stale members numbered within
-        the written range are removed: a re-render of frames 1050–1060 leaves the rest of the sequence alone.
-        """
+        """Move the frames into place (:func:`~videostyle.media.outputs.publish_sequence`)."""
         assert self._tmp is not None
-        seq_dir = Path(os.path.dirname(self.target) or ".")
-        if not seq_dir.exists():
-            os.replace(self._tmp, seq_dir)
-            return
-        written = set(os.listdir(self._tmp))
-        for name in sorted(written):
-            os.replace(os.path.join(self._tmp, name), seq_dir / name)
-        os.rmdir(self._tmp)
-        lo, hi = (min(self._numbers), max(self._numbers)) if self._numbers else (None, None)
-        for number, stale in list_pattern_images(self.target):
-            if stale.name not in written and (lo is None or lo <= number <= hi):
-                stale.unlink()
+        publish_sequence(self._tmp, self.target, self._numbers)
 
     def _abort(self) -> None:
         """Discard everything written so far (idempotent)."""
@@ -581,37 +363,6 @@ class FrameWriter:
             self._abort()
         else:
             self.close()
-
-
-def _output_colour(like: FrameReader | MediaInfo | None, target: str, is_plate: bool, input_colorspace: str | None,
-                   output_colorspace: str | None) -> tuple[ColourOut, PlateSpec | None, bool]:
-    """``(conversion from display sRGB, the source's plate spec, whether writes need the source's extras)``: a
-    plate output needs a float or colour-managed source's residual, and any output that holds alpha (plates, PNG)
-    the alpha of a source that has one."""
-    info = like.info if isinstance(like, FrameReader) else like
-    plate = info.plate if info is not None else None
-    source: ColourIn
-    if isinstance(like, FrameReader):
-        source = like.colour
-    else:
-        source = colour_in(input_colorspace, is_float=bool(info and info.is_float),
-                           file_colorspace=plate.colorspace if plate is not None else None)
-    out_float = is_plate and (Path(target).suffix.lower() == ".exr"
-                              or (plate is not None and plate.is_float and plate.format == "tiff"))
-    colour = colour_out(output_colorspace, is_float=out_float, source=source,
-                        source_is_float=bool(info and info.is_float))
-    holds_alpha = is_plate or Path(target).suffix.lower() in ALPHA_EXTS
-    extras = (is_plate and ((plate is not None and plate.is_float) or not source.identity)) \
-        or (info is not None and info.has_alpha and holds_alpha)
-    return colour, plate, extras
-
-
-def _size_from(like: FrameReader | MediaInfo | None) -> tuple[int, int] | None:
-    if isinstance(like, FrameReader):
-        return like.size
-    if isinstance(like, MediaInfo) and like.video is not None:
-        return like.video.display_width, like.video.display_height
-    return None
 
 
 def open_writer(

@@ -6,7 +6,8 @@ from typing import Any
 
 import torch
 
-from ..config import StyleConfig, to_dict
+from .. import _schema
+from ..config import StyleConfig
 from ..errors import StyleError
 
 
@@ -89,10 +90,6 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return precision
 
 
-#: StyleConfig fields that change the speed, not the frames: left out of the frame-store hash
-SPEED_ONLY_FIELDS = ("channels_last", "compile")
-
-
 def effective_precision(style: StyleConfig) -> str:
     """The precision (``fp32`` | ``bf16``) a :class:`~videostyle.style.Stylizer` of ``style`` runs in here."""
     return resolve_precision(style.precision, resolve_device(style.device))
@@ -100,8 +97,8 @@ def effective_precision(style: StyleConfig) -> str:
 
 def result_settings(style: StyleConfig) -> dict[str, Any]:
     """The style settings that decide the frames (the frame-store hash): precision as resolved on this device
-    (``auto`` becomes fp32 or bf16), speed-only flags (:data:`SPEED_ONLY_FIELDS`) left out, so toggling them
-    keeps a resumable store."""
-    settings = {k: v for k, v in to_dict(style).items() if k not in SPEED_ONLY_FIELDS}
+    (``auto`` becomes fp32 or bf16), the options declared speed-only (``effect="speed"``: channels_last,
+    compile) left out, so toggling them keeps a resumable store."""
+    settings = _schema.values(style, "frames")
     settings["precision"] = effective_precision(style)
     return settings

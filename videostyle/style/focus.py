@@ -3,22 +3,22 @@
 A warm frame starts from the previous stylised frame warped by the flow; the pixels the flow could not carry
 (disocclusions, a subject entering, unreliable motion) are the *focus*. :meth:`Stylizer.run
 <videostyle.style.stylizer.Stylizer.run>` optimises the whole frame until it settles, then only crops around the
-focus (:func:`focus_boxes`) until the focus settles too, and blends the result back (:func:`feathered`).
+focus (:func:`focus_boxes`) until the focus settles too, and blends the result back (:func:`feathered`): all in
+:func:`paint_focus`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
 import cv2
 import numpy as np
+import torch
 
 from ..errors import StyleError
-
-#: focus weights above this count as "to be painted" when boxes are drawn
-FOCUS_THRESHOLD = 0.5
-#: fewer focus pixels than this are not worth a crop
-MIN_FOCUS_PIXELS = 16
-#: when the boxes cover more than this share of the frame, the whole frame is optimised instead
-MAX_CROP_SHARE = 0.6
+from ..tuning import TUNING, EngineTuning
+from .images import to_numpy01
 
 
 def check_map(values: np.ndarray, name: str, shape: tuple[int, int]) -> np.ndarray:
@@ -31,16 +31,18 @@ def check_map(values: np.ndarray, name: str, shape: tuple[int, int]) -> np.ndarr
     return np.clip(m, 0.0, 1.0)
 
 
-def focus_boxes(focus: np.ndarray, *, margin: int, min_side: int) -> list[tuple[int, int, int, int]]:
-    """Boxes ``(x0, y0, x1, y1)`` (exclusive ends) around the connected parts of ``focus > FOCUS_THRESHOLD``.
+def focus_boxes(focus: np.ndarray, *, margin: int, min_side: int, tuning: EngineTuning = TUNING
+                ) -> list[tuple[int, int, int, int]]:
+    """Boxes ``(x0, y0, x1, y1)`` (exclusive ends) around the connected parts of ``focus > tuning.focus_threshold``.
 
     Each part's bounding box is grown by ``margin`` pixels of context and to at least ``min_side`` per side
-    (clipped to the frame); overlapping boxes are merged. Returns ``[]`` when there is (almost) no focus, and the
-    whole frame as one box when the boxes would cover more than ``MAX_CROP_SHARE`` of it.
+    (clipped to the frame); overlapping boxes are merged. Returns ``[]`` when there is (almost) no focus (under
+    ``tuning.min_focus_pixels``), and the whole frame as one box when the boxes would cover more than
+    ``tuning.max_crop_share`` of it.
     """
     h, w = focus.shape
-    region = (focus > FOCUS_THRESHOLD).astype(np.uint8)
-    if int(region.sum()) < MIN_FOCUS_PIXELS:
+    region = (focus > tuning.focus_threshold).astype(np.uint8)
+    if int(region.sum()) < tuning.min_focus_pixels:
         return []
     count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(region, connectivity=8)
     boxes = [_grow(int(x), int(y), int(x + bw), int(y + bh), margin, min_side, w, h)
@@ -58,7 +60,7 @@ def focus_boxes(focus: np.ndarray, *, margin: int, min_side: int) -> list[tuple[
                     break
             if merged:
                 break
-    if sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes) > MAX_CROP_SHARE * w * h:
+    if sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes) > tuning.max_crop_share * w * h:
         return [(0, 0, w, h)]
     return sorted(boxes, key=lambda b: (b[1], b[0]))
 
@@ -84,10 +86,54 @@ def _grow(x0: int, y0: int, x1: int, y1: int, margin: int, min_side: int, w: int
     return x0, y0, x1, y1
 
 
-def feathered(focus: np.ndarray, grow: int = 2, sigma: float = 1.5) -> np.ndarray:
-    """Paste-back weights: the focus grown by ``grow`` pixels and softened by a Gaussian (float32 in [0, 1])."""
-    region = (focus > FOCUS_THRESHOLD).astype(np.uint8)
+def feathered(focus: np.ndarray, *, tuning: EngineTuning = TUNING) -> np.ndarray:
+    """Paste-back weights: the focus grown by ``tuning.feather_grow`` pixels and softened by a Gaussian of
+    ``tuning.feather_sigma`` (float32 in [0, 1])."""
+    grow, sigma, threshold = tuning.feather_grow, tuning.feather_sigma, tuning.focus_threshold
+    region = (focus > threshold).astype(np.uint8)
     if grow > 0:
         region = cv2.dilate(region, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
     soft = cv2.GaussianBlur(region.astype(np.float32), (0, 0), sigma)
-    return np.maximum(soft, focus.astype(np.float32) * (focus > FOCUS_THRESHOLD)).clip(0.0, 1.0)
+    return np.maximum(soft, focus.astype(np.float32) * (focus > threshold)).clip(0.0, 1.0)
+
+
+def paint_focus(run_level: Callable[..., Any], content01: np.ndarray, x01: np.ndarray,
+                terms: Sequence[tuple[np.ndarray, np.ndarray, float]], focus01: np.ndarray, budget: int, *,
+                targets: Mapping[str, torch.Tensor], level: float, tuning: EngineTuning = TUNING,
+                style_targets: Mapping[str, torch.Tensor] | None = None,
+                regions: Sequence[tuple[np.ndarray, Any]] | None = None
+                ) -> tuple[np.ndarray, int, float, dict[str, float]] | None:
+    """Keep optimising only where ``focus01`` is, once the whole image has settled (a warm frame's second phase).
+
+    The focus is split into boxes (:func:`focus_boxes`: its connected parts grown by a context margin for the
+    backbone's receptive field, overlapping ones merged). In each box only the focus (feathered) is optimised
+    (``free``: the rest of the box is context, held still), with the whole frame's style ``targets`` (so strokes
+    keep their scale), its own content crop and the cropped temporal terms, until the focus settles
+    (``tuning.focus_settle``, stricter while it lies nearer the photo than ``level``, the carried pixels' mean
+    distance from it) or ``budget`` runs out. When the boxes would cover most of the frame, the whole frame is
+    optimised instead. ``run_level(content, start, terms, iterations, **options)`` is the Stylizer's one
+    optimisation; ``style_targets`` / ``regions``: this frame's style keywords. Returns (image, loss evaluations,
+    full-frame-equivalent effort, loss terms of the final image) or None when there is no focus.
+    """
+    from .regions import crop_regions
+
+    h, w = content01.shape[:2]
+    boxes = focus_boxes(focus01, margin=max(tuning.min_level_side, round(max(h, w) * tuning.crop_margin)),
+                        min_side=2 * tuning.min_level_side, tuning=tuning)
+    if not boxes:
+        return None
+    out = x01.copy()
+    iters, effort = 0, 0.0
+    paste = feathered(focus01, tuning=tuning)
+    for x0, y0, x1, y1 in boxes:
+        crop = (slice(y0, y1), slice(x0, x1))
+        t_c = [(t[crop], m[crop], wt) for t, m, wt in terms]
+        res = run_level(content01[crop], out[crop], t_c, budget, focus=focus01[crop],
+                        style_targets=targets, regions=crop_regions(regions, crop), free=paste[crop],
+                        focus_settle=tuning.focus_settle, reach=level)
+        out[crop] = to_numpy01(res.image)  # already the crop blended with its painted focus by ``free``
+        iters += res.iterations
+        effort += res.iterations * (x1 - x0) * (y1 - y0) / float(h * w)
+    final = run_level(content01, out, terms, 0, style_targets=style_targets,
+                      regions=regions)  # the loss terms of the image returned
+    return out, iters, effort, final.loss

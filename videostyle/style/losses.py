@@ -11,8 +11,8 @@ Normalisation (chosen so that a weight means about the same at any resolution, o
 * The masked pixel (temporal) term is Ruder et al.'s ``(1/D) Σ c·(x − ω)²`` with D the number of pixels,
   summed over channels, pixel values in [0, 1].
 * The guided style term (Gatys et al., CVPR 2017) compares the Gram matrices of a region alone (features weighted
-  by its mask) with the style's: a warm frame's new content must match the style by itself, where in the
-  whole-frame Gram it is a small share next to the already painted rest and barely pulled towards the style.
+  by its mask) with the style's: a matte's region (``--mask``) or a region style is held to its own style
+  (:mod:`~videostyle.style.regions`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from ..config import check_blend_weights
+from ..tuning import TUNING
 
 _EPS = 1e-12
 
@@ -97,15 +98,11 @@ def guided_grams(features: Mapping[str, torch.Tensor], guides: Mapping[str, tupl
     return out
 
 
-#: positions a region must cover at a layer for its own statistics there to mean anything (a strip a few pixels
-#: wide cannot hold the structures of a deep layer: forcing them over-paints it)
-MIN_GUIDED_POSITIONS = 64.0
-
-
 def layer_guides(mask: torch.Tensor, sizes: Mapping[str, tuple[int, int]],
-                 min_positions: float = MIN_GUIDED_POSITIONS) -> dict[str, tuple[torch.Tensor, float]]:
+                 min_positions: float = TUNING.min_guided_positions) -> dict[str, tuple[torch.Tensor, float]]:
     """An image-size mask (N×1×H×W in [0, 1]) averaged down to each layer's (h, w), with its ``Σm²``; layers
-    where the region covers fewer than ``min_positions`` positions are left out."""
+    where the region covers fewer than ``min_positions`` positions are left out (a strip a few pixels wide cannot
+    hold a deep layer's structures: :attr:`EngineTuning.min_guided_positions <videostyle.tuning.EngineTuning>`)."""
     guides = {}
     for k, hw in sizes.items():
         m = F.adaptive_avg_pool2d(mask, hw)

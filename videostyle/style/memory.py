@@ -32,10 +32,6 @@ MARGIN = 1.3
 FIXED_BYTES = 256 * MB
 #: backbone weights held in memory (features up to relu5_1), bytes
 WEIGHT_BYTES = {"vgg19": 80 * MB, "vgg16": 59 * MB, "vgg16-hed": 59 * MB, "tiny": 1 * MB}
-#: per-pixel cost of the optimisation under each backbone precision, relative to fp32. On CPU bf16 autocast saves
-#: nothing measurable (peak RSS growth at 512x384: 0.94x and 1.01x in two runs, benchmarks/precision.md), so 1.0;
-#: on CUDA it should save more, not measured yet: set it from benchmarks/gpu_check.py's peaks (benchmarks/gpu.md).
-PRECISION_FACTOR = {"fp32": 1.0, "bf16": 1.0}
 #: per pixel of a style image at its working size: its forward pass keeps only the current activation
 STYLE_BYTES_PER_PIXEL = 600.0
 #: per pixel of a decoded source frame: YUV planes, the RGB copy, the upright/resized copies, decoder threads
@@ -43,19 +39,21 @@ DECODE_BYTES_PER_PIXEL = 24.0
 
 
 def estimate_bytes(size: tuple[int, int], *, model: str | None = None, source: tuple[int, int] | None = None,
-                   style_scale: float = 1.0, styles: int = 1, precision: str = "fp32") -> int:
+                   style_scale: float = 1.0, styles: int = 1) -> int:
     """Estimated peak memory (bytes) of stylising frames of ``size`` = (w, h) with ``model`` (None: vgg19).
 
     ``source`` = (w, h) of the decoded frames (default: ``size``); ``styles`` style images at ``style_scale``;
-    ``precision`` the backbone's (``fp32`` | ``bf16``, as resolved).
+    The same for both backbone precisions: on CPU bf16 autocast saves nothing measurable (peak RSS growth at
+    512x384: 0.94x and 1.01x in two runs, benchmarks/precision.md); on CUDA not measured yet
+    (benchmarks/gpu_check.py's peaks, benchmarks/gpu.md).
     """
     name = model or "vgg19"
     w, h = size
     pixels = float(w) * float(h)
     sw, sh = source or size
     total = (FIXED_BYTES + WEIGHT_BYTES.get(name, WEIGHT_BYTES["vgg19"])
-             + MARGIN * BYTES_PER_PIXEL.get(name, BYTES_PER_PIXEL["vgg19"]) * pixels * PRECISION_FACTOR[precision]
-             + STYLE_BYTES_PER_PIXEL * pixels * style_scale ** 2 * max(1, styles) * PRECISION_FACTOR[precision]
+             + MARGIN * BYTES_PER_PIXEL.get(name, BYTES_PER_PIXEL["vgg19"]) * pixels
+             + STYLE_BYTES_PER_PIXEL * pixels * style_scale ** 2 * max(1, styles)
              + DECODE_BYTES_PER_PIXEL * float(sw) * float(sh))
     return int(total)
 
@@ -151,17 +149,16 @@ def largest_fitting(long_side: int, fits: Callable[[int], bool], *, minimum: int
 
 def check_working_size(long_side: int, size_for: Callable[[int], tuple[int, int]], *, model: str | None,
                        device: str = "cpu", source: tuple[int, int] | None = None, style_scale: float = 1.0,
-                       styles: int = 1, available: int | None = None, precision: str = "fp32") -> int:
+                       styles: int = 1, available: int | None = None) -> int:
     """Refuse a working size whose estimated peak memory exceeds what is available; returns the estimate.
 
     ``size_for(long_side) -> (w, h)`` gives the working size of a long side (the source's aspect). ``available``
     (bytes) defaults to :func:`available_memory` of ``device`` (free GPU memory on CUDA); when it cannot be
-    measured nothing is refused. ``precision`` is the backbone's as resolved (bf16 needs less).
+    measured nothing is refused.
     Raises :class:`InsufficientMemoryError` naming the requested size and the largest ``--size`` that would fit.
     """
     def need(side: int) -> int:
-        return estimate_bytes(size_for(side), model=model, source=source, style_scale=style_scale, styles=styles,
-                              precision=precision)
+        return estimate_bytes(size_for(side), model=model, source=source, style_scale=style_scale, styles=styles)
 
     estimate = need(long_side)
     if available is None:
@@ -220,7 +217,7 @@ def out_of_memory_error(size: tuple[int, int], *, device: str, model: str | None
     def need(side: int) -> float:
         scale = side / long_side
         return estimate_bytes((max(1, round(w * scale)), max(1, round(h * scale))), model=model,
-                              style_scale=style_scale, styles=styles, precision=precision)
+                              style_scale=style_scale, styles=styles)
 
     if budget is None:
         budget = device_budget(device)

@@ -26,7 +26,7 @@ Stopping: at the budget, or as soon as either test says the image has converged:
   subject, benchmarks/temporal.md); the creep changes little that can be seen.
 
   ``reach`` = (reference, level) makes the relative test stricter while the focus lies nearer ``reference`` (the
-  content) than ``level`` 8-bit levels on average: it then settles only below ``SHORT_SETTLE`` of that share. A warm
+  content) than ``level`` 8-bit levels on average: it then settles only below ``tuning.short_settle`` of that share. A warm
   frame paints its new content towards the distance from the photo of the carried painting around it; the relative
   rule alone left the sample's new content short of it (benchmarks/temporal.md).
 
@@ -48,11 +48,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..errors import StyleError
-
-#: Adam's learning rate for images in [0, 1] when the configured one is left at L-BFGS's 1.0
-ADAM_DEFAULT_LR = 0.02
-#: a focus short of its ``reach`` settles at this share of ``focus_settle``
-SHORT_SETTLE = 0.7
+from ..tuning import TUNING, EngineTuning
 
 LossFn = Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
 
@@ -68,15 +64,17 @@ class OptimizationResult:
     history: list[float] = field(default_factory=list)
 
 
-def make_optimizer(name: str, params: list[torch.Tensor], lr: float, *, history: int = 20) -> torch.optim.Optimizer:
-    """``torch.optim.LBFGS`` (one evaluation per step, no line search, ``history`` curvature pairs) or Adam."""
+def make_optimizer(name: str, params: list[torch.Tensor], lr: float, *, history: int = 20,
+                   tuning: EngineTuning = TUNING) -> torch.optim.Optimizer:
+    """``torch.optim.LBFGS`` (one evaluation per step, no line search, ``history`` curvature pairs) or Adam (at
+    ``tuning.adam_lr`` when ``lr`` is left at L-BFGS's 1.0)."""
     if name == "lbfgs":
         return torch.optim.LBFGS(
             params, lr=lr, max_iter=1, max_eval=1, history_size=history,
             tolerance_grad=0.0, tolerance_change=0.0, line_search_fn=None,
         )
     if name == "adam":
-        return torch.optim.Adam(params, lr=ADAM_DEFAULT_LR if lr == 1.0 else lr)
+        return torch.optim.Adam(params, lr=tuning.adam_lr if lr == 1.0 else lr)
     raise StyleError(f"unknown optimizer {name!r}: expected 'lbfgs' or 'adam'")
 
 
@@ -143,6 +141,7 @@ def optimize(
     free: torch.Tensor | None = None,
     callback: Callable[[int, float], None] | None = None,
     view: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    tuning: EngineTuning = TUNING,
 ) -> OptimizationResult:
     """Minimise ``loss_fn(x)`` over the image ``x`` starting from ``init`` for at most ``iterations`` evaluations.
 
@@ -153,6 +152,7 @@ def optimize(
     while it lies closer to ``reference`` than ``level`` 8-bit levels on average. ``free`` (weights over the pixels,
     N×1×H×W or H×W): optimise only there (by that share of a step), the rest stays as in ``init`` (see the module
     doc). ``view``: the image the pixel-change tests look at, from the variable (default the variable itself).
+    ``tuning``: ``short_settle`` (the stricter share short of the reach) and ``adam_lr``.
     """
     if iterations < 0:
         raise StyleError(f"invalid iterations {iterations!r}: must be >= 0")
@@ -170,7 +170,7 @@ def optimize(
         result = optimize(init, loss_fn, iterations=iterations, optimizer=optimizer, lr=lr, tolerance=tolerance,
                           window=window, history=history, change_tolerance=change_tolerance,
                           change_window=change_window, focus=focus, focus_only=focus_only,
-                          focus_settle=focus_settle, reach=reach, callback=callback, view=blended)
+                          focus_settle=focus_settle, reach=reach, callback=callback, view=blended, tuning=tuning)
         result.image = blended(result.image).detach()
         return result
     x = init.detach().clone().requires_grad_(True)
@@ -179,7 +179,7 @@ def optimize(
             total, terms = loss_fn(x)
         return OptimizationResult(x.detach(), _floats(total, terms), 0, False, [float(total)])
 
-    opt = make_optimizer(optimizer, [x], lr, history=history)
+    opt = make_optimizer(optimizer, [x], lr, history=history, tuning=tuning)
     history: list[float] = []
     best: dict[str, object] = {"loss": float("inf"), "image": x.detach().clone(), "terms": {}}
 
@@ -221,7 +221,7 @@ def optimize(
             if reach is not None and focus is not None:  # short of its reach: a stricter relative test
                 distance = image_change(now, reach[0], focus)[1]
                 if distance is not None and distance < reach[1]:
-                    share *= SHORT_SETTLE
+                    share *= tuning.short_settle
             whole, moved = image_change(now, checkpoint, focus)  # once per window, for both tests
             focus_tolerance = None
             if focus_settle > 0 and focus is not None:

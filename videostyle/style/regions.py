@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..errors import StyleError
+from ..tuning import TUNING
 from .focus import check_map
 from .losses import guided_style_loss, layer_guides
 
@@ -47,38 +48,30 @@ def crop_regions(regions: Sequence[Region] | None, crop: tuple[slice, slice]) ->
 
 
 class RegionalStyle:
-    """The style term of ``regions``; ``paint`` (a warm frame's new content, H×W) adds each region's guided Grams
-    of its new content alone, ``paint_share`` of that region's term (as the whole-frame term does)."""
+    """The style term of ``regions``: each region's guided Grams against its own targets, weighted by its share of
+    the frame. ``min_positions``: see :func:`~videostyle.style.losses.layer_guides`."""
 
-    def __init__(self, regions: Sequence[Region], device: torch.device, *, paint: np.ndarray | None = None,
-                 paint_share: float = 0.0) -> None:
-        def tensor(a: np.ndarray) -> torch.Tensor:
-            return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None, None].to(device)
-
-        new = None if paint is None or float(np.max(paint, initial=0.0)) <= 0 else tensor(paint)
-        self.paint_share = paint_share if new is not None else 0.0
+    def __init__(self, regions: Sequence[Region], device: torch.device, *,
+                 min_positions: float = TUNING.min_guided_positions) -> None:
         self._items = []
+        self._min_positions = min_positions
         for mask, targets in regions:
-            m = tensor(mask)
+            m = torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))[None, None].to(device)
             share = float(m.pow(2).mean())
             if share > 0 and targets:
                 norms = {k: v.pow(2).sum() for k, v in targets.items()}
-                self._items.append((m, share, targets, norms, None if new is None else m * new))
-        self._guides: list[tuple[dict, dict]] = []
+                self._items.append((m, share, targets, norms))
+        self._guides: list[dict] = []
 
     def loss(self, feats: Mapping[str, torch.Tensor], layer_weights: Mapping[str, float]) -> torch.Tensor:
         """Σ over regions of share × the relative guided Gram loss against the region's targets."""
         if not self._guides:  # the masks at each layer's size, made on the first evaluation
-            for m, _share, targets, _norms, new in self._items:
+            for m, _share, targets, _norms in self._items:
                 sizes = {k: tuple(feats[k].shape[-2:]) for k in targets}
-                self._guides.append((layer_guides(m, sizes), {} if new is None else layer_guides(new, sizes)))
+                self._guides.append(layer_guides(m, sizes, self._min_positions))
         total = next(iter(feats.values())).new_zeros(())
-        for (_m, share, targets, norms, _new), (guides, new_guides) in zip(self._items, self._guides):
+        for (_m, share, targets, norms), guides in zip(self._items, self._guides):
             if not guides:
                 continue  # the region reaches no layer with enough positions to hold statistics
-            s = guided_style_loss(feats, targets, guides, layer_weights, norms)
-            if new_guides and self.paint_share > 0:
-                s = (1.0 - self.paint_share) * s + self.paint_share * guided_style_loss(
-                    feats, targets, new_guides, layer_weights, norms)
-            total = total + share * s
+            total = total + share * guided_style_loss(feats, targets, guides, layer_weights, norms)
         return total

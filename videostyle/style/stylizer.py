@@ -14,11 +14,9 @@ statistics) and cached; content targets are cached for the last content frame.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import time
 import warnings
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,23 +26,16 @@ import torch
 
 from ..config import StyleConfig, check_blend_weights
 from ..errors import StyleError
+from ..tuning import TUNING, EngineTuning
 from . import color as colour
 from . import memory
 from .devices import fast_bf16, resolve_device, resolve_precision
-from .focus import check_map, feathered, focus_boxes
+from .focus import check_map, paint_focus
 from .images import check_image, resize01, to_numpy01, to_tensor, to_uint8
-from .losses import (
-    blend_grams,
-    content_loss,
-    gram_matrix,
-    guided_style_loss,
-    layer_guides,
-    masked_pixel_loss,
-    style_loss,
-    tv_loss,
-)
 from .optimize import image_change, optimize
-from .regions import RegionalStyle, RegionSpec, check_regions, crop_regions
+from .regions import RegionalStyle, RegionSpec, check_regions
+from .targets import Targets, style_working_size  # noqa: F401  (style_working_size: its name before issue 21)
+from .terms import ContentLoss, Objective, StyleLoss, TemporalLoss
 from .weights import load_backbone
 
 log = logging.getLogger(__name__)
@@ -52,25 +43,6 @@ log = logging.getLogger(__name__)
 #: (target H×W×3 in [0, 1] or uint8, mask H×W in [0, 1], weight)
 TemporalTerm = tuple[np.ndarray, np.ndarray, float]
 
-_STYLE_CACHE_SIZE = 8
-_CONTENT_CACHE_SIZE = 4
-#: share of the style term given to a warm frame's new content on its own (its guided Gram matrices). 0: measured on
-#: an entering subject at 192×128 (benchmarks/temporal.md), a quarter painted it 1.4× as far from the photo as the
-#: per-frame baseline does, as coloured speckle that left the cat's face unreadable (legibility 0.44×); painting
-#: the new content alone (``free`` in _paint_focus) paints it without that term. At 96×64, 0.5 gave 0.31-0.78x.
-GUIDED_SHARE = 0.0
-#: the new content has settled once a window moves it by less than this share of the most a window moved it
-#: (:func:`~videostyle.style.optimize.optimize`'s ``focus_settle``). Painted on its own, new content has nothing
-#: else to move: past its largest moves it keeps pulling the whole frame's statistics towards the style and turns
-#: into coloured speckle (an entering subject at 192×128: 1.39× the baseline's moving-content stylisation at a
-#: quarter, 1.30× at a half, which is as painted as optimising the whole frame for twice the iterations)
-FOCUS_SETTLE = 0.5
-#: ... and while it lies nearer the photo (mean |image − content|) than this share of the carried pixels' distance,
-#: only below a stricter share (:func:`~videostyle.style.optimize.optimize`'s ``reach`` and ``SHORT_SETTLE``): the
-#: sample's moving content over 24 frames at 96 px, 0.90× the per-frame run's stylisation without it, 0.91× with it
-#: (benchmarks/temporal.md)
-FOCUS_REACH = 1.0
-_MIN_LEVEL_SIDE = 16
 #: torch.compile backend of ``StyleConfig.compile`` (tests use "eager" to trace quickly)
 COMPILE_BACKEND = "inductor"
 
@@ -106,16 +78,6 @@ def _device_memory_errors(run: Callable[..., StyleResult]) -> Callable[..., Styl
     return wrapper
 
 
-def style_working_size(style_hw: tuple[int, int], content_hw: tuple[int, int], style_scale: float) -> tuple[int, int]:
-    """(w, h) a style image of (h, w) ``style_hw`` is used at for a content of (h, w): long side = style_scale × the
-    content's (at least 8 px)."""
-    h, w = content_hw
-    sh, sw = style_hw
-    long_side = max(8, round(style_scale * max(h, w)))
-    scale = long_side / max(sh, sw)
-    return max(1, round(sw * scale)), max(1, round(sh * scale))
-
-
 @dataclass
 class StyleResult:
     """One stylised frame. ``loss`` holds the *weighted* terms (they sum to ``total``) of the returned image."""
@@ -139,6 +101,7 @@ class Stylizer:
         device: None (use ``config.device``), a name (auto, cpu, cuda, cuda:N, mps) or a ``torch.device``.
         backbone: a ready feature extractor (e.g. :func:`~videostyle.style.backbones.tiny_backbone`) with
             ``forward(x, layers) -> {layer: tensor}`` and a ``name``; None loads ``config.model`` with its weights.
+        tuning: the warm-frame heuristics (:class:`~videostyle.tuning.EngineTuning`); None: the defaults.
     """
 
     def __init__(
@@ -148,8 +111,10 @@ class Stylizer:
         *,
         device: str | torch.device | None = None,
         backbone: torch.nn.Module | None = None,
+        tuning: EngineTuning | None = None,
     ) -> None:
         self.config = cfg = config if config is not None else StyleConfig()
+        self.tuning = TUNING if tuning is None else tuning
         if not styles:
             raise StyleError("at least one style image is required")
         self.styles = [check_image(s, f"style image {i}") for i, s in enumerate(styles)]
@@ -194,11 +159,8 @@ class Stylizer:
         if missing:
             raise StyleError(f"backbone {self.backbone_name} does not provide layers {missing}")
 
-        self._style_cache: OrderedDict[tuple, list[dict[str, torch.Tensor]]] = OrderedDict()
-        self._style_stats: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
-        self._style_serial = 0
-        #: content targets of the last few contents (a warm frame and the crops around its new content)
-        self._content_cache: OrderedDict[tuple, dict[str, torch.Tensor]] = OrderedDict()
+        #: the style Gram and content feature targets, cached (:mod:`~videostyle.style.targets`)
+        self.targets = Targets(self.styles, cfg, self.blend_weights, self._features, self.device, self.dtype)
 
     # --- targets -------------------------------------------------------------------------------------------------
     def _features(self, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
@@ -211,69 +173,17 @@ class Stylizer:
 
     def style_size(self, content_hw: tuple[int, int], style_index: int = 0) -> tuple[int, int]:
         """(w, h) of style image ``style_index`` for a content of (h, w): long side = style_scale × content's."""
-        return style_working_size(self.styles[style_index].shape[:2], content_hw, self.config.style_scale)
-
-    def _prepared_style(self, i: int, content01: np.ndarray) -> np.ndarray:
-        style = resize01(self.styles[i], self.style_size(content01.shape[:2], i))
-        mode = self.config.color
-        if mode == "histogram":
-            return colour.match_color(style, content01)
-        if mode == "luminance":
-            return colour.gray3(colour.match_luminance(colour.luminance(style), colour.luminance(content01)))
-        return style
+        return self.targets.style_size(content_hw, style_index)
 
     def style_targets(self, content01: np.ndarray, blend_weights: Sequence[float] | None = None
                       ) -> dict[str, torch.Tensor]:
-        """Blended Gram targets for a content of this size: each style's Grams are cached per size (and per colour
-        stats when needed) and blended with ``blend_weights`` (default: the config's; a style schedule's frame)."""
-        grams = self._style_grams(content01)
-        return blend_grams(grams, self.blend_weights if blend_weights is None else tuple(blend_weights))
-
-    def _style_grams(self, content01: np.ndarray) -> list[dict[str, torch.Tensor]]:
-        h, w = content01.shape[:2]
-        key: tuple = (h, w)
-        stats = None
-        if self.config.color != "none":
-            stats = colour.color_stats(content01)
-            for k in self._style_cache:
-                if k[:2] == (h, w) and colour.stats_close(self._style_stats[k], stats):
-                    self._style_cache.move_to_end(k)
-                    return self._style_cache[k]
-            self._style_serial += 1
-            key = (h, w, self._style_serial)
-            self._style_stats[key] = stats
-        elif key in self._style_cache:
-            self._style_cache.move_to_end(key)
-            return self._style_cache[key]
-        grams = []
-        with torch.no_grad():
-            for i in range(len(self.styles)):
-                s = to_tensor(self._prepared_style(i, content01), self.device, self.dtype)
-                feats = self._features(s, self.style_layers)
-                grams.append({k: gram_matrix(feats[k].float()) for k in self.style_layers})
-        self._style_cache[key] = grams
-        while len(self._style_cache) > _STYLE_CACHE_SIZE:
-            old_key, _ = self._style_cache.popitem(last=False)
-            self._style_stats.pop(old_key, None)
-        return grams
-
-    def _content_targets_for(self, content01: np.ndarray) -> dict[str, torch.Tensor]:
-        key = (content01.shape, hashlib.blake2b(content01.tobytes(), digest_size=16).digest())
-        if key in self._content_cache:
-            self._content_cache.move_to_end(key)
-            return self._content_cache[key]
-        with torch.no_grad():
-            feats = self._features(to_tensor(content01, self.device, self.dtype), self.content_layers)
-        targets = {k: v.detach().float() for k, v in feats.items()}
-        self._content_cache[key] = targets
-        while len(self._content_cache) > _CONTENT_CACHE_SIZE:
-            self._content_cache.popitem(last=False)
-        return targets
+        """Blended Gram targets for a content of this size (:meth:`Targets.style <videostyle.style.targets.Targets.style>`)."""
+        return self.targets.style(content01, blend_weights)
 
     def set_content(self, content: np.ndarray) -> None:
         """Compute (and cache) the content targets and the style targets at this content's size."""
         c = self._color_view(check_image(content, "content"))
-        self._content_targets_for(c)
+        self.targets.content(c)
         self.style_targets(check_image(content, "content"))
 
     def _color_view(self, image01: np.ndarray) -> np.ndarray:
@@ -304,7 +214,7 @@ class Stylizer:
             seed: seeds torch's RNG (noise init) for reproducible runs.
             focus: H×W in [0, 1], the pixels that still need painting (in a warm frame: those the flow could not
                 carry). The whole frame is optimised until the pixels outside the focus have settled; the rest of
-                the budget goes to crops around the focus (:meth:`_paint_focus`), which stop only when the focus
+                the budget goes to crops around the focus (:func:`~videostyle.style.focus.paint_focus`), which stop only when the focus
                 itself has stopped changing.
             blend_weights: this frame's blend of the styles (a style schedule); None: the config's.
             regions: ``[(mask, blend_weights or None), ...]`` (H×W masks in [0, 1]): the style term is each region's
@@ -347,10 +257,9 @@ class Stylizer:
                 start = resize01(x01, (lw, lh))  # type: ignore[arg-type]
             t_l = [(resize01(t, (lw, lh)), resize01(m, (lw, lh)), wt) for t, m, wt in terms]
             # with a focus, the whole frame is optimised until the pixels outside it (those the flow carried) have
-            # settled; the focus is painted afterwards, on crops (_paint_focus)
+            # settled; the focus is painted afterwards, on crops (focus.paint_focus)
             carried = None if focus01 is None else resize01(1.0 - focus01, (lw, lh))
             result = self._run_level(c_l, start, t_l, iterations, focus=carried, focus_only=carried is not None,
-                                     paint=None if focus01 is None else 1.0 - carried,
                                      **self._style_terms(c_l, blend_weights, region_specs))
             x01 = to_numpy01(result.image)
             total_iters += result.iterations
@@ -361,8 +270,11 @@ class Stylizer:
         loss = result.loss
         left = iterations - result.iterations
         if focus01 is not None and left > 0 and self.config.change_tolerance > 0:
-            painted = self._paint_focus(content01, x01, terms, focus01, left,
-                                        **self._style_terms(content01, blend_weights, region_specs))
+            style = self._style_terms(content01, blend_weights, region_specs)
+            whole = self.style_targets(content01) if cfg.style_weight > 0 else {}
+            painted = paint_focus(self._run_level, content01, x01, terms, focus01, left,
+                                  targets=style.get("style_targets", whole), tuning=self.tuning,
+                                  level=self._painted_level(x01, content01, 1.0 - focus01), **style)
             if painted is not None:
                 x01, crop_iters, effort_more, loss = painted
                 total_iters += crop_iters
@@ -379,43 +291,6 @@ class Stylizer:
             history=history,
             effort=effort,
         )
-
-    def _paint_focus(self, content01: np.ndarray, x01: np.ndarray, terms: Sequence[TemporalTerm],
-                     focus01: np.ndarray, budget: int, *, style_targets: dict[str, torch.Tensor] | None = None,
-                     regions: Sequence[tuple[np.ndarray, Any]] | None = None
-                     ) -> tuple[np.ndarray, int, float, dict[str, float]] | None:
-        """Keep optimising only where ``focus01`` is, once the whole image has settled.
-
-        The focus is split into boxes (:func:`focus_boxes`: its connected parts grown by a context margin for the
-        backbone's receptive field, overlapping ones merged). In each box only the focus (feathered) is optimised
-        (``free``: the rest of the box is context, held still), with the whole frame's style targets (so strokes keep
-        their scale), its own content crop and the cropped temporal terms, until the focus settles (FOCUS_SETTLE)
-        or ``budget`` runs out.
-        When the boxes would cover most of the frame, the whole frame is optimised instead. Returns (image, loss
-        evaluations, full-frame-equivalent effort, loss terms of the final image) or None when there is no focus.
-        """
-        h, w = content01.shape[:2]
-        boxes = focus_boxes(focus01, margin=max(_MIN_LEVEL_SIDE, round(max(h, w) / 8)), min_side=2 * _MIN_LEVEL_SIDE)
-        if not boxes:
-            return None
-        targets = self.style_targets(content01) if self.config.style_weight > 0 else {}
-        targets = targets if style_targets is None else style_targets  # a style schedule's frame
-        out = x01.copy()
-        iters, effort = 0, 0.0
-        paste = feathered(focus01)
-        level = self._painted_level(x01, content01, 1.0 - focus01) * FOCUS_REACH
-        for x0, y0, x1, y1 in boxes:
-            crop = (slice(y0, y1), slice(x0, x1))
-            t_c = [(t[crop], m[crop], wt) for t, m, wt in terms]
-            res = self._run_level(content01[crop], out[crop], t_c, budget, focus=focus01[crop], paint=focus01[crop],
-                                  style_targets=targets, regions=crop_regions(regions, crop), free=paste[crop],
-                                  focus_settle=FOCUS_SETTLE, reach=level)
-            out[crop] = to_numpy01(res.image)  # already the crop blended with its painted focus by ``free``
-            iters += res.iterations
-            effort += res.iterations * (x1 - x0) * (y1 - y0) / float(h * w)
-        final = self._run_level(content01, out, terms, 0, style_targets=style_targets,
-                                regions=regions)  # the loss terms of the image returned
-        return out, iters, effort, final.loss
 
     def _painted_level(self, x01: np.ndarray, content01: np.ndarray, weights: np.ndarray) -> float:
         """How far ``x01`` lies from the photo where ``weights`` are (mean |x − content| in 8-bit levels, in the
@@ -442,7 +317,7 @@ class Stylizer:
         for k in range(self.config.levels - 1, -1, -1):
             f = 0.5**k
             lh, lw = max(1, round(h * f)), max(1, round(w * f))
-            if k > 0 and min(lh, lw) < _MIN_LEVEL_SIDE:
+            if k > 0 and min(lh, lw) < self.tuning.min_level_side:
                 continue  # too small to be useful
             sizes.append((lh, lw))
         return sizes
@@ -467,12 +342,11 @@ class Stylizer:
 
     def _run_level(self, content01: np.ndarray, start01: np.ndarray, temporal: Sequence[TemporalTerm],
                    iterations: int, *, focus: np.ndarray | None = None, focus_only: bool = False,
-                   paint: np.ndarray | None = None, style_targets: dict[str, torch.Tensor] | None = None,
+                   style_targets: dict[str, torch.Tensor] | None = None,
                    regions: Sequence[tuple[np.ndarray, Any]] | None = None, free: np.ndarray | None = None,
                    focus_settle: float = 0.0, reach: float | None = None):
         """One optimisation at this size. ``focus``/``focus_only``: the weights of the pixel-change test (see
-        :func:`~videostyle.style.optimize.image_settled`); ``paint``: a region whose own (guided) Gram matrices are
-        held to the style as well, ``GUIDED_SHARE`` of the style term (a warm frame's new content); ``regions``:
+        :func:`~videostyle.style.optimize.image_settled`); ``regions``:
         ``[(mask, targets), ...]`` whose guided Grams replace the whole frame's style term
         (:class:`~videostyle.style.regions.RegionalStyle`); ``free``/``focus_settle``: optimise only those pixels,
         and let the focus settle relative to its largest move, at a stricter share while it lies nearer the content
@@ -481,10 +355,10 @@ class Stylizer:
         dev, dt = self.device, self.dtype
         regional = None
         if regions is not None and cfg.style_weight > 0:
-            regional = RegionalStyle(regions, dev, paint=paint, paint_share=GUIDED_SHARE)
+            regional = RegionalStyle(regions, dev, min_positions=self.tuning.min_guided_positions)
             style_targets = {}  # the regions' own targets replace the whole frame's
         cview = self._color_view(content01)
-        p_targets = self._content_targets_for(cview)
+        p_targets = self.targets.content(cview)
         if style_targets is None:
             style_targets = self.style_targets(content01) if cfg.style_weight > 0 else {}
         a_targets = style_targets
@@ -493,34 +367,13 @@ class Stylizer:
              wt)
             for t, m, wt in temporal if wt > 0
         ]
-        p_norms = {k: v.pow(2).mean() for k, v in p_targets.items()}
-        a_norms = {k: v.pow(2).sum() for k, v in a_targets.items()}
         layers = self.content_layers + (self.style_layers if a_targets or regional is not None else ())
-        cw, sw, tvw = cfg.content_weight, cfg.style_weight, cfg.tv_weight
-        region = None
-        if paint is not None and a_targets and GUIDED_SHARE > 0 and float(paint.max(initial=0.0)) > 0:
-            region = torch.from_numpy(np.ascontiguousarray(paint, dtype=np.float32))[None, None].to(dev)
-        guides: dict[str, tuple[torch.Tensor, float]] = {}  # per layer, made on the first evaluation
-
-        def loss_fn(x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-            feats = self._features(x, layers)
-            zero = x.new_zeros(())
-            c = sum((content_loss(feats[k], p_targets[k], p_norms[k]) for k in self.content_layers), zero) / max(
-                1, len(self.content_layers))
-            s = style_loss(feats, a_targets, self.style_layer_weights, a_norms) if a_targets else zero
-            if region is not None:
-                if not guides:
-                    guides.update(layer_guides(region, {k: tuple(feats[k].shape[-2:]) for k in a_targets}))
-                if guides:
-                    s = (1.0 - GUIDED_SHARE) * s + GUIDED_SHARE * guided_style_loss(
-                        feats, a_targets, guides, self.style_layer_weights, a_norms)
-            if regional is not None:
-                s = regional.loss(feats, self.style_layer_weights)
-            tv = tv_loss(x) if tvw > 0 else zero
-            tmp = sum((wt * masked_pixel_loss(x, tt, mm) for tt, mm, wt in t_terms), zero)
-            parts = {"content": cw * c, "style": sw * s, "tv": tvw * tv, "temporal": tmp}
-            total = parts["content"] + parts["style"] + parts["tv"] + parts["temporal"]
-            return total, {k: v.detach() for k, v in parts.items()}
+        style: Any = StyleLoss(a_targets, self.style_layer_weights)
+        if regional is not None:  # the regions' guided Grams replace the whole frame's style term
+            style = functools.partial(_regional_loss, regional, self.style_layer_weights)
+        loss_fn = Objective(self._features, layers, content=ContentLoss(p_targets, self.content_layers), style=style,
+                            temporal=TemporalLoss(t_terms), weights=(cfg.content_weight, cfg.style_weight,
+                                                                     cfg.tv_weight))
 
         x0 = to_tensor(self._color_view(start01), dev, dt)
         return optimize(
@@ -531,4 +384,10 @@ class Stylizer:
             focus_only=focus_only, focus_settle=focus_settle,
             reach=None if reach is None else (to_tensor(cview, dev, dt), reach),
             free=None if free is None else torch.from_numpy(np.ascontiguousarray(free, dtype=np.float32)).to(dev, dt),
+            tuning=self.tuning,
         )
+
+
+def _regional_loss(regional: RegionalStyle, layer_weights: dict[str, float], feats: Any, _zero: torch.Tensor
+                   ) -> torch.Tensor:
+    return regional.loss(feats, layer_weights)

@@ -11,70 +11,47 @@ One way through a clip (Ruder, Dosovitskiy & Brox, GCPR 2016):
   finished frame with that frame as the previous result;
 * with ``passes > 1`` the shots are swept again in alternating directions (:mod:`~videostyle.video.passes`);
 * once every frame is stored, the clip is encoded from the store (last pass) with the source's audio and timing.
+
+Beside it: :mod:`.warm` (a warm frame's start, fill, temporal terms and budget), :mod:`.source` (the job's input),
+:mod:`.output` (encode and preview), :mod:`.report` (the JSON report), :mod:`.progress` (the progress bar).
 """
 
 from __future__ import annotations
 
 import collections
-import contextlib
 import dataclasses
 import hashlib
 import json
-import sys
 import time
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
-from .. import flow as flowlib
+from .. import _schema
+from .._prefetch import Prefetcher
 from .. import media
-from ..config import StylizeConfig, VideoConfig, config_hash, to_dict
+from ..config import StylizeConfig, config_hash
 from ..errors import NoFramesError, RunInterrupted, UsageError
+from ..tuning import TUNING, EngineTuning
 from .._fs import atomic_write
 from . import passes as multipass
-from .controls import Controls, composite_frame, file_identity
+from .controls import Controls, file_identity
 from .lock import WorkDirLock
-from .preflight import ResolvedJob, output_size, preflight
-from .shots import CutDetector, annotate_shots
+from .output import audio_range as _audio_range  # noqa: F401  (the names before issue 21 split this module)
+from .output import encode, write_preview
+from .preflight import ResolvedJob, preflight
+from .progress import Progress
+from .progress import Progress as _Progress  # noqa: F401
+from .report import pass_summary as _pass_summary  # noqa: F401
+from .report import report as build_report
+from .source import open_source, working_size
 from .store import FrameStore
-
-T = TypeVar("T")
-#: fewest carried pixels whose colours ``--fill match`` maps from
-MIN_MATCHED = 64
-
-
-@dataclass
-class StageTimes:
-    """Seconds spent per stage. decode and flow run in the background thread, overlapping with optimise."""
-
-    decode: float = 0.0
-    shots: float = 0.0
-    flow: float = 0.0
-    optimise: float = 0.0
-    store: float = 0.0
-    waiting: float = 0.0  # main thread blocked on the background stages
-    encode: float = 0.0
-    preview: float = 0.0
-    setup: float = 0.0
-    # fast mode (videostyle.fast): painting the keyframes, training the network, rendering every frame
-    keyframes: float = 0.0
-    train: float = 0.0
-    render: float = 0.0
-    total: float = 0.0
-
-
-@dataclass
-class WorkItem:
-    """One decoded frame with everything the optimiser needs from the background stages."""
-
-    frame: media.Frame
-    shot_start: bool
-    #: offset k -> (backward flow t→t−k, reliability mask); empty for shot starts, resumed frames, temporal off.
-    flows: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-
+from .warm import fill as _fill  # noqa: F401
+from .warm import initial_and_temporal as _initial_and_temporal
+from .warm import warm_budget as _warm_budget
+from .prepare import StageTimes, WorkItem, prepare as _prepare, timed as _timed  # noqa: F401  (importable here)
 
 def _file_digest(path: str) -> str:
     h = hashlib.sha256()
@@ -84,134 +61,37 @@ def _file_digest(path: str) -> str:
     return h.hexdigest()[:16]
 
 
-def _run_settings(config: StylizeConfig) -> dict[str, Any]:
-    """Everything that changes the stylised frames (and nothing that only changes the encoding)."""
-    from ..style.devices import result_settings  # precision as resolved; speed-only flags left out
+#: the path options that change the frames, identified by their files' contents rather than their paths
+_IDENTIFIED_PATHS = ("input", "styles", "outside_style", "mask")
 
-    controls = Controls(config, None)
+
+def _run_settings(config: StylizeConfig, tuning: EngineTuning | None = None, controls: Controls | None = None
+                  ) -> dict[str, Any]:
+    """Everything that changes the stylised frames (the frame store's hash): every option declared
+    ``effect="frames"`` (:func:`videostyle._schema.values`; the precision as resolved), the input, style and matte
+    files by their contents, and a ``tuning``'s changes from the defaults. ``controls``: the job's, when built."""
+    from ..style.devices import result_settings  # the style's frame options, precision as resolved
+
+    top = [o.name for o in _schema.options(type(config))
+           if len(o.path) == 1 and o.spec.path and o.spec.effect == "frames"]
+    if sorted(top) != sorted(_IDENTIFIED_PATHS):  # a new file option: say how its files are identified
+        raise TypeError(f"frame-changing path options {top}: _run_settings identifies {list(_IDENTIFIED_PATHS)}")
+    settings = _schema.values(config, "frames", paths=False)
+    settings["style"] = result_settings(config.style)
+    settings.pop("fast")  # fast mode's settings enter only its own runs' hashes (optimisation runs' stay as they were)
+    if config.fast.mode == "fast":
+        from ..fast.run import fast_settings
+
+        settings["fast"] = fast_settings(config)
+    controls = Controls(config, None) if controls is None else controls
+    changed = {} if tuning is None else tuning.changed()
     return {
         "input": file_identity(config.input),
         "styles": [_file_digest(p) for p in controls.style_paths()],  # with --outside-style, it comes last
-        "style": result_settings(config.style),
-        "video": to_dict(config.video),
-        "range": to_dict(config.range),
+        **settings,
         **controls.settings(),  # the matte's files (only with --mask)
-        **({"fast": _fast_settings(config)} if config.fast.mode == "fast" else {}),
+        **({"tuning": changed} if changed else {}),
     }
-
-
-def _fast_settings(config: StylizeConfig) -> dict[str, Any]:
-    """Fast mode's settings that change the frames (``--save-net`` only writes a copy of the network)."""
-    settings = {k: v for k, v in to_dict(config.fast).items() if k not in ("save_net", "net")}
-    settings["net"] = _file_digest(config.fast.net) if config.fast.net else None
-    return settings
-
-
-def _timed(iterable: Iterable[T], times: StageTimes, stage: str) -> Iterator[T]:
-    """Yield from ``iterable``, adding the time spent waiting for each item to ``times.<stage>``."""
-    it = iter(iterable)
-    while True:
-        t0 = time.perf_counter()
-        try:
-            item = next(it)
-        except StopIteration:
-            return
-        finally:
-            setattr(times, stage, getattr(times, stage) + time.perf_counter() - t0)
-        yield item
-
-
-def _prepare(reader: media.FrameReader, config: StylizeConfig, resume: int, times: StageTimes) -> Iterator[WorkItem]:
-    """Decode, find cuts and compute flows; runs in the background thread."""
-    video = config.video
-    offsets = sorted(set(video.long_term))
-    temporal_on = video.temporal_weight > 0
-    estimator = flowlib.FlowEstimator(video.flow) if temporal_on else None
-    detector = CutDetector(video.cut_detector, video.cut_threshold, fps=reader.fps or media.DEFAULT_FPS)
-
-    history: collections.deque[np.ndarray] = collections.deque(maxlen=max(offsets))
-    for annotated in annotate_shots(_timed(reader, times, "decode"), lambda f: f.image, detector):
-        frame = annotated.item
-        if annotated.shot_start:
-            history.clear()
-        flows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        if estimator is not None and annotated.index >= resume:
-            t0 = time.perf_counter()
-            for k in offsets:
-                if k <= len(history):
-                    bwd, _fwd, mask = estimator.pair(frame.image, history[-k])
-                    flows[k] = (bwd, mask)
-            times.flow += time.perf_counter() - t0
-        history.append(frame.image)
-        times.shots = detector.seconds
-        yield WorkItem(frame, annotated.shot_start, flows)
-
-
-def _initial_and_temporal(item: WorkItem, content: np.ndarray, previous: collections.deque[np.ndarray],
-                          config: StylizeConfig) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, float]]]:
-    """Warped initialisation and temporal targets for a warm frame (Ruder et al., closest-first long-term masks)."""
-    offsets = sorted(item.flows)
-    warped = [flowlib.warp(previous[-k], item.flows[k][0], interpolation="cubic").astype(np.float32) / 255.0
-              for k in offsets]
-    masks = [item.flows[k][1] for k in offsets]
-    held = flowlib.closest_first(masks) if len(masks) > 1 else masks
-    reliable = masks[0][..., None]
-    source = content.astype(np.float32) / 255.0
-    fill = _fill(config.video.fill, source, warped[0], masks[0])
-    init = reliable * warped[0] + (1.0 - reliable) * fill
-    weight = config.video.temporal_weight
-    temporal = [(w, m, weight) for w, m in zip(warped, held)]
-    return init.astype(np.float32), temporal
-
-
-def _fill(mode: str, source: np.ndarray, warped: np.ndarray, reliable: np.ndarray) -> np.ndarray:
-    """What the pixels the flow cannot carry start from (H×W×3 float32 in [0, 1])."""
-    if mode == "blend":
-        return 0.5 * (source + warped)
-    if mode == "warped":
-        return warped
-    if mode == "inpaint":
-        return flowlib.inpaint(warped, reliable)
-    if mode == "paint":  # the frame itself under its carried neighbours' paint layer (stylised − source)
-        return np.clip(source + flowlib.inpaint(warped - source, reliable), 0.0, 1.0)
-    if mode == "match":  # the frame in the carried painting's colours: the map of the carried pixels' colours
-        carried = reliable > 0.5
-        if int(carried.sum()) < MIN_MATCHED:
-            return source
-        from ..style.color import transfer_color
-
-        return transfer_color(source, source[carried], warped[carried])
-    return source
-
-
-def _warm_budget(video: VideoConfig, focus: np.ndarray) -> int:
-    """A warm frame's budget grows with how much of it is new: ``iterations`` plus that share of the difference
-    to ``first_iterations`` (2 % new: about ``iterations``; everything new: a first frame's budget)."""
-    share = float((focus > 0.5).mean())
-    return int(video.iterations + round(share * max(0, video.first_iterations - video.iterations)))
-
-
-class _Progress:
-    """tqdm on stderr (frames, s/frame, ETA, shot, loss); nothing when quiet."""
-
-    def __init__(self, total: int | None, quiet: bool, initial: int = 0, desc: str = "stylise",
-                 unit: str = "frame") -> None:
-        self.bar = None
-        if not quiet:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, initial=initial, unit=unit, file=sys.stderr, dynamic_ncols=True,
-                            desc=desc, smoothing=0.1)
-
-    def update(self, n: int, **postfix: Any) -> None:
-        if self.bar is not None:
-            if postfix:
-                self.bar.set_postfix(postfix, refresh=False)
-            self.bar.update(n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 @dataclass
@@ -233,19 +113,26 @@ class RunState:
     refined: list[dict[str, Any]] = field(default_factory=list)
     #: the backbone's precision as run (fp32 | bf16)
     precision: str = "fp32"
+    #: the heuristics the frames were made with (its changes from the defaults enter the store hash)
+    tuning: EngineTuning = TUNING
+    #: the job's artists' controls (--mask, --outside-style, --style-schedule), built once by the run
+    controls: Controls | None = None
     #: what a mode adds to the report (fast mode: keyframes, training, the network)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def open_store(config: StylizeConfig, *, force: bool | None = None) -> FrameStore:
-    """The frame store of a job (validates nothing else); ``force`` defaults to ``config.force``."""
-    settings = _run_settings(config)
+def open_store(config: StylizeConfig, *, force: bool | None = None, tuning: EngineTuning | None = None,
+               controls: Controls | None = None) -> FrameStore:
+    """The frame store of a job (validates nothing else); ``force`` defaults to ``config.force``; ``tuning``: the
+    heuristics its frames are made with (None: the defaults); ``controls``: the job's, when already built."""
+    settings = _run_settings(config, tuning, controls)
     return FrameStore(config.store_dir(), config_hash(settings), settings,
                       force=config.force if force is None else force)
 
 
 def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | None = None,
-               backbone: Any = None, force_store: bool | None = None, job: ResolvedJob | None = None) -> RunState:
+               backbone: Any = None, force_store: bool | None = None, job: ResolvedJob | None = None,
+               tuning: EngineTuning | None = None) -> RunState:
     """Stylise the frames of ``config`` into its frame store, resuming from what is already there.
 
     ``job``: the job as :func:`~videostyle.video.preflight.preflight` resolved it (its working size is used
@@ -254,6 +141,9 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
     ``frame_range=(first, stop)`` restricts the work to frames ``first <= index < stop`` (``stop=None``: to the
     end); ``first`` must begin a shot (shots are independent, so they can run in parallel into one store).
     Frames outside the range are decoded (for cut detection) but not stylised or returned.
+
+    ``tuning``: the warm-frame and flow heuristics (:class:`~videostyle.tuning.EngineTuning`), handed to the flow
+    stage and the :class:`~videostyle.style.Stylizer`; None: the defaults.
     """
     from ..style import Stylizer, load_style_image
 
@@ -262,13 +152,14 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
 
         if frame_range is not None:
             raise UsageError("fast mode trains one network on the whole clip; it takes no frame range")
-        return run_fast(config, backbone=backbone, job=job)
+        return run_fast(config, backbone=backbone, job=job, tuning=tuning)
     times = StageTimes()
     t_start = time.perf_counter()
-    store = open_store(config, force=force_store)
-    controls = Controls(config, None)  # --mask, --outside-style, --style-schedule
+    tuning = TUNING if tuning is None else tuning
+    controls = Controls(config, None)  # --mask, --outside-style, --style-schedule (fps set once the input is open)
+    store = open_store(config, force=force_store, tuning=tuning, controls=controls)
     styles = [load_style_image(p) for p in controls.style_paths()]
-    stylizer = Stylizer(styles, controls.style_config(), backbone=backbone)
+    stylizer = Stylizer(styles, controls.style_config(), backbone=backbone, tuning=tuning)
     times.setup = time.perf_counter() - t_start
 
     video, rng = config.video, config.range
@@ -290,10 +181,10 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
             total = min(total, rng.max_frames)
         if total is not None and frame_range is not None:
             total = max(0, (total if stop is None else min(total, stop)) - first)
-        progress = _Progress(None if total is None else total * video.passes, config.quiet)
+        progress = Progress(None if total is None else total * video.passes, config.quiet)
         keep_sources = video.passes > 1
         refined: list[dict[str, Any]] = []
-        prefetch = flowlib.Prefetcher(_prepare(reader, config, resume, times), lambda item: item, depth=4)
+        prefetch = Prefetcher(_prepare(reader, config, resume, times, tuning), lambda item: item, depth=4)
         try:
             for item in _timed(prefetch, times, "waiting"):
                 idx = item.frame.index
@@ -356,7 +247,7 @@ def run_frames(config: StylizeConfig, *, frame_range: tuple[int, int | None] | N
                          time_base=reader.time_base, start_pts=reader.start_pts, info=info,
                          model=stylizer.backbone_name, device=str(getattr(stylizer, "device", config.style.device)),
                          times=times, work_dir=store.root, refined=refined,
-                         precision=getattr(stylizer, "precision", "fp32"))
+                         precision=getattr(stylizer, "precision", "fp32"), tuning=tuning, controls=controls)
     times.total = time.perf_counter() - t_start
     return state
 
@@ -368,8 +259,10 @@ def _stylize_frame(stylizer: Any, item: WorkItem, previous: collections.deque[np
     """Optimise one frame: cold (content init, first-frame budget) or warm (warped init, temporal terms).
 
     ``controls`` and ``matte`` (this frame's, H×W in [0, 1]): the artists' controls (:mod:`.controls`);
-    ``earlier_mattes``: those of the frames in ``previous`` (pixels the matte makes new are new content)."""
+    ``earlier_mattes``: those of the frames in ``previous`` (pixels the matte makes new are new content). The
+    heuristics are the stylizer's (``stylizer.tuning``)."""
     video = config.video
+    tuning = getattr(stylizer, "tuning", TUNING)
     content = item.frame.image
     cold = item.shot_start or video.temporal_weight == 0 or not item.flows
     focus = None
@@ -378,11 +271,11 @@ def _stylize_frame(stylizer: Any, item: WorkItem, previous: collections.deque[np
     else:
         if controls is not None and earlier_mattes:  # entering the matte (or changing region): new content
             item = dataclasses.replace(item, flows=controls.new_content(item.flows, matte, earlier_mattes))
-        init, temporal = _initial_and_temporal(item, content, previous, config)
+        init, temporal = _initial_and_temporal(item, content, previous, config, tuning)
         focus = 1.0 - item.flows[min(item.flows)][1]
         if controls is not None:  # a composited matte: only what lies inside it is held and painted
             temporal, focus = controls.restrict(temporal, focus, matte)
-        budget = _warm_budget(video, focus)
+        budget = _warm_budget(video, focus, tuning)
     t0 = time.perf_counter()
     options = {} if controls is None else controls.run_options(item.frame.pts, item.frame.number, matte)
     result = stylizer.run(content, init=init, iterations=budget, temporal=temporal,
@@ -393,7 +286,7 @@ def _stylize_frame(stylizer: Any, item: WorkItem, previous: collections.deque[np
         "shot_start": item.shot_start,
         "warm": not cold, "iterations": int(result.iterations), "stopped_early": bool(result.stopped_early),
         "effort": round(float(result.effort), 2), "budget": budget,
-        "new_share": None if focus is None else round(float((focus > 0.5).mean()), 4),
+        "new_share": None if focus is None else round(float((focus > tuning.focus_threshold).mean()), 4),
         "loss": {k: float(v) for k, v in result.loss.items()}, "seconds": float(result.seconds),
     }
     if controls is not None and controls.schedule is not None:
@@ -405,158 +298,38 @@ def finish(config: StylizeConfig, state: RunState) -> dict[str, Any]:
     """Encode the stored frames of ``state`` (with audio and timing), write the preview and the report."""
     if not state.frames:
         raise NoFramesError("no frames in the selected range", path=config.input)
-    store = open_store(config, force=False)
+    controls = state.controls if state.controls is not None else Controls(config, state.fps)
+    store = open_store(config, force=False, tuning=state.tuning, controls=controls)
     times = state.times
     t0 = time.perf_counter()
-    _encode(config, store, state)
+    encode(config, store, state, controls)
     times.encode = time.perf_counter() - t0
     if config.preview:
         t0 = time.perf_counter()
-        _write_preview(config, store, state)
+        write_preview(config, store, state, controls)
         times.preview = time.perf_counter() - t0
     times.total += times.encode + times.preview
-    report = _report(config, state)
+    report = build_report(config, state, controls)
     if config.report:
         atomic_write(Path(config.report), json.dumps(report, indent=2, default=str).encode())
     return report
 
 
-def working_size(config: StylizeConfig) -> tuple[int, int]:
-    """(w, h) of the frames the job works on: the upright source scaled so its long side is ``video.size``."""
-    info = media.probe(config.input)
-    assert info.video is not None
-    return media.working_size(info.video.display_width, info.video.display_height, config.video.size)
-
-
-def stylize(config: StylizeConfig, *, backbone: Any = None) -> dict[str, Any]:
+def stylize(config: StylizeConfig, *, backbone: Any = None, tuning: EngineTuning | None = None) -> dict[str, Any]:
     """Stylise ``config.input`` into ``config.output``; returns (and optionally writes) the JSON report.
 
     Validates every input and output before work starts, then holds the work directory's lock
     (:class:`~videostyle.video.lock.WorkDirLock`: another run on it raises ``WorkDirLockedError``, or is waited for
     with ``config.wait_lock``) until the output is written. ``backbone`` injects a feature network (tests use tiny
-    random ones); by default it follows ``config.style``.
+    random ones); by default it follows ``config.style``. ``tuning``: the engine's heuristics
+    (:class:`~videostyle.tuning.EngineTuning`; None: the defaults).
     """
     t0 = time.perf_counter()
     job = preflight(config)  # every check that can fail before a frame is stylised (videostyle/video/preflight.py)
     with WorkDirLock(config.store_dir(), wait=config.wait_lock):
-        state = run_frames(config, backbone=backbone, job=job)
+        state = run_frames(config, backbone=backbone, job=job, tuning=tuning)
         state.times.setup += time.perf_counter() - t0 - state.times.total
         state.times.total = time.perf_counter() - t0
         return finish(config, state)
 
 
-def _audio_range(state: RunState) -> tuple[float, float]:
-    frames = state.frames
-    first = frames[0]["pts"] if frames[0]["pts"] is not None else (state.start_pts or 0.0)
-    last = frames[-1]["pts"] if frames[-1]["pts"] is not None else first
-    step = 1.0 / state.fps if state.fps else 0.0
-    return float(first), float(last) + step
-
-
-def _encode(config: StylizeConfig, store: FrameStore, state: RunState) -> None:
-    enc = config.encode
-    audio_from = config.input if enc.audio and state.info.audio else None
-    span = _audio_range(state)
-    size = output_size(config, state.info, state.size)
-    with media.open_writer(config.output, like=state.info, size=size, codec=enc.codec, crf=enc.crf,
-                           preset=enc.preset, audio_from=audio_from, audio_range=span, source_start=span[0],
-                           input_colorspace=config.video.input_colorspace,
-                           output_colorspace=enc.output_colorspace) as writer, \
-            contextlib.ExitStack() as stack:
-        # plates: the source's alpha and out-of-range residual (media.colour) go back with each stylised frame;
-        # a matte (--mask): the source outside it
-        controls = Controls(config, state.fps)
-        mattes = stack.enter_context(controls.open_mattes(size, state.info)) if controls.composited else None
-        # outside a matte, a float plate gets its own values back: the residual also holds the 8-bit rounding
-        source = stack.enter_context(open_source(config, size, rounding=mattes is not None and writer.is_plate,
-                                                 second=True)) if writer.needs_extras or mattes is not None else None
-        for rec in state.frames:
-            extras = media.frame_at(source, rec["index"]) if source is not None else None
-            image = media.resize_image(store.get(rec["index"], config.video.passes), size)
-            if mattes is not None and extras is not None:
-                matte = mattes.at(rec["index"], number=rec.get("number"), pts=rec.get("pts"))
-                image = composite_frame(controls, image, extras.image, matte, state.size[0])
-            writer.write(image,
-                         pts_ticks=rec.get("pts_ticks"),
-                         pts=rec.get("pts"), number=rec.get("number"),
-                         alpha=extras.alpha if extras is not None else None,
-                         residual=extras.residual if extras is not None else None)
-
-
-def open_source(config: StylizeConfig, size: tuple[int, int], *, rounding: bool = False,
-                second: bool = False) -> media.FrameReader:
-    """The job's input as the frame loop sees it: its range, frame numbers and colour space, at ``size``
-    (``rounding``: see :func:`~videostyle.media.open_reader`). ``second``: the encode's or the preview's reading,
-    after the frame loop's, which already warned of plates with NaN or infinite values."""
-    rng = config.range
-    return media.open_reader(config.input, start=rng.start, duration=rng.duration, max_frames=rng.max_frames,
-                             frames=rng.frame_numbers, colorspace=config.video.input_colorspace, size=size,
-                             rounding=rounding, report_bad_values=not second)
-
-
-def _write_preview(config: StylizeConfig, store: FrameStore, state: RunState) -> None:
-    """Side by side: source | stylised, at the working size, with the source's timing."""
-    w, h = state.size
-    wanted = {rec["index"]: rec for rec in state.frames}
-    controls = Controls(config, state.fps)
-    with open_source(config, state.size, second=True) as reader, contextlib.ExitStack() as stack, \
-            media.open_writer(config.preview, like=state.info, size=(2 * w, h), audio_from=None) as writer:
-        mattes = stack.enter_context(controls.open_mattes(state.size, state.info)) if controls.composited else None
-        for frame in reader:
-            rec = wanted.get(frame.index)
-            if rec is None:
-                continue
-            result = store.get(rec["index"], config.video.passes)
-            if mattes is not None:
-                matte = mattes.at(frame.index, number=frame.number, pts=frame.pts)
-                result = composite_frame(controls, result, frame.image, matte, w)
-            side = np.concatenate([frame.image, result], axis=1)
-            writer.write(side, pts_ticks=rec.get("pts_ticks"), pts=rec.get("pts"))
-
-
-def _pass_summary(state: RunState) -> list[dict[str, Any]]:
-    """Per pass: its direction, frames, frames computed in this run and the median iterations."""
-    by_pass: dict[int, list[dict[str, Any]]] = {1: state.frames}
-    for rec in state.refined:
-        by_pass.setdefault(int(rec["pass_no"]), []).append(rec)
-    return [{"pass": p, "direction": "forward" if multipass.direction(p) > 0 else "backward", "frames": len(recs),
-             "frames_computed": sum(1 for r in recs if not r.get("resumed")),
-             "iterations_median": float(np.median([r["iterations"] for r in recs])) if recs else None}
-            for p, recs in sorted(by_pass.items())]
-
-
-def _report(config: StylizeConfig, state: RunState) -> dict[str, Any]:
-    frames = state.frames
-    computed = [f for f in frames if not f.get("resumed")]
-    first = [f["iterations"] for f in frames if not f.get("warm")]
-    warm = [f["iterations"] for f in frames if f.get("warm")]
-    stages = dataclasses.asdict(state.times)
-    return {
-        "input": config.input,
-        "output": config.output,
-        "styles": Controls(config, None).style_paths(),  # with --outside-style, it comes last
-        "frames": len(frames),
-        "frames_computed": len(computed),
-        "frames_resumed": len(frames) - len(computed),
-        "shots": state.shots,
-        "model": state.model,
-        "device": state.device,
-        "precision": state.precision,
-        "size": list(state.size),
-        "fps": state.fps,
-        "time_base": str(state.time_base) if state.time_base is not None else None,
-        "iterations": [f["iterations"] for f in frames],
-        "iterations_summary": {
-            "first_frames_median": float(np.median(first)) if first else None,
-            "warm_frames_median": float(np.median(warm)) if warm else None,
-        },
-        "passes": _pass_summary(state),
-        "loss": (state.refined[-1] if state.refined else frames[-1]).get("loss", {}),
-        "per_frame": frames,
-        "seconds": state.times.total,
-        "stages": stages,
-        "work_dir": str(state.work_dir),
-        "config": to_dict(config),
-        "mode": config.fast.mode,
-        **state.extra,
-    }

@@ -6,7 +6,7 @@ alternating directions. In pass ``j`` frame ``i`` starts from a blend of its own
 neighbour just finished in this pass (``i − 1`` going forwards, ``i + 1`` going backwards) warped onto it,
 where the flow is reliable::
 
-    x'ᵢ⁽ʲ⁾ = δ·c ∘ warp(x_neighbour⁽ʲ⁾) + (1 − δ·c) ∘ xᵢ⁽ʲ⁻¹⁾        (δ = 0.5, c = reliability mask)
+    x'ᵢ⁽ʲ⁾ = δ·c ∘ warp(x_neighbour⁽ʲ⁾) + (1 − δ·c) ∘ xᵢ⁽ʲ⁻¹⁾        (δ = EngineTuning.pass_blend, 0.5; c = reliability mask)
 
 and is optimised for ``pass_iterations`` with the masked temporal loss towards that warped neighbour.
 
@@ -28,11 +28,10 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import flow as flowlib
+from .._prefetch import Prefetcher
 from ..config import StylizeConfig
+from ..tuning import TUNING
 from .store import FrameStore
-
-#: how much of the warped neighbour goes into the initialisation where the flow is reliable (Ruder et al.: 0.5)
-BLEND = 0.5
 
 
 def direction(pass_no: int) -> int:
@@ -110,7 +109,8 @@ def refine(config: StylizeConfig, store: FrameStore, stylizer: Any, shots: Seque
     if controls is not None and segments:
         h, w = store.get(segments[0][0], 0).shape[:2]
         mattes = controls.mattes_by_index((w, h), segments[0][0], segments[-1][1], store.record)
-    estimator = flowlib.FlowEstimator(video.flow) if video.temporal_weight > 0 else None
+    tuning = getattr(stylizer, "tuning", TUNING)  # the heuristics pass 1 ran with
+    estimator = flowlib.FlowEstimator(video.flow, tuning=tuning) if video.temporal_weight > 0 else None
     records: list[dict[str, Any]] = []
 
     def add_flow_time(seconds: float) -> None:
@@ -118,7 +118,7 @@ def refine(config: StylizeConfig, store: FrameStore, stylizer: Any, shots: Seque
 
     for pass_no in range(2, video.passes + 1):
         order = visit_order(segments, direction(pass_no))
-        prefetch = flowlib.Prefetcher(_steps(store, order, pass_no, estimator, add_flow_time), lambda s: s, depth=4)
+        prefetch = Prefetcher(_steps(store, order, pass_no, estimator, add_flow_time), lambda s: s, depth=4)
         neighbour_result: np.ndarray | None = None
         try:
             for step in timed(prefetch, times, "waiting"):
@@ -156,7 +156,7 @@ def _refine_frame(stylizer: Any, store: FrameStore, step: _Step, pass_no: int, n
         if controls is not None and neighbour_matte is not None:
             flow, mask = controls.new_content({1: step.flow}, matte, [neighbour_matte])[1]
         warped = flowlib.warp(neighbour, flow, interpolation="cubic").astype(np.float32) / 255.0
-        c = BLEND * mask[..., None]
+        c = getattr(stylizer, "tuning", TUNING).pass_blend * mask[..., None]
         init = c * warped + (1.0 - c) * previous
         temporal = [(warped, mask, video.temporal_weight)]
     assert step.content is not None

@@ -234,7 +234,7 @@ def _check_min_size(config: StylizeConfig, size_for: Callable[[int], tuple[int, 
     """Refuse a working size too small for the backbone's deepest layer (or the flow), naming a size that works."""
     from ..flow._checks import MIN_SIDE as FLOW_MIN_SIDE
     from ..style.backbones import min_input_side, vgg_layer_names
-    from ..style.stylizer import style_working_size
+    from ..style.targets import style_working_size
 
     s = config.style
     layers = (*s.content_layers, *s.style_layers)
@@ -269,10 +269,8 @@ def _check_min_size(config: StylizeConfig, size_for: Callable[[int], tuple[int, 
 
 def _check_memory(config: StylizeConfig, size_for: Callable[[int], tuple[int, int]], source: tuple[int, int]) -> int:
     """Refuse a working size whose estimated peak memory exceeds what is available; returns the estimate."""
-    from ..style.devices import effective_precision
     from ..style.memory import check_working_size
 
     s = config.style
     return check_working_size(config.video.size, size_for, model=s.model, device=s.device, source=source,
-                              style_scale=s.style_scale, styles=len(Controls(config, None).style_paths()),
-                              precision=effective_precision(s))
+                              style_scale=s.style_scale, styles=len(Controls(config, None).style_paths()))

@@ -21,18 +21,16 @@ from scenedetect.detectors import AdaptiveDetector, ContentDetector
 
 from ..errors import UsageError
 from ..media.probe import DEFAULT_FPS
+from ..tuning import TUNING
 
 T = TypeVar("T")
-
-#: Shortest shot (frames) after a cut before another cut may be reported.
-MIN_SHOT_FRAMES = 6
 
 
 class CutDetector:
     """Feeds RGB frames to a PySceneDetect detector and returns the indices of frames that begin a new shot."""
 
     def __init__(self, kind: str = "content", threshold: float | None = None, fps: float = DEFAULT_FPS,
-                 min_shot_frames: int = MIN_SHOT_FRAMES) -> None:
+                 min_shot_frames: int = TUNING.min_shot_frames) -> None:
         self.kind = kind
         self.fps = float(fps) if fps and fps > 0 else float(DEFAULT_FPS)
         if kind == "content":

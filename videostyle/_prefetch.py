@@ -7,7 +7,7 @@ import queue
 import threading
 from typing import Callable, Generic, Iterable, Iterator, TypeVar
 
-from ..errors import FlowError
+from .errors import UsageError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -76,9 +76,9 @@ class Prefetcher(Generic[T, R]):
 
     def __init__(self, iterable: Iterable[T], fn: Callable[[T], R], depth: int = 4) -> None:
         if not callable(fn):
-            raise FlowError(f"Prefetcher: fn must be callable, got {type(fn).__name__}")
+            raise UsageError(f"Prefetcher: fn must be callable, got {type(fn).__name__}")
         if not isinstance(depth, int) or depth < 1:
-            raise FlowError(f"Prefetcher: invalid depth {depth!r}: must be an integer >= 1")
+            raise UsageError(f"Prefetcher: invalid depth {depth!r}: must be an integer >= 1")
         self.depth = depth
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._stop = threading.Event()

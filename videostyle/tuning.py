@@ -1,0 +1,115 @@
+"""The engine's tuning record: every warm-frame and flow heuristic, in one frozen dataclass.
+
+A newcomer changing how a warm frame is painted changes a field here (or passes another
+:class:`EngineTuning` to :func:`videostyle.video.stylize`); the video engine hands the record down to the flow
+stage, the :class:`~videostyle.style.Stylizer` and its optimiser, which fall back to :data:`TUNING` when none is
+given. A record other than the default enters the frame store's hash, so frames of another tuning are never mixed
+with these. Each field says what it means and what was measured when it was chosen (benchmarks/temporal.md holds
+the runs).
+
+Facts that are not tuning (the options' choices, file-format tables, the memory model in
+``style/memory.py``) stay beside the code that uses them; ``tests/test_tuning.py`` checks that no other numeric
+heuristic lives outside this record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class EngineTuning:
+    """Warm-frame and flow heuristics (defaults: the measured choices)."""
+
+    # --- a warm frame's new content (style/focus.py, style/stylizer.py, style/optimize.py) -----------------------
+    #: focus weights above this count as new content: its boxes, its paste-back, a warm frame's budget share
+    focus_threshold: float = 0.5
+    #: fewer new-content pixels than this are not worth a crop (the frame is done when the carried pixels are)
+    min_focus_pixels: int = 16
+    #: when the crops would cover more than this share of the frame, the whole frame is optimised instead
+    max_crop_share: float = 0.6
+    #: context margin around each part of the new content, as a share of the frame's long side (at least
+    #: ``min_level_side`` px): the backbone's receptive field needs painted context around what it paints
+    crop_margin: float = 0.125
+    #: smallest side of a pyramid level (smaller levels are skipped) and half the smallest side of a crop
+    min_level_side: int = 16
+    #: the paste-back of painted new content: grown by this many px, then softened by a Gaussian of ``feather_sigma``
+    feather_grow: int = 2
+    #: sigma (px) of the paste-back's soft edge
+    feather_sigma: float = 1.5
+    #: new content painted on its own has settled once a window moves it by less than this share of the most a
+    #: window moved it. Past its largest moves it turns into coloured speckle: an entering subject at 192×128 was
+    #: 1.39× the per-frame baseline's moving-content stylisation at a quarter, 1.30× at a half
+    focus_settle: float = 0.5
+    #: ... and while it lies nearer the photo than the carried pixels do on average, it settles only below this
+    #: share of ``focus_settle`` (0.5 × 0.7 = the 0.35 docs/guide.md quotes): the sample's moving content over 24
+    #: frames at 96 px, 0.90× the per-frame run's stylisation without it, 0.91× with it
+    short_settle: float = 0.7
+    #: Adam's learning rate for images in [0, 1] when the configured one is left at L-BFGS's 1.0
+    adam_lr: float = 0.02
+    #: positions a region must cover at a layer for its guided Gram there to count (a strip a few pixels wide cannot
+    #: hold a deep layer's structures: forcing them over-paints it)
+    min_guided_positions: float = 64.0
+
+    # --- a warm frame's start (video/engine.py, video/passes.py) ---------------------------------------------------
+    #: fewest carried pixels whose colours ``--fill match`` maps from (fewer: the frame itself)
+    min_matched: int = 64
+    #: radius (px) of OpenCV's inpainting for ``--fill inpaint`` and ``--fill paint``
+    inpaint_radius: float = 5.0
+    #: multi-pass: share of the warped neighbour in a frame's start where the flow is reliable (Ruder et al.: 0.5)
+    pass_blend: float = 0.5
+
+    # --- flow (flow/) --------------------------------------------------------------------------------------------
+    #: frames with a shorter long side are measured upscaled by the smallest whole factor reaching it. At its own
+    #: 96×54 size DIS measured a face entering at 1.2 px a frame as 0.9–1.0 px (1.17–1.20 upscaled), consistently
+    #: both ways, so the mask passed it and the carried painting slid off the face
+    min_flow_side: int = 256
+    #: occluded where |w̃ + ŵ|² > occlusion_rel (|w̃|² + |ŵ|²) + occlusion_abs (Sundaram et al., as Ruder et al.)
+    occlusion_rel: float = 0.01
+    #: see ``occlusion_rel``
+    occlusion_abs: float = 0.5
+    #: motion boundary where |∇û|² + |∇v̂|² > boundary_rel |ŵ|² + boundary_abs (Sundaram et al., as Ruder et al.)
+    boundary_rel: float = 0.01
+    #: see ``boundary_rel``
+    boundary_abs: float = 0.002
+
+    # --- cuts (video/shots.py) -------------------------------------------------------------------------------------
+    #: fewest frames between two cuts (PySceneDetect's ``min_scene_len``): flashes do not split a shot
+    min_shot_frames: int = 6
+
+    # --- fast mode's student (fast/train.py, fast/run.py; measured in benchmarks/fast.md) ------------------------
+    #: keyframe patches per training step, and their side (px): where the student learns the keyframes' painting
+    student_key_patches: int = 4
+    #: see ``student_key_patches``
+    student_key_patch: int = 96
+    #: style layers (from the first) whose features hold the student's output to the keyframes' painting
+    student_perceptual_layers: int = 3
+    #: weight of the per-pixel L1 term against that perceptual term (L1 ×3 with perceptual ×4 learnt no better)
+    student_l1_weight: float = 10.0
+    #: share of the engine's style + content loss (its --style-weight, --content-weight) in a step's loss
+    student_style_share: float = 0.1
+    #: longest side of the training pair's crop (px); whole frames below it
+    student_crop: int = 256
+    #: Adam's learning rate, cosine to 0 over --train-steps (6e-3 diverged to a flat image on keyframes alone)
+    student_learning_rate: float = 2e-3
+    #: the loss's exponential average, and the convergence stop: improved by less than ``student_converged``
+    #: (relative) over ``student_window`` steps
+    student_ema: float = 0.98
+    #: see ``student_ema``
+    student_window: int = 200
+    #: see ``student_ema``
+    student_converged: float = 0.01
+    #: training pairs kept in memory at most (spread over the clip), and at most this many bytes of them
+    student_pairs: int = 64
+    #: see ``student_pairs``
+    student_pair_bytes: int = 512 << 20
+    #: residual blocks of the student (its width is --net-width): 3 renders 39 fps at 256×144 on 2 CPU threads
+    student_blocks: int = 3
+
+    def changed(self) -> dict[str, float | int]:
+        """The fields that differ from the defaults (what enters the frame-store hash)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != f.default}
+
+
+#: the measured defaults, used wherever no record is handed down
+TUNING = EngineTuning()

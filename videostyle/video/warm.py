@@ -1,0 +1,62 @@
+"""A warm frame's start: the previous result warped onto it, what fills the pixels the flow cannot carry, its
+temporal terms and its budget (Ruder et al.; the heuristics in :class:`~videostyle.tuning.EngineTuning`)."""
+
+from __future__ import annotations
+
+import collections
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .. import flow as flowlib
+from ..config import StylizeConfig, VideoConfig
+from ..tuning import TUNING, EngineTuning
+
+if TYPE_CHECKING:
+    from .engine import WorkItem
+
+
+def initial_and_temporal(item: WorkItem, content: np.ndarray, previous: collections.deque[np.ndarray],
+                          config: StylizeConfig, tuning: EngineTuning = TUNING
+                          ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, float]]]:
+    """Warped initialisation and temporal targets for a warm frame (Ruder et al., closest-first long-term masks)."""
+    offsets = sorted(item.flows)
+    warped = [flowlib.warp(previous[-k], item.flows[k][0], interpolation="cubic").astype(np.float32) / 255.0
+              for k in offsets]
+    masks = [item.flows[k][1] for k in offsets]
+    held = flowlib.closest_first(masks) if len(masks) > 1 else masks
+    reliable = masks[0][..., None]
+    source = content.astype(np.float32) / 255.0
+    start = fill(config.video.fill, source, warped[0], masks[0], tuning)
+    init = reliable * warped[0] + (1.0 - reliable) * start
+    weight = config.video.temporal_weight
+    temporal = [(w, m, weight) for w, m in zip(warped, held)]
+    return init.astype(np.float32), temporal
+
+
+def fill(mode: str, source: np.ndarray, warped: np.ndarray, reliable: np.ndarray,
+          tuning: EngineTuning = TUNING) -> np.ndarray:
+    """What the pixels the flow cannot carry start from (H×W×3 float32 in [0, 1])."""
+    if mode == "blend":
+        return 0.5 * (source + warped)
+    if mode == "warped":
+        return warped
+    if mode == "inpaint":
+        return flowlib.inpaint(warped, reliable, tuning.inpaint_radius)
+    if mode == "paint":  # the frame itself under its carried neighbours' paint layer (stylised − source)
+        return np.clip(source + flowlib.inpaint(warped - source, reliable, tuning.inpaint_radius), 0.0, 1.0)
+    if mode == "match":  # the frame in the carried painting's colours: the map of the carried pixels' colours
+        carried = reliable > 0.5
+        if int(carried.sum()) < tuning.min_matched:
+            return source
+        from ..style.color import transfer_color
+
+        return transfer_color(source, source[carried], warped[carried])
+    return source
+
+
+def warm_budget(video: VideoConfig, focus: np.ndarray, tuning: EngineTuning = TUNING) -> int:
+    """A warm frame's budget grows with how much of it is new: ``iterations`` plus that share of the difference
+    to ``first_iterations`` (2 % new: about ``iterations``; everything new: a first frame's budget)."""
+    share = float((focus > tuning.focus_threshold).mean())
+    return int(video.iterations + round(share * max(0, video.first_iterations - video.iterations)))
