@@ -153,7 +153,8 @@ def sheet(work: Path, clip: Path, steps: list[str], ns: argparse.Namespace) -> N
         with media.open_reader(path, max_frames=ns.compare_frames,
                                size=None if name != "source" else _size(work / f"{steps[0]}.mkv")) as reader:
             frames = {f.index: f.image for f in reader if f.index in picks}
-        row = np.concatenate([frames[i] for i in picks], axis=1)
+        blank = np.full_like(next(iter(frames.values())), 128)  # a frame the run did not make (the baseline's)
+        row = np.concatenate([frames.get(i, blank) for i in picks], axis=1)
         label = np.full((row.shape[0], 90, 3), 255, np.uint8)
         cv2.putText(label, name, (4, row.shape[0] // 2), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
         rows.append(np.concatenate([label, row], axis=1))
@@ -177,7 +178,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--frames", type=int, default=240)
     ap.add_argument("--compare-frames", type=int, default=24,
                     help="frames of the optimisation run, and of the comparisons")
-    ap.add_argument("--baseline-frames", type=int, default=12, help="frames of the per-frame baseline run")
+    ap.add_argument("--baseline-frames", type=int, default=6, help="frames of the per-frame baseline run")
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--quiet", action="store_true")
