@@ -146,8 +146,8 @@ def finish_segments(config: StylizeConfig, states: Sequence[Any], threads: int |
 def init_pool_worker(gpu_queue: Any, threads: int | None) -> None:
     """Process-pool initializer: pin this worker to one GPU (when the queue holds ids) and set thread counts."""
     if gpu_queue is not None:
-        try:
-            gpu = gpu_queue.get_nowait()
+        try:  # a short wait, not get_nowait: the parent's feeder thread may not have flushed the ids to the pipe yet
+            gpu = gpu_queue.get(timeout=2.0)
         except Exception:  # noqa: BLE001 - queue empty: more workers than GPUs
             gpu = None
         if gpu is not None:
