@@ -16,9 +16,9 @@ each writes ``WORK/<run>.json`` (wall time, stages, report) and ``WORK/<run>.mkv
 distance, moving-content stylisation: :func:`videostyle.metrics.measure_clips`), prints the ratios the issue asks
 for, and writes the JSON and a sheet of the three modes at frames where things move.
 
-    python benchmarks/fast_bench.py --work /tmp/fastbench --steps optimize          # long: run it apart
-    python benchmarks/fast_bench.py --work /tmp/fastbench --steps baseline,fast,fast2x
-    python benchmarks/fast_bench.py --work /tmp/fastbench --measure --out benchmarks/results/fast.json \\
+    python benchmarks/fast_bench.py --work "$WORK" --steps optimize          # long: run it apart
+    python benchmarks/fast_bench.py --work "$WORK" --steps baseline,fast,fast2x
+    python benchmarks/fast_bench.py --work "$WORK" --measure --out benchmarks/results/fast.json \\
         --sheet docs/benchmarks/fast_sheet.jpg
 """
 

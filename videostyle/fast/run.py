@@ -167,7 +167,6 @@ def run_fast(config: StylizeConfig, *, backbone: Any = None, job: ResolvedJob | 
     times.setup = time.perf_counter() - t_start
     keys_store = FrameStore(store.root / "keyframes", store.config_hash)
     extra: dict[str, Any] = {"mode": "fast"}
-    frames_meta: list[dict[str, Any]] = []
     with open_source(config, size) as reader:
         info = reader.info
         controls.fps = float(reader.fps or media.DEFAULT_FPS)
@@ -210,7 +209,8 @@ def _train(config: StylizeConfig, reader: media.FrameReader, total: int | None, 
     plan = scan(reader, total=total, flow=video.flow, cut_detector=video.cut_detector,
                 cut_threshold=video.cut_threshold, fps=controls.fps or media.DEFAULT_FPS,
                 keyframe_every=fast.keyframe_every, keyframe_change=fast.keyframe_change,
-                pairs=_pairs_for(reader.size, stylizer.tuning) if video.temporal_weight > 0 or config.style.style_weight > 0 else 0,
+                pairs=_pairs_for(reader.size, stylizer.tuning)
+                if video.temporal_weight > 0 or config.style.style_weight > 0 else 0,
                 seed=video.seed, on_keyframe=keep, on_frame=lambda: scan_bar.update(1), tuning=stylizer.tuning)
     scan_bar.close()
     times.decode += plan.seconds_decode

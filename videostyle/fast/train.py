@@ -5,9 +5,10 @@ Each step (all randomness drawn from ``(seed, step)``, so a resumed run repeats 
 * **keyframes** — ``student_key_patches`` random patches of keyframes: the network's output on the source patch is held
   to the optimisation engine's painting of it, per pixel (L1) and by low-level VGG features (the first
   ``student_perceptual_layers`` style layers, relative squared distance): this is where the brush strokes come from;
-* **style and content** — one frame of a training pair, whole (or a crop at most ``student_crop`` px), through the network
-  and the backbone: the engine's own Gram style loss and relu4_2 content loss with its ``--style-weight`` and
-  ``--content-weight``, scaled by ``student_style_share``, so that frames far from any keyframe stay painted and legible;
+* **style and content** — one frame of a training pair, whole (or a crop at most ``student_crop`` px), through the
+  network and the backbone: the engine's own Gram style loss and relu4_2 content loss with its ``--style-weight``
+  and ``--content-weight``, scaled by ``student_style_share``, so that frames far from any keyframe stay painted and
+  legible;
 * **temporal** — the same pair's frame t−1 through the network, warped onto frame t by the pipeline's backward flow
   and held to the output at t where the forward-backward check trusts the flow (Ruder's masked term with
   ``--temporal-weight``).
@@ -156,7 +157,8 @@ class Trainer:
     def _targets_for(self, frame: np.ndarray) -> dict[str, torch.Tensor]:
         key = frame.shape[:2]
         if key not in self._targets:
-            self._targets[key] = {k: v.detach() for k, v in self.style_targets(frame.astype(np.float32) / 255.0).items()}
+            targets = self.style_targets(frame.astype(np.float32) / 255.0)
+            self._targets[key] = {k: v.detach() for k, v in targets.items()}
         return self._targets[key]
 
     def _pair_losses(self, rng: np.random.Generator) -> dict[str, torch.Tensor]:
@@ -190,7 +192,8 @@ class Trainer:
         rng = np.random.default_rng([self.seed, step])
         t = self.tuning
         for group in self.optimizer.param_groups:  # cosine from the learning rate to 0 over the budget
-            group["lr"] = t.student_learning_rate * 0.5 * (1.0 + math.cos(math.pi * min(1.0, step / max(1, self.steps))))
+            progress = min(1.0, step / max(1, self.steps))
+            group["lr"] = t.student_learning_rate * 0.5 * (1.0 + math.cos(math.pi * progress))
         self.optimizer.zero_grad(set_to_none=True)
         l1, perceptual = self._keyframe_loss(rng)
         losses = {"keyframe_l1": t.student_l1_weight * l1, "keyframe_perceptual": perceptual}
