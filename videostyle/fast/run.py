@@ -123,7 +123,7 @@ def fast_settings(config: StylizeConfig) -> dict[str, Any]:
     return settings
 
 
-def _fast_settings(config: StylizeConfig) -> dict[str, Any]:
+def _trained_for(config: StylizeConfig) -> dict[str, Any]:
     """What the network was trained for (saved with it by --save-net)."""
     import importlib.metadata
 
@@ -176,7 +176,7 @@ def run_fast(config: StylizeConfig, *, backbone: Any = None, job: ResolvedJob | 
             if stylizer is not None:
                 state_train = _train(config, reader, total, store, keys_store, stylizer, controls, mattes, net,
                                      times, extra)
-                trained_for = dict(_fast_settings(config), backbone=model, **state_train)
+                trained_for = dict(_trained_for(config), backbone=model, **state_train)
                 if fast.save_net:
                     save_net(fast.save_net, net, trained_for)
         except KeyboardInterrupt:
