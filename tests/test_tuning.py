@@ -22,6 +22,7 @@ FIELDS = [
     "student_key_patches", "student_key_patch", "student_perceptual_layers", "student_l1_weight",
     "student_style_share", "student_crop", "student_learning_rate", "student_ema", "student_window",
     "student_converged", "student_pairs", "student_pair_bytes", "student_blocks",
+    "student_carry_feather", "student_carry_nearness",
 ]
 
 #: numeric module constants that are facts, not tuning: limits on inputs, formats, timeouts, the memory model,
@@ -47,7 +48,7 @@ NOT_TUNING = {
     "style/weights.py": {"DOWNLOAD_TIMEOUT_S"},
     "video/store.py": {"STORE_VERSION"},
     "fast/netfile.py": {"VERSION"},
-    "fast/run.py": {"RENDER_BATCH"},  # speed only: the same frames in any batch
+    "fast/render.py": {"RENDER_BATCH"},  # speed only: the same frames in any batch
     "fast/train.py": {"CHECKPOINT_SECONDS"},  # how much training a kill can cost, not what is trained
     "video/lock.py": {"REFRESH_SECONDS", "STALE_SECONDS", "POLL_SECONDS"},  # farm manners, not the frames
 }

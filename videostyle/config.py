@@ -270,6 +270,9 @@ class FastConfig:
         above=0, metavar="SEC"))
     net_width: int = field(default=16, metadata=opt(
         "fast mode: channels of the network's first layer (its deepest has 4x as many)", minimum=4, maximum=128))
+    carry: bool = field(default=True, metadata=opt(
+        "fast mode: do not carry the keyframes' brush strokes along the flow onto the frames between them (the "
+        "network's own picture only: softer, no strokes)", negate=True))
     net: str | None = field(default=None, metadata=opt(
         "fast mode: render with this trained network (from --save-net) instead of training one", metavar="FILE",
         path=True))

@@ -105,6 +105,12 @@ class EngineTuning:
     student_pair_bytes: int = 512 << 20
     #: residual blocks of the student (its width is --net-width): 3 renders 39 fps at 256×144 on 2 CPU threads
     student_blocks: int = 3
+    #: keyframe strokes carried along the flow (fast/carry.py): the reliable region's edge fades over this many px
+    student_carry_feather: float = 2.0
+    #: weight of each end's strokes in a segment: nearness (1 − distance share) to this power. Linear (1) halves
+    #: the strokes' contrast mid-segment; 4 keeps it longer at the same warping error (benchmarks/fast.md). A
+    #: contrast-keeping blend (Heitz & Neyret 2018) over-sharpened: chained keyframes' strokes are correlated
+    student_carry_nearness: float = 4.0
 
     def changed(self) -> dict[str, float | int]:
         """The fields that differ from the defaults (what enters the frame-store hash)."""

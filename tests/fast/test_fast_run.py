@@ -15,12 +15,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from plate_files import read, write
 from videostyle import media
 from videostyle.batch import load_manifest, plan_batch, run_batch
 from videostyle.cli import main
 from videostyle.config import FastConfig, RangeConfig, StylizeConfig, VideoConfig
+from videostyle.fast.netfile import load_net
+from videostyle.fast.train import render
 from videostyle.media import synthetic
 from videostyle.style.backbones import tiny_backbone
 from videostyle.video import FrameStore, stylize
@@ -106,13 +109,42 @@ def test_the_network_changes_the_frames(clip, run):
 
 
 def test_no_training_returns_the_source(clip, style_png, tmp_path):
-    """An untrained student is the identity: with no training steps, fast mode gives back the frames."""
-    config = _config(clip, style_png, tmp_path / "id.mkv", fast=dict(train_steps=0, keyframe_every=100))
-    stylize(config, backbone=tiny_backbone(0))
+    """An untrained student is the identity: with no training steps and no strokes carried, fast mode gives back
+    the frames."""
+    config = _config(clip, style_png, tmp_path / "id.mkv", fast=dict(train_steps=0, keyframe_every=100,
+                                                                      carry=False))
+    report = stylize(config, backbone=tiny_backbone(0))
+    assert report["render"]["carried"] is False
     store = _store(config)
     with media.open_reader(clip, size=(64, 42)) as reader:
         for frame in reader:
             np.testing.assert_array_equal(store.get(frame.index), frame.image)
+
+
+def test_keyframes_come_out_as_painted_and_their_strokes_are_carried(clip, style_png, run):
+    config, report = run
+    assert report["render"]["carried"] is True and report["render"]["carry_seconds"] > 0
+    store, keys = _store(config), FrameStore(Path(config.work_dir) / "keyframes", _store(config).config_hash)
+    for k in report["keyframes"]:
+        np.testing.assert_array_equal(store.get(k["index"]), keys.get(k["index"]))
+
+
+def test_a_segment_rendered_in_part_is_completed_with_the_same_frames(clip, style_png, run, tmp_path):
+    """Frames lost from the store (a kill during the render) are rendered again, the same as before."""
+    config, _ = run
+    store = _store(config)
+    before = {i: store.get(i) for i in (2, 3, 11)}
+    for i in before:
+        for path in Path(config.work_dir).glob(f"frames/*/{i:06d}.*"):
+            path.unlink()
+        assert store.record(i) is None
+    again = stylize(StylizeConfig(**{**config.__dict__, "output": str(tmp_path / "again.mkv"), "preview": None,
+                                     "report": None, "fast": FastConfig(mode="fast", keyframe_every=5,
+                                                                        train_steps=6)}),
+                    backbone=tiny_backbone(0))
+    assert again["render"]["frames"] == 3
+    for i, image in before.items():
+        np.testing.assert_array_equal(store.get(i), image)
 
 
 def test_rerun_resumes_everything(clip, style_png, run, tmp_path):
@@ -131,9 +163,14 @@ def test_saved_net_renders_the_same_frames_without_training(clip, style_png, run
     reuse = _config(clip, style_png, out, fast=dict(net=config.fast.save_net))
     report = stylize(reuse)  # no backbone needed: nothing is trained
     assert "training" not in report and "keyframes" not in report and report["net"]["from"] == config.fast.save_net
-    first, second = _store(config), _store(reuse)
+    assert report["render"]["carried"] is False  # no keyframes painted: the network's own picture
+    net, _ = load_net(config.fast.save_net, styles=[str(style_png)])
+    with media.open_reader(clip, size=(64, 42)) as reader:
+        sources = [f.image for f in reader]
+    expected = render(net.eval(), sources, torch.device("cpu"))
+    second = _store(reuse)
     for i in range(FRAMES):
-        np.testing.assert_array_equal(second.get(i), first.get(i))
+        np.testing.assert_array_equal(second.get(i), expected[i])
 
 
 def _job(clip: Path, style: Path, out: Path, *extra: str) -> list[str]:

@@ -6,8 +6,10 @@
    previous keyframe's painting warped by the flow between them and is held to it where the flow is reliable
    (the engine's own warm-frame path), so that keyframes agree with each other.
 3. :class:`~videostyle.fast.train.Trainer` trains the student, checkpointing into the work directory.
-4. Every frame is streamed through the network in batches into the frame store, which :func:`~videostyle.video.
-   finish` encodes like any run (audio, timing, frame numbers, colour spaces, mattes, preview, report).
+4. Every frame is streamed through the network in batches into the frame store, and the keyframes' brush strokes
+   are carried onto the frames between them along the flow (:mod:`~videostyle.fast.render`,
+   :mod:`~videostyle.fast.carry`); :func:`~videostyle.video.finish` encodes like any run (audio, timing, frame
+   numbers, colour spaces, mattes, preview, report).
 
 Work directory (besides the frame store's own files): ``keyframes/`` (a frame store of the keyframes: sources as
 pass 0, paintings as pass 1) and ``fast/student.ckpt`` (weights, optimiser and training state).
@@ -44,29 +46,13 @@ from ..video.store import FrameStore
 from .net import StudentNet
 from .netfile import load_net, save_net, style_identity
 from .plan import ClipPlan, Keyframe, scan
-from .train import KeyframeData, Trainer, describe, render
-
-#: frames per batch through the network when rendering (speed only)
-RENDER_BATCH = 8
-
+from .render import frame_total, render_clip
+from .train import KeyframeData, Trainer, describe
 
 def _pairs_for(size: tuple[int, int], tuning: EngineTuning) -> int:
     w, h = size
     per_pair = w * h * (3 + 3 + 8 + 2)  # two frames, the flow, the mask (float16)
     return max(2, min(tuning.student_pairs, tuning.student_pair_bytes // per_pair))
-
-
-def _frame_total(reader: media.FrameReader, config: StylizeConfig) -> int | None:
-    info = reader.info
-    total = info.video.frames if info.video is not None else None
-    if total is not None and config.range.max_frames is not None:
-        total = min(total, config.range.max_frames)
-    return total
-
-
-def _record(frame: media.Frame, shot_start: bool, **extra: Any) -> dict[str, Any]:
-    return {"pts": frame.pts, "pts_ticks": frame.pts_ticks, "number": frame.number, "shot_start": shot_start,
-            "warm": False, "iterations": 0, "loss": {}, **extra}
 
 
 def _paint_keyframes(config: StylizeConfig, plan: ClipPlan, keys: FrameStore, stylizer: Any, controls: Controls,
@@ -152,6 +138,7 @@ def run_fast(config: StylizeConfig, *, backbone: Any = None, job: ResolvedJob | 
     size = job.size if job is not None else working_size(config)
     torch.manual_seed(video.seed)
     trained_for: dict[str, Any] = {}
+    paintings: dict[int, np.ndarray] = {}
     stylizer = None
     if fast.net:
         net, trained_for = load_net(fast.net, styles=list(config.styles))
@@ -170,12 +157,12 @@ def run_fast(config: StylizeConfig, *, backbone: Any = None, job: ResolvedJob | 
     with open_source(config, size) as reader:
         info = reader.info
         controls.fps = float(reader.fps or media.DEFAULT_FPS)
-        total = _frame_total(reader, config)
+        total = frame_total(reader, config)
         mattes = controls.open_mattes(reader.size, info)
         try:
             if stylizer is not None:
-                state_train = _train(config, reader, total, store, keys_store, stylizer, controls, mattes, net,
-                                     times, extra)
+                state_train, paintings = _train(config, reader, total, store, keys_store, stylizer, controls,
+                                                mattes, net, times, extra)
                 trained_for = dict(_trained_for(config), backbone=model, **state_train)
                 if fast.save_net:
                     save_net(fast.save_net, net, trained_for)
@@ -185,7 +172,8 @@ def run_fast(config: StylizeConfig, *, backbone: Any = None, job: ResolvedJob | 
         finally:
             if mattes is not None:
                 mattes.close()
-    shots, frames_meta = _render(config, size, store, net, device, precision, times, extra, tuning)
+    shots, frames_meta = render_clip(config, size, store, net, device, precision, times, extra, tuning,
+                                     paintings=paintings)
     extra["net"] = {"architecture": net.architecture(), "parameters": sum(p.numel() for p in net.parameters()),
                     "from": fast.net, "saved_to": fast.save_net, "trained_for": trained_for}
     times.total = time.perf_counter() - t_start
@@ -196,7 +184,8 @@ def run_fast(config: StylizeConfig, *, backbone: Any = None, job: ResolvedJob | 
 
 def _train(config: StylizeConfig, reader: media.FrameReader, total: int | None, store: FrameStore,
            keys_store: FrameStore, stylizer: Any, controls: Controls, mattes: Any, net: StudentNet,
-           times: StageTimes, extra: dict[str, Any]) -> dict[str, Any]:
+           times: StageTimes, extra: dict[str, Any]) -> tuple[dict[str, Any], dict[int, np.ndarray]]:
+    """Scan, paint the keyframes, train; (what the network was trained on, the keyframes' paintings by index)."""
     fast, video = config.fast, config.video
     ckpt = store.root / "fast" / "student.ckpt"
 
@@ -236,7 +225,8 @@ def _train(config: StylizeConfig, reader: media.FrameReader, total: int | None, 
     extra["keyframes"] = [dict(index=k.index, reason=k.reason, since=k.since,
                                iterations=keys_store.record(k.index)["iterations"]) for k in plan.keyframes]
     extra["training"] = dict(describe(state), resumed=resumed, pairs=len(plan.pairs))
-    return {"keyframes": len(plan.keyframes), "steps": state.step, "clip": Path(config.input).name}
+    summary = {"keyframes": len(plan.keyframes), "steps": state.step, "clip": Path(config.input).name}
+    return summary, {k.index: k.painted for k in keyframes}
 
 
 def _features(stylizer: Any) -> Any:
@@ -247,68 +237,3 @@ def _features(stylizer: Any) -> Any:
         return {k: v.float() for k, v in feats.items()}
 
     return features
-
-
-def _render(config: StylizeConfig, size: tuple[int, int], store: FrameStore, net: StudentNet,
-            device: torch.device, precision: str, times: StageTimes, extra: dict[str, Any], tuning: EngineTuning
-            ) -> tuple[list[int], list[dict[str, Any]]]:
-    """Every frame through the network into the store (frames already there are kept); (shots, records)."""
-    from ..video.shots import CutDetector, annotate_shots
-
-    video = config.video
-    amp = precision == "bf16"
-    channels_last = device.type == "cuda"
-    if channels_last:
-        net = net.to(memory_format=torch.channels_last)
-    net.eval()
-    shots: list[int] = []
-    records: list[dict[str, Any]] = []
-    batch: list[tuple[media.Frame, bool]] = []
-    rendered = 0
-    t_net = 0.0
-
-    def flush() -> None:
-        nonlocal t_net, rendered
-        if not batch:
-            return
-        t0 = time.perf_counter()
-        images = render(net, [f.image for f, _ in batch], device, amp=amp, channels_last=channels_last)
-        dt = time.perf_counter() - t0
-        t_net += dt
-        for (frame, start), image in zip(batch, images):
-            rec = _record(frame, start, seconds=dt / len(batch))
-            store.put(frame.index, image, rec)
-            records.append(dict(rec, index=frame.index, resumed=False))
-        rendered += len(batch)
-        bar.update(len(batch))
-        batch.clear()
-
-    t0 = time.perf_counter()
-    with open_source(config, size) as reader:
-        detector = CutDetector(video.cut_detector, video.cut_threshold, fps=reader.fps or media.DEFAULT_FPS,
-                               min_shot_frames=tuning.min_shot_frames)
-        bar = Progress(_frame_total(reader, config), config.quiet, desc="render")
-        try:
-            for annotated in annotate_shots(reader, lambda f: f.image, detector):
-                frame = annotated.item
-                if annotated.shot_start:
-                    shots.append(frame.index)
-                rec = store.record(frame.index)
-                if rec is not None:
-                    flush()
-                    records.append(dict(rec, resumed=True))
-                    bar.update(1)
-                    continue
-                batch.append((frame, annotated.shot_start))
-                if len(batch) == RENDER_BATCH:
-                    flush()
-            flush()
-        except KeyboardInterrupt:
-            raise RunInterrupted(f"interrupted after {len(records)} rendered frames; they are kept in {store.root} "
-                                 "and rerunning the same command resumes from there") from None
-        finally:
-            bar.close()
-    times.render = time.perf_counter() - t0
-    extra["render"] = {"frames": rendered, "network_seconds": round(t_net, 3),
-                       "network_fps": round(rendered / t_net, 2) if t_net > 0 else None}
-    return shots, records

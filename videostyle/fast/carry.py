@@ -1,0 +1,110 @@
+"""The keyframes' brush strokes carried along the flow onto the frames between them.
+
+The student learns a keyframe's palette in a few hundred CPU steps but not its strokes: no feature of the photo
+predicts where a stroke lies, so a per-pixel objective averages them away (``benchmarks/fast.md``). The strokes
+are in the keyframes, though, and the flow knows where each pixel of a frame was at the keyframe. So a frame is
+rendered as
+
+    student(frame) + s · detail
+
+where a keyframe's *detail* is what the student misses there (``painting − student(source)``), sampled once at
+the keyframe position of every pixel. That position comes from composing the frame-to-frame flows along the chain
+(``F_t = f_t + warp(F_{t−1}, f_t)``): the detail is resampled once however long the chain, so the strokes stay
+sharp, and they move with what they paint, so they do not flicker. Each segment between two keyframes of a shot
+takes detail from both ends (forward from the one before, backward from the one after), weighted by nearness; the
+accumulated forward-backward reliability decides where detail may be carried, and ``s`` (the more reliable chain,
+feathered) fades to the student's own picture where neither keyframe saw the content — new content is never
+painted with another thing's strokes. The segment's frames are held in memory: at most ``--keyframe-every`` of
+them at the working size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .. import flow as flowlib
+from ..tuning import TUNING, EngineTuning
+
+
+@dataclass
+class Chain:
+    """Where each pixel of the current frame was at the keyframe (``flow``: sampling offsets, H×W×2) and how far
+    that can be trusted (``mask``: H×W in [0, 1], the product of the frame-to-frame reliabilities)."""
+
+    flow: np.ndarray
+    mask: np.ndarray
+
+    @classmethod
+    def start(cls, shape: tuple[int, int]) -> Chain:
+        return cls(np.zeros(shape + (2,), np.float32), np.ones(shape, np.float32))
+
+    def step(self, flow: np.ndarray, mask: np.ndarray) -> Chain:
+        """One frame further: ``flow`` samples the chain's previous frame from the new one (the pipeline's
+        backward-flow convention), ``mask`` is that pair's reliability."""
+        composed = flow + flowlib.warp(self.flow, flow)
+        carried = flowlib.warp(self.mask, flow, border="constant")
+        return Chain(composed, mask.astype(np.float32) * carried)
+
+
+def detail_of(painting: np.ndarray, student: np.ndarray) -> np.ndarray:
+    """What the student misses at a keyframe: ``painting − student`` (float32, 8-bit levels)."""
+    return painting.astype(np.float32) - student.astype(np.float32)
+
+
+def _chains(flows: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], backward: bool,
+            tuning: EngineTuning) -> list[Chain]:
+    """Chains for frames 0..n of a segment from its first frame (``backward`` False) or from its last (True);
+    ``flows[t-1]`` is ``(bwd, fwd, mask)`` of the pair (frame t, frame t−1)."""
+    shape = flows[0][0].shape[:2]
+    n = len(flows)
+    chains: list[Chain] = [Chain.start(shape)]
+    steps = range(n - 1, -1, -1) if backward else range(n)
+    for i in steps:
+        bwd, fwd, mask = flows[i]
+        if backward:  # from frame i+1 to frame i: sample frame i+1 with the forward flow
+            chains.append(chains[-1].step(fwd, flowlib.consistency_mask(fwd, bwd, tuning=tuning)))
+        else:
+            chains.append(chains[-1].step(bwd, mask))
+    return chains[::-1] if backward else chains
+
+
+def carry_segment(students: Sequence[np.ndarray], flows: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                  first: np.ndarray, last: np.ndarray | None, *, tuning: EngineTuning = TUNING) -> list[np.ndarray]:
+    """The rendered frames of one segment (RGB uint8).
+
+    ``students``: the student's output for frames 0..n of the segment (frame 0 a keyframe; frame n the next
+    keyframe when ``last`` is given, else the segment's last frame); ``flows[t-1]``: ``FlowEstimator.pair`` of
+    (frame t, frame t−1); ``first``/``last``: the details (:func:`detail_of`) of the keyframes at either end
+    (``last`` None: the shot, or the clip, ends before another keyframe). Frame 0 comes out as the keyframe's
+    painting; with ``last``, frame n as the next keyframe's.
+    """
+    n = len(students) - 1
+    if len(flows) != n:
+        raise ValueError(f"a segment of {n + 1} frames needs {n} flows, got {len(flows)}")
+    forward = _chains(flows, False, tuning) if n else [Chain.start(students[0].shape[:2])]
+    backward = _chains(flows, True, tuning) if last is not None and n else None
+    sigma = tuning.student_carry_feather
+    out = []
+    for t, student in enumerate(students):
+        base = student.astype(np.float32)
+        f = forward[t]
+        detail_f = flowlib.warp(first, f.flow, interpolation="cubic")
+        if backward is None:
+            detail, strength = detail_f, f.mask
+        else:
+            b = backward[t]
+            a = t / n
+            p = tuning.student_carry_nearness
+            wf, wb = f.mask * (1.0 - a) ** p, b.mask * a ** p
+            detail_b = flowlib.warp(last, b.flow, interpolation="cubic")
+            total = np.maximum(wf + wb, 1e-6)[..., None]
+            detail = (wf[..., None] * detail_f + wb[..., None] * detail_b) / total
+            strength = np.maximum(f.mask, b.mask)
+        if sigma > 0 and 0 < t < n:
+            strength = np.minimum(strength, cv2.GaussianBlur(strength, (0, 0), sigma))
+        out.append(np.clip(base + strength[..., None] * detail + 0.5, 0, 255).astype(np.uint8))
+    return out
