@@ -1,6 +1,6 @@
 """Media only the tests need: awkward inputs (an audio-only file, a video stream without frames) and a full
 demux/decode of a written file. The generators the sample script and benchmarks share stay in
-:mod:`videostyle.media.synthetic`."""
+:mod:`synthetic.media`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import av
 
-from videostyle.media.synthetic import _DEFAULT_AUDIO, _add_audio, _encode_audio, tone
+from synthetic.media import _DEFAULT_AUDIO, _add_audio, _encode_audio, tone
 
 
 def write_audio_only(path: str | os.PathLike[str], seconds: float = 1.0, *, sample_rate: int = 48000) -> Path:

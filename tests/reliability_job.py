@@ -37,8 +37,8 @@ def use_tiny_backbone() -> None:
 
 
 def _install(point: str, n: int, signum: int) -> None:
-    import videostyle.media.reader as reader
     import videostyle.media.audio as audio
+    import videostyle.media.reader as reader
     import videostyle.media.writer as writer
     import videostyle.style.stylizer as stylizer
     import videostyle.video.store as store

@@ -21,7 +21,7 @@ from videostyle import media
 from videostyle.batch import load_manifest, plan_batch, run_batch
 from videostyle.cli import main
 from videostyle.config import FastConfig, RangeConfig, StylizeConfig, VideoConfig
-from videostyle.media import synthetic
+import synthetic
 from videostyle.style.backbones import tiny_backbone
 from videostyle.video import FrameStore, stylize
 

@@ -12,7 +12,7 @@ import pytest
 from videostyle.errors import OutputError, OutputNotWritableError, UnsupportedOutputError
 from videostyle.media import open_reader, open_writer, probe, read_image, validate_output
 from media_fixtures import inspect_video
-from videostyle.media.synthetic import moving_scene, write_clip
+from synthetic import moving_scene, write_clip
 
 AAC_FRAME = 1024 / 48000  # one AAC audio frame at 48 kHz, in seconds
 FRAMES, SIZE = 48, (64, 48)  # 2 s at 24 fps
