@@ -1,6 +1,6 @@
 """Media only the tests need: awkward inputs (an audio-only file, a video stream without frames), a full
-demux/decode of a written file, and the writer tests' clip settings and copy. The generators the sample script and benchmarks share stay in
-:mod:`synthetic.media`."""
+demux/decode of a written file, and the writer tests' clip settings and copy. The generators the sample script
+and benchmarks share are in :mod:`synthetic.media`."""
 
 from __future__ import annotations
 

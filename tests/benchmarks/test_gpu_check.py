@@ -80,3 +80,21 @@ def test_gpu_check_in_memory_stages_make_the_engines_frames(tmp_path: Path) -> N
     store = open_store(config)
     for i, image in enumerate(images):
         np.testing.assert_array_equal(image, store.get(i))
+
+
+def test_gpu_check_engine_runs_without_pyav(tmp_path: Path) -> None:
+    """On a machine without PyAV the engine check falls back to the in-memory stages (videostyle.video.warm and
+    what it imports need no PyAV)."""
+    code = (
+        "import sys, argparse, json, runpy, torch\n"
+        "sys.modules['av'] = None\n"
+        f"g = runpy.run_path({str(SCRIPT)!r}, run_name='gpu_check')\n"
+        "args = argparse.Namespace(model='vgg16', first_iterations=2, clip_iterations=2, clip_size=48, clip_frames=3)\n"
+        "print(json.dumps(g['engine_run'](args, torch.device('cpu'), None)))\n"
+    )
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["mode"] == "in memory (no PyAV)" and out["frames"] == 3 and out["iterations"][0] == 2
