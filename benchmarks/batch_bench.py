@@ -30,6 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the generated test media (synthetic/ at the root; not installed with the package)
+
 
 def _spin(seconds: float) -> float:
     t0, c0 = time.perf_counter(), time.process_time()
@@ -47,8 +50,8 @@ def free_cores(seconds: float = 3.0) -> float:
 
 
 def make_inputs(root: Path, frames: int) -> None:
+    from synthetic import moving_scene, write_clip
     from videostyle.media import write_image
-    from videostyle.media.synthetic import moving_scene, write_clip
 
     (root / "clips").mkdir()
     for i, name in enumerate(("astronaut", "coffee", "chelsea", "rocket")):

@@ -20,7 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from videostyle.media.synthetic import brush_painting, moving_scene, write_clip
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the generated test media (synthetic/ at the root; not installed with the package)
+from synthetic import brush_painting, moving_scene, write_clip  # noqa: E402
 
 CHILD = r"""
 import json, resource, sys, torch

@@ -35,11 +35,13 @@ import numpy as np
 
 from videostyle import media
 from videostyle.config import FastConfig, RangeConfig, StyleConfig, StylizeConfig, VideoConfig
-from videostyle.media import synthetic
 from videostyle.metrics import measure_clips
 from videostyle.video import stylize
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the generated test media (synthetic/ at the root; not installed with the package)
+import synthetic  # noqa: E402
+
 STEPS = ("baseline", "optimize", "fast", "fast2x")
 
 

@@ -7,7 +7,7 @@ Usage (from the repository root, in the project's environment; needs scikit-imag
 Speed: a real photo (``skimage.data.astronaut``) panned by (3.5, −2.0) px per frame, one flow per consecutive
 pair (``compute_flow(frame_t, frame_prev)``), and the rate of ``FlowEstimator.pair`` (backward + forward flow +
 consistency mask: what the pipeline needs per frame), best of ``--repeat`` runs. Accuracy: the synthetic scenes of
-``videostyle.flow.synthetic`` (256×192) — mean end-point error on truly visible pixels 8 px or more from the
+``synthetic.flow`` (256×192) — mean end-point error on truly visible pixels 8 px or more from the
 border, PSNR of the warped previous frame on pixels the mask calls reliable, and the mask against true occlusion.
 Prints Markdown tables.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import Callable
 
 import cv2
@@ -25,7 +26,10 @@ from skimage import data
 
 from videostyle.flow import FlowEstimator, compute_flow, configure_threads, contrib_available, warp
 from videostyle.flow._estimate import _make_engine, to_gray
-from videostyle.flow.synthetic import endpoint_error, interior, psnr, synthetic_pair
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the generated test media (synthetic/ at the root; not installed with the package)
+from synthetic.flow import endpoint_error, interior, psnr, synthetic_pair  # noqa: E402
 
 METHODS = ["dis-ultrafast", "dis-fast", "dis-medium", "farneback"] + (
     ["tvl1", "deepflow"] if contrib_available() else []

@@ -13,9 +13,10 @@ It measures, per working size (384 px, 720p, 1080p: long side 384, 1280, 1920 at
   bare forward+backward of the backbone in the same precision (the floor of an iteration; the ratio is what the
   losses, L-BFGS and host synchronisation add), and the peak GPU memory of each run against the estimate of
   :mod:`videostyle.style.memory`;
-* one engine run of a generated 16:9 clip (``--clip-frames`` at ``--clip-size``, bf16): with PyAV, the whole job
-  (``videostyle.video.stylize``: decode, cuts, flow, optimisation, encode); without it, the same stages on frames
-  held in memory (flow, warped initialisation, temporal term, optimisation), extrapolated to 10 s at 24 fps.
+* one engine run of a generated 16:9 clip (``--clip-frames`` at ``--clip-size``, bf16, every other setting the
+  default): with PyAV, the whole job (``videostyle.video.stylize``: decode, cuts, flow, optimisation, encode);
+  without it, the engine's per-frame stages on frames held in memory (flow, the warm start of
+  ``videostyle.video.warm``, optimisation: the same frames the engine stores), extrapolated to 10 s at 24 fps.
 
 * fast mode (``--mode fast``, :mod:`videostyle.fast`), per size of ``--fast-sizes``: training steps per second of the
   student (:class:`~videostyle.fast.Trainer` on generated keyframes and flow pairs, backbone in bf16) and the
@@ -43,7 +44,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from videostyle.config import StyleConfig  # noqa: E402
+from videostyle.config import StyleConfig, StylizeConfig  # noqa: E402
 from videostyle.style import Stylizer, vgg_backbone  # noqa: E402
 from videostyle.style.memory import estimate_bytes  # noqa: E402
 
@@ -149,6 +150,18 @@ def measure(args: argparse.Namespace, device: torch.device, deadline: float) -> 
     return rows
 
 
+def clip_config(args: argparse.Namespace, device: torch.device, clip: str, out: str, style: str) -> StylizeConfig:
+    """The job both engine paths run: every default (the warm frames' fill, temporal weight, flow), with the
+    check's model, device, bf16 and budgets."""
+    from videostyle.config import EncodeConfig, VideoConfig
+
+    return StylizeConfig(
+        input=clip, output=out, styles=(style,),
+        style=StyleConfig(model=args.model, device=str(device), precision="bf16"),
+        video=VideoConfig(size=args.clip_size, first_iterations=args.first_iterations,
+                          iterations=args.clip_iterations), encode=EncodeConfig(codec="ffv1"), quiet=True)
+
+
 def engine_run(args: argparse.Namespace, device: torch.device, out: Path) -> dict[str, Any]:
     """One clip through the engine: the full job with PyAV, else its stages on frames held in memory."""
     size = wh(args.clip_size)
@@ -157,9 +170,8 @@ def engine_run(args: argparse.Namespace, device: torch.device, out: Path) -> dic
     try:
         import av  # noqa: F401
     except ImportError:
-        return engine_in_memory(args, device, frames, style_img)
+        return engine_in_memory(args, device, frames, style_img)[0]
     from videostyle import media
-    from videostyle.config import EncodeConfig, StylizeConfig, VideoConfig
     from videostyle.video import stylize
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -168,11 +180,7 @@ def engine_run(args: argparse.Namespace, device: torch.device, out: Path) -> dic
         with media.open_writer(clip, size=size, codec="ffv1", fps=24.0) as writer:
             for f in frames:
                 writer.write(f)
-        config = StylizeConfig(
-            input=str(clip), output=str(Path(tmp) / "out.mkv"), styles=(str(style_path),),
-            style=StyleConfig(model=args.model, device=str(device), precision="bf16"),
-            video=VideoConfig(size=args.clip_size, first_iterations=args.first_iterations,
-                              iterations=args.clip_iterations), encode=EncodeConfig(codec="ffv1"), quiet=True)
+        config = clip_config(args, device, str(clip), str(Path(tmp) / "out.mkv"), str(style_path))
         t = time.perf_counter()
         report = stylize(config, backbone=_random_backbone(args.model))
         seconds = time.perf_counter() - t
@@ -188,38 +196,55 @@ def _random_backbone(model: str) -> torch.nn.Module:
 
 
 def engine_in_memory(args: argparse.Namespace, device: torch.device, frames: list[np.ndarray],
-                     style_img: np.ndarray) -> dict[str, Any]:
-    """The engine's per-frame stages without decode/encode: flow, warped init, masked temporal term, optimisation
-    (like ``videostyle.video.engine``: one offset, content fill, fixed budgets)."""
-    from videostyle.flow import FlowEstimator, warp
+                     style_img: np.ndarray, backbone: torch.nn.Module | None = None
+                     ) -> tuple[dict[str, Any], list[np.ndarray]]:
+    """The engine's per-frame stages on frames held in memory, without decode, cuts or encode (no PyAV): the
+    flow stage's pairs and masks (as ``video/prepare.py``), then each frame as ``video/engine._stylize_frame`` does
+    it: the first cold, every later one warm from :mod:`videostyle.video.warm` (the previous results warped, the
+    default fill, the temporal terms, the budget by new content) with the new content as the focus.
 
-    weight = 200.0  # VideoConfig's default temporal weight
-    st = Stylizer([style_img], StyleConfig(model=args.model, device=str(device), precision="bf16"),
-                  backbone=_random_backbone(args.model))
-    est = FlowEstimator("dis-medium")
+    Returns (the summary, the stylised frames): on the same frames the engine stores the same frames (tested)."""
+    from collections import deque
+    from types import SimpleNamespace
+
+    from videostyle.flow import FlowEstimator
+    from videostyle.tuning import TUNING
+    from videostyle.video.warm import initial_and_temporal, warm_budget
+
+    config = clip_config(args, device, "(frames in memory)", "(none)", "(in memory)")
+    video = config.video
+    st = Stylizer([style_img], config.style, backbone=backbone or _random_backbone(args.model), tuning=TUNING)
+    est = FlowEstimator(video.flow, tuning=TUNING)
+    offsets = sorted(set(video.long_term))
+    previous: deque[np.ndarray] = deque(maxlen=max(offsets))
     times = {"flow": 0.0, "optimise": 0.0}
-    iterations = []
-    previous = None
+    iterations, images = [], []
     t0 = time.perf_counter()
     for i, frame in enumerate(frames):
         t = time.perf_counter()
-        if previous is None:
-            res = st.run(frame, iterations=args.first_iterations, seed=i)
+        flows = {}
+        for k in offsets:
+            if k <= i:
+                bwd, _fwd, mask = est.pair(frame, frames[i - k])
+                flows[k] = (bwd, mask)
+        times["flow"] += time.perf_counter() - t
+        t = time.perf_counter()
+        if flows:  # a warm frame (the engine's WorkItem: only its flows are read)
+            init, temporal = initial_and_temporal(SimpleNamespace(flows=flows), frame, previous, config, TUNING)
+            focus = 1.0 - flows[min(flows)][1]
+            budget = warm_budget(video, focus, TUNING)
         else:
-            bwd, _fwd, mask = est.pair(frame, frames[i - 1])
-            times["flow"] += time.perf_counter() - t
-            t = time.perf_counter()
-            warped = warp(previous, bwd, interpolation="cubic").astype(np.float32) / 255.0
-            init = mask[..., None] * warped + (1.0 - mask[..., None]) * (frame.astype(np.float32) / 255.0)
-            res = st.run(frame, init=init, iterations=args.clip_iterations, temporal=[(warped, mask, weight)], seed=i)
+            init, temporal, focus, budget = None, [], None, video.first_iterations
+        res = st.run(frame, init=init, iterations=budget, temporal=temporal, seed=video.seed + i, focus=focus)
         times["optimise"] += time.perf_counter() - t
-        previous = res.image
+        previous.append(res.image)
+        images.append(res.image)
         iterations.append(res.iterations)
     seconds = time.perf_counter() - t0
     n = len(frames)
     return {"mode": "in memory (no PyAV)", "frames": n, "wh": [frames[0].shape[1], frames[0].shape[0]],
             "seconds": seconds, "s_per_frame": seconds / n, "precision": st.precision, "iterations": iterations,
-            "stages": times, "seconds_for_10s_at_24fps": seconds / n * 240}
+            "stages": times, "seconds_for_10s_at_24fps": seconds / n * 240}, images
 
 
 def fast_mode(args: argparse.Namespace, device: torch.device) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,7 +20,10 @@ from pathlib import Path
 import psutil
 
 from videostyle.media import open_reader
-from videostyle.media.synthetic import moving_scene, write_clip
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the generated test media (synthetic/ at the root; not installed with the package)
+from synthetic import moving_scene, write_clip  # noqa: E402
 
 MB = 2**20
 

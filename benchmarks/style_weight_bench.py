@@ -26,11 +26,13 @@ import torch
 from PIL import Image, ImageDraw
 
 from videostyle.config import StyleConfig
-from videostyle.media import synthetic
 from videostyle.style import Stylizer, content_distance, load_style_image, style_distance
 from videostyle.style.images import resize01, to_uint8
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the generated test media (synthetic/ at the root; not installed with the package)
+import synthetic  # noqa: E402
+
 SHARED_STYLE = ROOT.parent / "shared" / "media" / "starry_night.jpg"
 
 

@@ -1,6 +1,6 @@
 """Temporal coherence against the per-frame baseline, on generated clips with known motion.
 
-Scenes made from scikit-image's public-domain photos (videostyle.media.synthetic), and the bundled sample:
+Scenes made from scikit-image's public-domain photos (synthetic.media), and the bundled sample:
 
 * ``camera``: a camera path over a photo plus an opaque occluder crossing it (known motion everywhere);
 * ``subject``: a static background with a textured subject moving across it (legibility of moving subjects);
@@ -36,11 +36,12 @@ import numpy as np
 
 from videostyle import media
 from videostyle.config import RangeConfig, StyleConfig, StylizeConfig, VideoConfig
-from videostyle.media import synthetic
 from videostyle.metrics import measure_clips
 from videostyle.video import stylize
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the generated test media (synthetic/ at the root; not installed with the package)
+import synthetic  # noqa: E402
 
 
 def entering_scene(frames: int, size: tuple[int, int]) -> synthetic.Scene:

@@ -22,7 +22,10 @@ import sys
 from pathlib import Path
 
 from videostyle.media import write_image
-from videostyle.media.synthetic import brush_painting, moving_scene, write_clip
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the generated test media (synthetic/ at the root; not installed with the package)
+from synthetic import brush_painting, moving_scene, write_clip  # noqa: E402
 
 FRAMES, SIZE, FPS, CUT = 70, (320, 180), 24, 35
 

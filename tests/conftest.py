@@ -26,7 +26,7 @@ def tiny_stylizers(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="module")
 def cut_clip(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """``make(frames, cut_at, name, **write_clip_options)``: a 96×64 moving scene at 24 fps with a hard cut."""
-    from videostyle.media import synthetic
+    import synthetic
 
     def make(frames: int, cut_at: int, name: str = "clip.mp4", **options: Any) -> Path:
         scene = synthetic.moving_scene(frames=frames, size=(96, 64), cut_at=cut_at)

@@ -1,6 +1,6 @@
-"""Media only the tests need: awkward inputs (an audio-only file, a video stream without frames) and a full
-demux/decode of a written file. The generators the sample script and benchmarks share stay in
-:mod:`videostyle.media.synthetic`."""
+"""Media only the tests need: awkward inputs (an audio-only file, a video stream without frames), a full
+demux/decode of a written file, and the writer tests' clip settings and copy. The generators the sample script
+and benchmarks share are in :mod:`synthetic.media`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,24 @@ from pathlib import Path
 
 import av
 
-from videostyle.media.synthetic import _DEFAULT_AUDIO, _add_audio, _encode_audio, tone
+from synthetic.media import _DEFAULT_AUDIO, _add_audio, _encode_audio, tone
+from videostyle.media import open_reader, open_writer
+
+#: the writer tests' clips: 2 s at 24 fps (tests/media/conftest.py generates them)
+CLIP_FRAMES, CLIP_SIZE = 48, (64, 48)
+AAC_FRAME = 1024 / 48000  # one AAC audio frame at 48 kHz, in seconds
+
+
+def copy_clip(src: Path, dst: Path, **reader_kw) -> None:
+    """Read ``src`` and write every frame to ``dst`` like it, with its audio and timing."""
+    with open_reader(src, **reader_kw) as reader, open_writer(dst, like=reader, audio_from=src) as writer:
+        for frame in reader:
+            writer.write(frame.image, pts_ticks=frame.pts_ticks, duration_ticks=frame.duration_ticks)
+
+
+def assert_only(directory: Path, keep: set[str]) -> None:
+    """``directory`` holds exactly ``keep`` (no temporary outputs left behind)."""
+    assert sorted(p.name for p in directory.iterdir()) == sorted(keep)
 
 
 def write_audio_only(path: str | os.PathLike[str], seconds: float = 1.0, *, sample_rate: int = 48000) -> Path:

@@ -2,7 +2,7 @@
 
 Shared by tests/test_reliability.py (which asserts the contract) and tests/reliability_table.py (which runs the
 same commands and prints the table of docs/reliability.md). Media are generated here with PyAV/OpenCV (see
-:mod:`videostyle.media.synthetic`); nothing is downloaded.
+:mod:`synthetic.media`); nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 
 from media_fixtures import write_audio_only, write_zero_frame_video
 from plate_files import write as write_plate
-from videostyle.media import synthetic
+import synthetic
 
 #: fast job settings: tiny sizes and budgets (the tiny random backbone is injected by the callers)
 FAST = ["--size", "32", "--iterations", "2", "--first-iterations", "2", "--quiet"]

@@ -37,6 +37,7 @@ def use_tiny_backbone() -> None:
 
 
 def _install(point: str, n: int, signum: int) -> None:
+    import videostyle.media.audio as audio
     import videostyle.media.reader as reader
     import videostyle.media.writer as writer
     import videostyle.style.stylizer as stylizer
@@ -81,23 +82,23 @@ def _install(point: str, n: int, signum: int) -> None:
 
         store._atomic_write = atomic_write
     elif point == "encode":
-        original_encode = writer.FrameWriter._encode
+        original_encode = writer.VideoWriter._encode
 
         def encode(self, *args, **kw):  # type: ignore[no-untyped-def]
             result = original_encode(self, *args, **kw)
             tick()
             return result
 
-        writer.FrameWriter._encode = encode  # type: ignore[method-assign]
+        writer.VideoWriter._encode = encode  # type: ignore[method-assign]
     elif point == "remux":
-        original_close = writer._AudioCopier.close
+        original_close = audio.AudioCopier.close
 
         def close(self):  # type: ignore[no-untyped-def]
             if self.done:  # every packet muxed: the container is about to be finalised and renamed
                 os.kill(os.getpid(), signum)
             return original_close(self)
 
-        writer._AudioCopier.close = close  # type: ignore[method-assign]
+        audio.AudioCopier.close = close  # type: ignore[method-assign]
     else:
         raise SystemExit(f"unknown point {point!r}")
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))  # the generated test media (synthetic/ at the root)
 
 from reliability_cases import BAD_CASES, FAST, GOOD_CASES, build_media  # noqa: E402
 from reliability_job import use_tiny_backbone  # noqa: E402
@@ -187,7 +188,7 @@ def _disk(src: Path, work: Path) -> list[str]:
         try:
             import numpy as np
 
-            from videostyle.media import synthetic
+            import synthetic
 
             noisy = synthetic.write_clip(tmp / "noisy.mkv", np.random.default_rng(0).integers(
                 0, 256, (6, 120, 160, 3), dtype=np.uint8), fps=24, audio=False)

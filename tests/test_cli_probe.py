@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from media_fixtures import write_audio_only
-from videostyle.media.synthetic import moving_scene, write_clip
+from synthetic import moving_scene, write_clip
 
 
 def _run(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:

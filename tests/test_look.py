@@ -11,7 +11,7 @@ from videostyle.config import StyleConfig
 from videostyle.errors import OutputExistsError, UsageError
 from videostyle.look import contact_sheet, default_weights, render_look
 from videostyle import media
-from videostyle.media import synthetic
+import synthetic
 from videostyle.style.backbones import tiny_backbone
 
 

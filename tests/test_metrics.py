@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from videostyle.media import synthetic
+import synthetic
 from videostyle.metrics import pair_warping_error, warping_errors
 
 

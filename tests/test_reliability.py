@@ -26,7 +26,7 @@ from reliability_cases import BAD_CASES, GOOD_CASES, build_media, temporaries
 from videostyle import media
 from videostyle.cli import main
 from videostyle.config import RangeConfig, StyleConfig, StylizeConfig, VideoConfig
-from videostyle.media import writer as writer_module
+from videostyle._fs import host_name
 from videostyle.style import memory
 from videostyle.style.backbones import tiny_backbone
 from videostyle.video import open_store, run_frames, stylize
@@ -149,7 +149,7 @@ def test_full_disk_while_writing_the_report_keeps_the_finished_output(src, tmp_p
 def test_stale_temporary_output_of_a_killed_writer_is_removed(src, tmp_path, capsys):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     pid = int(dead.stdout)  # a process id that has just exited
-    host = writer_module._host()
+    host = host_name()
     stale = tmp_path / f".out.tmp-{host}-{pid}-abc123.mkv"
     stale.write_bytes(b"half an output")
     alive = tmp_path / f".out.tmp-{host}-{os.getppid()}-def456.mkv"  # a live process: must be left alone
@@ -191,12 +191,12 @@ def test_damaged_last_frame_in_the_store_is_recomputed(src, tmp_path, damage):
 
 
 def test_interrupt_message_says_how_to_resume(src, tmp_path, capsys, monkeypatch):
-    import videostyle.media.writer as w
+    from videostyle.media.writer import VideoWriter
 
     def interrupted(*_a, **_kw):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(w.FrameWriter, "_encode", interrupted)  # Ctrl-C while encoding, after every frame is stored
+    monkeypatch.setattr(VideoWriter, "_encode", interrupted)  # Ctrl-C while encoding, after every frame is stored
     out = tmp_path / "out.mkv"
     code, err = run_cli(["stylize", str(src / "clip.mp4"), "--style", str(src / "style.png"), "-o", str(out),
                          "--size", "32", "--iterations", "2", "--first-iterations", "2", "--quiet"], capsys)

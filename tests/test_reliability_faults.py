@@ -254,7 +254,7 @@ def test_full_disk_fails_in_one_line_and_leaves_nothing(src, tmp_path, capsys, f
 
 def build_big_clip(folder: Path) -> Path:
     """Noisy frames: their stylised PNGs and FFV1 packets are large enough to fill the small tmpfs."""
-    from videostyle.media import synthetic
+    import synthetic
 
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 256, (6, 120, 160, 3), dtype=np.uint8)

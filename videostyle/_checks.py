@@ -9,10 +9,12 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
-from .errors import UsageError, VideostyleError
+from .errors import EmptyInputError, InputIsDirectoryError, InputNotFoundError, UsageError, VideostyleError
 
 #: similarity (difflib ratio) above which a known name is offered as "did you mean"
 SUGGEST_CUTOFF = 0.6
@@ -39,6 +41,19 @@ def check_choice(name: str, value: Any, choices: Iterable[str], *, error: type[V
         raise error(f"invalid choice {value!r} for {name}{did_you_mean(value, options)}; "
                     f"expected one of {', '.join(options)}")
     return value
+
+
+def check_file(path: str | os.PathLike[str], *, missing: str, directory: str, empty: str) -> Path:
+    """``path`` as a Path if it names a file that is not empty; else raise :class:`InputNotFoundError`,
+    :class:`InputIsDirectoryError` or :class:`EmptyInputError` with the caller's wording of each (naming the path)."""
+    p = Path(path)
+    if not p.exists():
+        raise InputNotFoundError(missing, path=p)
+    if p.is_dir():
+        raise InputIsDirectoryError(directory, path=p)
+    if p.stat().st_size == 0:
+        raise EmptyInputError(empty, path=p)
+    return p
 
 
 def is_number(value: Any) -> bool:

@@ -23,7 +23,7 @@ import pytest
 from videostyle.batch import executors
 from videostyle.batch.executors import ClusterError, _PoolBackend, _Progress, _SerialBackend, connect_ray, make_backend
 from videostyle.media import write_image
-from videostyle.media.synthetic import moving_scene, write_clip
+from synthetic import moving_scene, write_clip
 
 
 @pytest.fixture(scope="module")

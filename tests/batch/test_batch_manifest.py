@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from synthetic import moving_scene, write_clip
 from videostyle.batch import (
     ManifestError,
     format_plan,
@@ -31,7 +32,6 @@ from videostyle.batch.executors import (
 from videostyle.cli import main
 from videostyle.errors import ConfigError, UsageError
 from videostyle.media import write_image
-from videostyle.media.synthetic import moving_scene, write_clip
 
 
 @pytest.fixture(scope="module")

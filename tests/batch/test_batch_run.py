@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from synthetic import moving_scene, write_clip
 from videostyle.batch import load_manifest, plan_batch, run_batch
 from videostyle.batch.executors import BatchResult, count_stored_frames
 from videostyle.cli import main
 from videostyle.media import open_reader, write_image
-from videostyle.media.synthetic import moving_scene, write_clip
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 TINY = {"model": "vgg16-hed", "size": 32, "first_iterations": 3, "iterations": 2, "flow": "dis-fast"}

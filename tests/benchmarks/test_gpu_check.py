@@ -1,5 +1,6 @@
 """benchmarks/gpu_check.py, the prepared GPU check, in its CPU ``--smoke`` mode: so it cannot rot before a GPU
-machine is lent. Both engine paths run: the whole job (PyAV present here) and the in-memory stages (no PyAV)."""
+machine is lent. Both engine paths run: the whole job (PyAV present here) and the in-memory stages (no PyAV), which
+must make the engine's own frames (they call its warm start, video/warm.py)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ def test_gpu_check_smoke_measures_every_variant_and_runs_the_engine(tmp_path: Pa
     assert rows["bf16"]["estimate_bytes"] <= rows["fp32"]["estimate_bytes"]
     engine = meta["engine"]
     assert engine["mode"] == "stylize (PyAV)" and engine["frames"] == 3 and engine["precision"] == "bf16"
+    assert engine["iterations"][0] == 2 and len(engine["iterations"]) == 3  # --smoke: first frame 2 iterations
+    assert engine["stages"]["flow"] > 0 and engine["stages"]["optimise"] > 0 and engine["stages"]["encode"] > 0
     table = (tmp_path / "gpu_check.md").read_text()
     assert "| smoke 48x28 | bf16 |" in table and "Engine, stylize (PyAV): 3 frames" in table
     [fast] = meta["fast"]  # fast mode: the student's training steps and render rate
@@ -41,14 +44,57 @@ def test_gpu_check_smoke_measures_every_variant_and_runs_the_engine(tmp_path: Pa
     assert "| fast mode, size |" in table
 
 
-def test_gpu_check_in_memory_engine_stages() -> None:
+def _gpu_check():
     spec = importlib.util.spec_from_file_location("gpu_check", SCRIPT)
     assert spec is not None and spec.loader is not None
     gpu_check = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gpu_check)
-    args = argparse.Namespace(model="vgg16", first_iterations=2, clip_iterations=2)
-    frames = [gpu_check.pattern(48, 28, t=i, seed=3) for i in range(3)]
+    return gpu_check
+
+
+def test_gpu_check_in_memory_stages_make_the_engines_frames(tmp_path: Path) -> None:
+    """Without PyAV the check times the engine's own warm start (video/warm.py: the default fill, temporal terms,
+    budget by new content, focus): on the same frames it makes the frames the engine stores, bit for bit."""
+    from videostyle import media
+    from videostyle.video import open_store, run_frames
+
+    gpu_check = _gpu_check()
+    args = argparse.Namespace(model="vgg16", first_iterations=4, clip_iterations=2, clip_size=48)
+    frames = [gpu_check.pattern(48, 28, t=i, seed=3) for i in range(4)]
     assert not np.array_equal(frames[0], frames[1])  # the clip moves
-    out = gpu_check.engine_in_memory(args, torch.device("cpu"), frames, gpu_check.pattern(40, 30, seed=1))
-    assert out["mode"] == "in memory (no PyAV)" and out["frames"] == 3 and out["iterations"] == [2, 2, 2]
+    style = gpu_check.pattern(40, 30, seed=1)
+    backbone = gpu_check._random_backbone("vgg16")
+    out, images = gpu_check.engine_in_memory(args, torch.device("cpu"), frames, style, backbone=backbone)
+    assert out["mode"] == "in memory (no PyAV)" and out["frames"] == 4 and out["iterations"][0] == 4
     assert out["stages"]["flow"] > 0 and out["stages"]["optimise"] > 0
+
+    clip, style_path = tmp_path / "clip.mkv", tmp_path / "style.png"
+    media.write_image(style_path, style)
+    with media.open_writer(clip, size=(48, 28), codec="ffv1", fps=24.0) as writer:  # lossless: the same frames in
+        for f in frames:
+            writer.write(f)
+    config = gpu_check.clip_config(args, torch.device("cpu"), str(clip), str(tmp_path / "out.mkv"), str(style_path))
+    state = run_frames(config, backbone=backbone)
+    assert [r["warm"] for r in state.frames] == [False, True, True, True]
+    assert out["iterations"] == [r["iterations"] for r in state.frames]
+    store = open_store(config)
+    for i, image in enumerate(images):
+        np.testing.assert_array_equal(image, store.get(i))
+
+
+def test_gpu_check_engine_runs_without_pyav(tmp_path: Path) -> None:
+    """On a machine without PyAV the engine check falls back to the in-memory stages (videostyle.video.warm and
+    what it imports need no PyAV)."""
+    code = (
+        "import sys, argparse, json, runpy, torch\n"
+        "sys.modules['av'] = None\n"
+        f"g = runpy.run_path({str(SCRIPT)!r}, run_name='gpu_check')\n"
+        "args = argparse.Namespace(model='vgg16', first_iterations=2, clip_iterations=2, clip_size=48, clip_frames=3)\n"
+        "print(json.dumps(g['engine_run'](args, torch.device('cpu'), None)))\n"
+    )
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["mode"] == "in memory (no PyAV)" and out["frames"] == 3 and out["iterations"][0] == 2

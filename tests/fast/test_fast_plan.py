@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+import synthetic
 from videostyle import media
 from videostyle.fast.plan import pair_indices, scan
-from videostyle.media import synthetic
 
 
 def _frames(images: np.ndarray) -> list[media.Frame]:

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import torch
 
+import synthetic
 from plate_files import read, write
 from videostyle import media
 from videostyle.batch import load_manifest, plan_batch, run_batch
@@ -24,7 +25,6 @@ from videostyle.cli import main
 from videostyle.config import FastConfig, RangeConfig, StylizeConfig, VideoConfig
 from videostyle.fast.netfile import load_net
 from videostyle.fast.train import render
-from videostyle.media import synthetic
 from videostyle.style.backbones import tiny_backbone
 from videostyle.video import FrameStore, stylize
 

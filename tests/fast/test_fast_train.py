@@ -15,7 +15,8 @@ from videostyle.fast import train
 from videostyle.fast.net import StudentNet
 from videostyle.fast.plan import scan
 from videostyle.fast.train import KeyframeData, Trainer, flow_grid
-from videostyle.media import Frame, synthetic
+import synthetic
+from videostyle.media import Frame
 from videostyle.style import Stylizer, load_backbone
 from videostyle.style.backbones import tiny_backbone
 from videostyle.tuning import EngineTuning

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from skimage import data
 
+from synthetic.flow import SyntheticPair, synthetic_pair
 from videostyle.flow import FlowEstimator
-from videostyle.flow.synthetic import SyntheticPair, synthetic_pair
 
 
 @pytest.fixture(autouse=True, scope="module")

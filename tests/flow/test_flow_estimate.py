@@ -18,7 +18,7 @@ from videostyle.flow import (
     contrib_available,
     warp,
 )
-from videostyle.flow.synthetic import endpoint_error, interior, psnr
+from synthetic.flow import endpoint_error, interior, psnr
 
 BACKENDS = ["dis-ultrafast", "dis-fast", "dis-medium", "farneback"] + (
     ["tvl1", "deepflow"] if contrib_available() else []

@@ -7,9 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
+from synthetic.flow import interior, psnr
 from videostyle.errors import FlowError
 from videostyle.flow import closest_first, consistency_mask, inpaint, warp
-from videostyle.flow.synthetic import interior, psnr
 
 BORDER = 8  # pixels near the frame edge left out of accuracy measures
 

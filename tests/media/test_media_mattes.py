@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import synthetic
 from videostyle.errors import MatteError
-from videostyle.media import probe, synthetic, write_image
+from videostyle.media import probe, write_image
 from videostyle.media.mattes import Mattes, check_matte, composite, feather
 
 

@@ -20,7 +20,7 @@ from videostyle.errors import (
 )
 from videostyle.media import open_reader, probe, working_size
 from media_fixtures import write_audio_only, write_zero_frame_video
-from videostyle.media.synthetic import moving_scene, write_clip
+from synthetic import moving_scene, write_clip
 
 SIZE = (64, 48)
 

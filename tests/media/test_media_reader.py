@@ -8,8 +8,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from synthetic import moving_scene, write_clip
 from videostyle.media import open_reader, write_image
-from videostyle.media.synthetic import moving_scene, write_clip
 
 SIZE = (64, 48)
 

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 import torch
 
+import synthetic
 from videostyle.config import StyleConfig, StylizeConfig, VideoConfig
 from videostyle.errors import DeviceOutOfMemoryError, FrameStoreError, UsageError
-from videostyle.media import synthetic
 from videostyle.style import Stylizer, devices, memory, stylizer, tiny_backbone
 from videostyle.video import stylize
 

@@ -19,7 +19,7 @@ from videostyle import media
 from videostyle.cli import main
 from videostyle.config import StyleConfig, StylizeConfig, VideoConfig
 from videostyle.errors import UsageError
-from videostyle.media.synthetic import write_clip
+from synthetic import write_clip
 from videostyle.video.preflight import preflight
 
 FAST = ["--iterations", "2", "--first-iterations", "2", "--quiet"]

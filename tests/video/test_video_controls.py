@@ -21,7 +21,7 @@ from videostyle import media
 from videostyle.cli import main
 from videostyle.config import EncodeConfig, RangeConfig, StyleConfig, StylizeConfig, VideoConfig
 from videostyle.errors import FrameStoreError
-from videostyle.media import synthetic
+import synthetic
 from videostyle.style import load_backbone, style_distance
 from videostyle.style.backbones import tiny_backbone
 from videostyle.video import stylize

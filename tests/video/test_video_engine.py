@@ -18,10 +18,10 @@ import cv2
 import numpy as np
 import pytest
 
+import synthetic
 from videostyle import media
 from videostyle.config import RangeConfig, StylizeConfig, VideoConfig
 from videostyle.errors import FrameStoreError, OutputExistsError, UsageError
-from videostyle.media import synthetic
 from videostyle.style.backbones import tiny_backbone
 from videostyle.video import FrameStore, open_store, run_frames, stylize
 

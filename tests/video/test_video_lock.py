@@ -112,8 +112,9 @@ def test_touch_refreshes_the_lock_and_notices_a_takeover(tmp_path):
 
 def test_a_batch_job_whose_work_dir_is_held_fails_alone_or_waits(tmp_path, tiny_stylizers):
     """The batch driver holds each job's lock (its tasks run wherever the executor puts them)."""
+    import synthetic
     from videostyle.batch import load_manifest, plan_batch, run_batch
-    from videostyle.media import synthetic, write_image
+    from videostyle.media import write_image
 
     scene = synthetic.moving_scene(frames=3, size=(48, 32), occluder=False)
     synthetic.write_clip(tmp_path / "a.mkv", scene.frames, fps=24, audio=False, codec="ffv1")

@@ -12,9 +12,9 @@ import cv2
 import numpy as np
 import pytest
 
+import synthetic
 from videostyle import flow, media
 from videostyle.config import StylizeConfig, VideoConfig
-from videostyle.media import synthetic
 from videostyle.style.backbones import tiny_backbone
 from videostyle.tuning import TUNING
 from videostyle.video import open_store, passes, stylize

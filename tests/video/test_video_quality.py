@@ -15,7 +15,8 @@ import pytest
 from style_images import painted_style
 
 from videostyle.config import StyleConfig, StylizeConfig, VideoConfig
-from videostyle.media import synthetic, write_image
+import synthetic
+from videostyle.media import write_image
 from videostyle.metrics import measure_clips
 from videostyle.video import stylize
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import synthetic
 from videostyle.errors import UsageError
-from videostyle.media import synthetic
 from videostyle.video.shots import CutDetector, annotate_shots, detect_shots
 
 

@@ -16,8 +16,8 @@ from typing import Any
 import av
 import av.error
 
+from .._checks import check_file
 from ..errors import (
-    EmptyInputError,
     InputIsDirectoryError,
     InputNotFoundError,
     NoFramesError,
@@ -221,14 +221,9 @@ def media_error(path: str | os.PathLike[str], err: BaseException, *, during: str
 
 def check_input_file(path: str | os.PathLike[str]) -> Path:
     """Existence / emptiness checks shared by every input path that must be a file."""
-    p = Path(path)
-    if not p.exists():
-        raise InputNotFoundError("no such file or directory", path=p)
-    if p.is_dir():
-        raise InputIsDirectoryError("is a directory without images (.png, .jpg, .tif, ...)", path=p)
-    if p.stat().st_size == 0:
-        raise EmptyInputError("the file is empty (0 bytes)", path=p)
-    return p
+    return check_file(path, missing="no such file or directory",
+                      directory="is a directory without images (.png, .jpg, .tif, ...)",
+                      empty="the file is empty (0 bytes)")
 
 
 def open_input(path: str | os.PathLike[str]) -> av.container.InputContainer:

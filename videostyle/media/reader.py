@@ -14,7 +14,6 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 from types import TracebackType
 
 import av
@@ -69,7 +68,16 @@ def upright(image: np.ndarray, rotation: int) -> np.ndarray:
 
 
 class FrameReader:
-    """Iterator of :class:`Frame` (single pass) and context manager.
+    """Iterator of :class:`Frame` (single pass) and context manager over a video, image sequence (``dir/%05d.png``,
+    ``plate.####.exr`` or a directory) or image (:func:`open_reader` is this class).
+
+    ``start``/``duration`` (seconds) and ``max_frames`` trim it (see the module doc); ``size`` = (w, h) resizes every
+    (upright) frame (use :func:`working_size` to keep the aspect with even sides); ``frames`` = (first, last) keeps
+    the sequence members numbered first…last (inclusive); ``colorspace`` is the input's OpenColorIO colour space
+    (None: the default of :mod:`videostyle.media.colour`); ``rounding``: a plate's ``Frame.residual`` also holds the
+    rounding of ``Frame.image`` to 8 bits (image + residual is the source); ``report_bad_values``: warn (a
+    ``RuntimeWarning``, once per reader) naming the first plate that holds NaN or infinite values and how many
+    (:func:`~videostyle.media.plates.bad_values`).
 
     Attributes: ``info`` (:class:`MediaInfo`), ``size`` (w, h) of the frames yielded, ``fps``, ``time_base``,
     ``start_pts`` (seconds of the first kept frame), ``start``/``end`` (the requested range in seconds, ``end`` None
@@ -301,27 +309,6 @@ def frame_at(reader: FrameReader, index: int) -> Frame | None:
     return None
 
 
-def open_reader(
-    path: str | os.PathLike[str],
-    *,
-    start: float | None = None,
-    duration: float | None = None,
-    max_frames: int | None = None,
-    size: tuple[int, int] | None = None,
-    frames: tuple[int, int] | None = None,
-    colorspace: str | None = None,
-    rounding: bool = False,
-    report_bad_values: bool = True,
-) -> FrameReader:
-    """Open a video, image sequence (``dir/%05d.png``, ``plate.####.exr`` or a directory) or image for streaming.
-
-    ``size`` = (w, h) resizes every (upright) frame; use :func:`working_size` to keep the aspect with even sides.
-    ``frames`` = (first, last) keeps the sequence members numbered first…last (inclusive); ``colorspace`` is the
-    input's OpenColorIO colour space (None: the default of :mod:`videostyle.media.colour`); ``rounding``: a plate's
-    ``Frame.residual`` also holds the rounding of ``Frame.image`` to 8 bits (image + residual is the source);
-    ``report_bad_values``: warn (a ``RuntimeWarning``, once per reader) naming the first plate that holds NaN or
-    infinite values and how many (:func:`~videostyle.media.plates.bad_values`).
-    """
-    return FrameReader(Path(path) if not isinstance(path, str) else path, start=start, duration=duration,
-                       max_frames=max_frames, size=size, frames=frames, colorspace=colorspace, rounding=rounding,
-                       report_bad_values=report_bad_values)
+#: Open a video, image sequence (``dir/%05d.png``, ``plate.####.exr`` or a directory) or image for streaming: the
+#: reader's own constructor, under the name the package has always called it by (options: :class:`FrameReader`).
+open_reader = FrameReader

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .._checks import check_file
 from ..errors import (
-    EmptyInputError,
     InputError,
-    InputIsDirectoryError,
-    InputNotFoundError,
     StyleError,
     TruncatedMediaError,
     UnreadableMediaError,
@@ -51,13 +48,9 @@ def load_style_image(path: str | os.PathLike[str], *, max_side: int = MAX_STYLE_
     Raises :class:`InputNotFoundError`, :class:`InputIsDirectoryError`, :class:`EmptyInputError`,
     :class:`UnreadableMediaError` (not an image) or :class:`TruncatedMediaError` (damaged), each naming the file.
     """
-    p = Path(path)
-    if not p.exists():
-        raise InputNotFoundError("style image does not exist", path=p)
-    if p.is_dir():
-        raise InputIsDirectoryError("style image is a directory, expected an image file", path=p)
-    if p.stat().st_size == 0:
-        raise EmptyInputError("style image is empty (0 bytes)", path=p)
+    p = check_file(path, missing="style image does not exist",
+                   directory="style image is a directory, expected an image file",
+                   empty="style image is empty (0 bytes)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)

@@ -22,22 +22,35 @@ T = TypeVar("T")
 
 @dataclass
 class StageTimes:
-    """Seconds spent per stage. decode and flow run in the background thread, overlapping with optimise."""
+    """Seconds spent per stage (the report's ``stages``). decode, shots and flow run in the background thread,
+    overlapping with optimise."""
 
     decode: float = 0.0
+    """reading and decoding the source's frames (background)"""
     shots: float = 0.0
+    """finding the cuts (background)"""
     flow: float = 0.0
+    """optical flow and reliability masks (background)"""
     optimise: float = 0.0
+    """the frames' optimisation"""
     store: float = 0.0
-    waiting: float = 0.0  # main thread blocked on the background stages
+    """reading and writing the frame store"""
+    waiting: float = 0.0
+    """the main thread blocked on the background stages"""
     encode: float = 0.0
+    """encoding the result from the store"""
     preview: float = 0.0
+    """writing the side-by-side preview"""
     setup: float = 0.0
-    # fast mode (videostyle.fast): painting the keyframes, training the network, rendering every frame
+    """checks, style images, the backbone and the store before the first frame"""
     keyframes: float = 0.0
+    """fast mode (:mod:`videostyle.fast`): painting the keyframes"""
     train: float = 0.0
+    """fast mode: training the network"""
     render: float = 0.0
+    """fast mode: rendering every frame"""
     total: float = 0.0
+    """the whole run, wall time"""
 
 
 @dataclass

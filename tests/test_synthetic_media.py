@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-
-from videostyle.media import probe
 from media_fixtures import inspect_video
-from videostyle.media.synthetic import brush_painting, moving_scene, write_clip
+
+from synthetic import brush_painting, moving_scene, write_clip
+from videostyle.media import probe
 
 
 def _warp(image: np.ndarray, flow: tuple[float, float]) -> np.ndarray:
