@@ -248,10 +248,12 @@ def engine_in_memory(args: argparse.Namespace, device: torch.device, frames: lis
 
 
 def fast_mode(args: argparse.Namespace, device: torch.device) -> list[dict[str, Any]]:
-    """Fast mode's training steps/s and render frames/s per size (random backbone weights)."""
+    """Fast mode's training steps/s, render frames/s and stroke-carrying frames/s per size (random backbone
+    weights)."""
     from videostyle.fast import StudentNet, Trainer
-    from videostyle.fast.plan import Pair
-    from videostyle.fast.train import KeyframeData, render
+    from videostyle.fast.carry import carry_segment, detail_of
+    from videostyle.flow import FlowEstimator
+    from videostyle.fast.train import KeyframeData, Pair, render
 
     rows = []
     style = pattern(256, 256, seed=1)
@@ -288,6 +290,11 @@ def fast_mode(args: argparse.Namespace, device: torch.device) -> list[dict[str, 
                     render(net, batch, device, amp=amp, channels_last=cl)
                 sync(device)
                 row[f"render_fps_{variant}"] = 8 * args.fast_batches / (time.perf_counter() - t0)
+            students = render(net, frames, device)
+            t0 = time.perf_counter()  # the keyframes' strokes carried: two flows and the composition a frame
+            flows = [FlowEstimator().pair(frames[t], frames[t - 1]) for t in (1, 2)]
+            carry_segment(students, flows, detail_of(frames[0], students[0]), detail_of(frames[2], students[2]))
+            row["carry_fps"] = len(frames) / (time.perf_counter() - t0)
         except RuntimeError as err:  # out of memory at a size: reported, the rest still measured
             row["error"] = " ".join(str(err).split())[:200]
         rows.append(row)
@@ -314,14 +321,15 @@ def table(meta: dict[str, Any]) -> str:
                   f"{e['seconds']:.1f} s = {e['s_per_frame']:.2f} s/frame → 10 s at 24 fps in "
                   f"{e['seconds_for_10s_at_24fps']:.0f} s; iterations {e['iterations']}"]
     if meta.get("fast"):
-        lines += ["", "| fast mode, size | training steps/s | render fps fp32 | render fps bf16+channels_last |",
-                  "|---|---|---|---|"]
+        lines += ["", "| fast mode, size | training steps/s | render fps fp32 | render fps bf16+channels_last "
+                  "| strokes carried fps (CPU flow) |", "|---|---|---|---|---|"]
         for r in meta["fast"]:
             if "error" in r:
-                lines.append(f"| {r['size']} | {r['error']} | | |")
+                lines.append(f"| {r['size']} | {r['error']} | | | |")
                 continue
             lines.append(f"| {r['size']} {r['wh'][0]}x{r['wh'][1]} | {r['train_steps_per_s']:.2f} | "
-                         f"{r['render_fps_fp32']:.1f} | {r['render_fps_bf16+channels_last']:.1f} |")
+                         f"{r['render_fps_fp32']:.1f} | {r['render_fps_bf16+channels_last']:.1f} | "
+                         f"{r['carry_fps']:.1f} |")
     return "\n".join(lines) + "\n"
 
 

@@ -98,3 +98,23 @@ def test_gpu_check_engine_runs_without_pyav(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["mode"] == "in memory (no PyAV)" and out["frames"] == 3 and out["iterations"][0] == 2
+
+
+def test_gpu_check_fast_mode_runs_without_pyav(tmp_path: Path) -> None:
+    """The GPU machine may lack PyAV: fast mode's network, training and stroke carrying need none of it."""
+    code = (
+        "import sys, argparse, json, runpy, torch\n"
+        "sys.modules['av'] = None\n"
+        f"g = runpy.run_path({str(SCRIPT)!r}, run_name='gpu_check')\n"
+        "args = argparse.Namespace(model='vgg16', sizes={'smoke': 48}, fast_sizes=['smoke'], fast_steps=1,\n"
+        "                          fast_batches=1)\n"
+        "print(json.dumps(g['fast_mode'](args, torch.device('cpu'))))\n"
+    )
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (row,) = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "error" not in row
+    for key in ("train_steps_per_s", "render_fps_fp32", "render_fps_bf16+channels_last", "carry_fps"):
+        assert row[key] > 0, key

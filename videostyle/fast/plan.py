@@ -23,17 +23,7 @@ from .. import flow as flowlib
 from .. import media
 from ..tuning import TUNING, EngineTuning
 from ..video.shots import CutDetector, annotate_shots
-
-
-@dataclass
-class Pair:
-    """Frames t−1 and t of one shot (RGB uint8), the backward flow t→t−1 and its reliability mask."""
-
-    index: int
-    prev: np.ndarray
-    frame: np.ndarray
-    flow: np.ndarray
-    mask: np.ndarray
+from .train import Pair
 
 
 @dataclass

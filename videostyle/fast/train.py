@@ -37,7 +37,6 @@ from .._fs import atomic_write
 from ..tuning import TUNING, EngineTuning
 from ..style.losses import content_loss, masked_pixel_loss, style_loss
 from .net import StudentNet
-from .plan import Pair
 
 #: a checkpoint at most every this many seconds (and at the end)
 CHECKPOINT_SECONDS = 30.0
@@ -50,6 +49,17 @@ class KeyframeData:
     index: int
     source: np.ndarray
     painted: np.ndarray
+
+
+@dataclass
+class Pair:
+    """Frames t−1 and t of one shot (RGB uint8), the backward flow t→t−1 and its reliability mask."""
+
+    index: int
+    prev: np.ndarray
+    frame: np.ndarray
+    flow: np.ndarray
+    mask: np.ndarray
 
 
 @dataclass
