@@ -22,7 +22,7 @@ FIELDS = [
     "student_key_patches", "student_key_patch", "student_perceptual_layers", "student_l1_weight",
     "student_style_share", "student_crop", "student_learning_rate", "student_ema", "student_window",
     "student_converged", "student_pairs", "student_pair_bytes", "student_blocks",
-    "student_carry_feather", "student_carry_nearness",
+    "student_carry_feather", "student_carry_fill", "student_carry_nearness",
 ]
 
 #: numeric module constants that are facts, not tuning: limits on inputs, formats, timeouts, the memory model,

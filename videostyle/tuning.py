@@ -107,6 +107,8 @@ class EngineTuning:
     student_blocks: int = 3
     #: keyframe strokes carried along the flow (fast/carry.py): the reliable region's edge fades over this many px
     student_carry_feather: float = 2.0
+    #: unreliable pixels within about this many px of carried detail take its local average (0: the network's)
+    student_carry_fill: float = 3.0
     #: weight of each end's strokes in a segment: nearness (1 − distance share) to this power. Linear (1) halves
     #: the strokes' contrast mid-segment; 4 keeps it longer at the same warping error (benchmarks/fast.md). A
     #: contrast-keeping blend (Heitz & Neyret 2018) over-sharpened: chained keyframes' strokes are correlated

@@ -72,6 +72,17 @@ def _chains(flows: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], backward
     return chains[::-1] if backward else chains
 
 
+def _filled(detail: np.ndarray, strength: np.ndarray, sigma: float) -> np.ndarray:
+    """``strength × detail``, and where the strength is low but reliable detail lies within about ``sigma`` px, the
+    detail's local average there (normalised convolution): thin unreliable bands (motion boundaries, the edge of a
+    disocclusion) take their neighbours' colour instead of the network's; wide unseen regions stay the network's."""
+    s3 = strength[..., None]
+    weighted = cv2.GaussianBlur(detail * s3, (0, 0), sigma)
+    reach = cv2.GaussianBlur(strength, (0, 0), sigma)[..., None]
+    fill = weighted / np.maximum(reach, 1e-6)
+    return s3 * detail + (1.0 - s3) * np.clip(2.0 * reach, 0.0, 1.0) * fill
+
+
 def carry_segment(students: Sequence[np.ndarray], flows: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
                   first: np.ndarray, last: np.ndarray | None, *, tuning: EngineTuning = TUNING) -> list[np.ndarray]:
     """The rendered frames of one segment (RGB uint8).
@@ -106,5 +117,9 @@ def carry_segment(students: Sequence[np.ndarray], flows: Sequence[tuple[np.ndarr
             strength = np.maximum(f.mask, b.mask)
         if sigma > 0 and 0 < t < n:
             strength = np.minimum(strength, cv2.GaussianBlur(strength, (0, 0), sigma))
-        out.append(np.clip(base + strength[..., None] * detail + 0.5, 0, 255).astype(np.uint8))
+        if tuning.student_carry_fill > 0 and 0 < t < n:
+            detail = _filled(detail, strength, tuning.student_carry_fill)
+        else:
+            detail = strength[..., None] * detail
+        out.append(np.clip(base + detail + 0.5, 0, 255).astype(np.uint8))
     return out
