@@ -10,7 +10,11 @@ each writes ``WORK/<run>.json`` (wall time, stages, report) and ``WORK/<run>.mkv
 * ``optimize`` — the optimisation mode at its defaults on the first ``--compare-frames`` frames (its whole-clip
   time is extrapolated from them: first frame + warm frames × the clip's remaining frames);
 * ``fast`` — fast mode at its defaults on the whole clip (``--frames``), everything included;
-* ``fast2x`` — fast mode on the same scene generated twice as long (cost against the clip's length).
+* ``fast2x`` — fast mode on the same scene generated twice as long (cost against the clip's length);
+* ``rerender`` — the ``fast`` run's render again, from its keyframe store and its network's last checkpoint (however
+  far its training got), through the same :func:`~videostyle.fast.render.render_clip`: to try the render's settings
+  without painting and training again. ``WORK/fast.json`` keeps the first run's other stages; its render stage and
+  ``WORK/fast.mkv`` are replaced, and the checkpoint's step is recorded.
 
 ``--measure`` then measures every output on the first ``--compare-frames`` frames (warping error, style and content
 distance, moving-content stylisation: :func:`videostyle.metrics.measure_clips`), prints the ratios the issue asks
@@ -42,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the generated test media (synthetic/ at the root; not installed with the package)
 import synthetic  # noqa: E402
 
-STEPS = ("baseline", "optimize", "fast", "fast2x")
+STEPS = ("baseline", "optimize", "fast", "fast2x", "rerender")
 
 
 def fast_scene(frames: int, size: tuple[int, int]) -> synthetic.Scene:
@@ -75,9 +79,49 @@ def config_for(step: str, clip: Path, work: Path, ns: argparse.Namespace) -> Sty
         force=True, quiet=ns.quiet, work_dir=str(work / f"{step}.work"), report=str(work / f"{step}.report.json"))
 
 
+def rerender(ns: argparse.Namespace) -> dict:
+    """The ``fast`` run's render again from its work folder (see the module's docstring)."""
+    import torch
+
+    from videostyle.fast.net import StudentNet
+    from videostyle.fast.render import render_clip
+    from videostyle.tuning import TUNING
+    from videostyle.video.prepare import StageTimes
+    from videostyle.video.store import FrameStore
+
+    torch.set_num_threads(ns.threads)
+    work = Path(ns.work)
+    entry = json.loads((work / "fast.json").read_text())
+    checkpoint = torch.load(work / "fast.work" / "fast" / "student.ckpt", map_location="cpu", weights_only=True)
+    net = StudentNet(FastConfig().net_width, TUNING.student_blocks)
+    net.load_state_dict(checkpoint["net"])
+    paintings = {int(p.stem): cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB)
+                 for p in sorted((work / "fast.work" / "keyframes" / "frames" / "p1").glob("*.png"))}
+    config = config_for("fast", make_clip(work, ns.frames, ns.size), work, ns)
+    store = FrameStore(work / "rerender.work", "rerender")
+    for old in store.root.glob("frames/p1/*"):
+        old.unlink()
+    times, extra = StageTimes(), {}
+    render_clip(config, _size(work / "fast.mkv"), store, net, torch.device("cpu"), "fp32", times, extra, TUNING,
+                paintings)
+    with media.open_writer(work / "fast.mkv", size=_size(work / "fast.mkv"), codec="ffv1", fps=24) as writer:
+        for i in range(ns.frames):
+            writer.write(store.get(i))
+    entry["seconds"] += times.render - entry["stages"]["render"]
+    entry["stages"]["render"] = times.render
+    entry["render"] = extra["render"]
+    entry["training_checkpoint_step"] = checkpoint["state"]["step"]
+    (work / "fast.json").write_text(json.dumps(entry, indent=2, default=str))
+    print("rerender", json.dumps({k: entry[k] for k in ("seconds", "render", "training_checkpoint_step")}),
+          flush=True)
+    return entry
+
+
 def run_step(step: str, ns: argparse.Namespace) -> dict:
     import torch
 
+    if step == "rerender":
+        return rerender(ns)
     torch.set_num_threads(ns.threads)
     work = Path(ns.work)
     clip = make_clip(work, 2 * ns.frames if step == "fast2x" else ns.frames, ns.size)

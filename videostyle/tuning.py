@@ -109,9 +109,9 @@ class EngineTuning:
     student_carry_feather: float = 2.0
     #: unreliable pixels within about this many px of carried detail take its local average (0: the network's)
     student_carry_fill: float = 3.0
-    #: weight of each end's strokes in a segment: nearness (1 − distance share) to this power. Linear (1) halves
-    #: the strokes' contrast mid-segment; 4 keeps it longer at the same warping error (benchmarks/fast.md). A
-    #: contrast-keeping blend (Heitz & Neyret 2018) over-sharpened: chained keyframes' strokes are correlated
+    #: weight of each end's strokes in a segment: nearness (1 − distance share) to this power. Mixing two ends
+    #: fades the strokes; 4 keeps them stronger towards mid-segment than 2 for 5 % more warping error there
+    #: (benchmarks/fast.md). A contrast-keeping blend (Heitz & Neyret 2018) over-sharpened correlated strokes
     student_carry_nearness: float = 4.0
 
     def changed(self) -> dict[str, float | int]:
