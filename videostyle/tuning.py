@@ -45,6 +45,18 @@ class EngineTuning:
     #: share of ``focus_settle`` (0.5 × 0.7 = the 0.35 docs/guide.md quotes): the sample's moving content over 24
     #: frames at 96 px, 0.90× the per-frame run's stylisation without it, 0.91× with it
     short_settle: float = 0.7
+    #: a warm frame has settled once ``gain_window`` iterations lower its loss by less than this share of what it
+    #: has fallen since the start (the carried pixels' phase, and the new content's once it has reached the
+    #: painting's distance from the photo; until then the new content is not done by this test). Measured at 256 px
+    #: (benchmarks/warm.md): TODO
+    warm_gain: float = 0.35
+    #: see ``warm_gain``; the new content past its reach settles under this share
+    reached_gain: float = 0.25
+    #: iterations between two checks of ``warm_gain`` (from the second on)
+    gain_window: int = 5
+    #: the new content has reached the painting once it lies this share of the carried pixels' mean distance from
+    #: the photo from its own photo (before: it settles only at ``short_settle``, and not by ``warm_gain``)
+    reach_share: float = 0.9
     #: Adam's learning rate for images in [0, 1] when the configured one is left at L-BFGS's 1.0
     adam_lr: float = 0.02
     #: positions a region must cover at a layer for its guided Gram there to count (a strip a few pixels wide cannot

@@ -90,6 +90,12 @@ class StyleResult:
     history: list[float] = field(default_factory=list, repr=False)
     #: full-frame-equivalent loss evaluations: ``iterations`` with those spent on crops counted by their area
     effort: float = 0.0
+    #: why the frame stopped: "budget", "tolerance" or "settled" (:attr:`OptimizationResult.stopped_by
+    #: <videostyle.style.optimize.OptimizationResult.stopped_by>` of the optimisation that ended it)
+    stopped_by: str = "budget"
+    #: each optimisation run, in order: ``{"part": "frame" | "new content", "iterations", "stopped_by"}`` (a warm
+    #: frame: the whole frame, then each crop of its new content)
+    phases: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Stylizer:
@@ -242,7 +248,7 @@ class Stylizer:
 
         sizes = self._level_sizes(h, w)
         x01: np.ndarray | None = None
-        total_iters, stopped, history = 0, False, []
+        total_iters, stopped, history, phases = 0, False, [], []
         result = None
         for li, (lh, lw) in enumerate(sizes):
             c_l = resize01(content01, (lw, lh))
@@ -260,7 +266,10 @@ class Stylizer:
             # settled; the focus is painted afterwards, on crops (focus.paint_focus)
             carried = None if focus01 is None else resize01(1.0 - focus01, (lw, lh))
             result = self._run_level(c_l, start, t_l, iterations, focus=carried, focus_only=carried is not None,
+                                     gain=self.tuning.warm_gain if carried is not None and cfg.change_tolerance > 0
+                                     else 0.0,  # a warm frame stops once it gains little (0: every iteration)
                                      **self._style_terms(c_l, blend_weights, region_specs))
+            phases.append({"part": "frame", "iterations": result.iterations, "stopped_by": result.stopped_by})
             x01 = to_numpy01(result.image)
             total_iters += result.iterations
             stopped = result.stopped_early
@@ -276,9 +285,11 @@ class Stylizer:
                                   targets=style.get("style_targets", whole), tuning=self.tuning,
                                   level=self._painted_level(x01, content01, 1.0 - focus01), **style)
             if painted is not None:
-                x01, crop_iters, effort_more, loss = painted
+                x01, crop_iters, effort_more, loss, crops = painted
                 total_iters += crop_iters
                 effort += effort_more
+                phases += [{"part": "new content", **c} for c in crops]
+                stopped = _frame_stop(phases) != "budget"
         out01 = x01
         if cfg.color == "luminance":
             out01 = colour.combine_luminance(colour.luminance(out01), content01)
@@ -290,6 +301,8 @@ class Stylizer:
             seconds=time.perf_counter() - t0,
             history=history,
             effort=effort,
+            stopped_by=_frame_stop(phases),
+            phases=phases,
         )
 
     def _painted_level(self, x01: np.ndarray, content01: np.ndarray, weights: np.ndarray) -> float:
@@ -344,13 +357,14 @@ class Stylizer:
                    iterations: int, *, focus: np.ndarray | None = None, focus_only: bool = False,
                    style_targets: dict[str, torch.Tensor] | None = None,
                    regions: Sequence[tuple[np.ndarray, Any]] | None = None, free: np.ndarray | None = None,
-                   focus_settle: float = 0.0, reach: float | None = None):
+                   focus_settle: float = 0.0, reach: float | None = None, gain: float = 0.0):
         """One optimisation at this size. ``focus``/``focus_only``: the weights of the pixel-change test (see
         :func:`~videostyle.style.optimize.image_settled`); ``regions``:
         ``[(mask, targets), ...]`` whose guided Grams replace the whole frame's style term
         (:class:`~videostyle.style.regions.RegionalStyle`); ``free``/``focus_settle``: optimise only those pixels,
         and let the focus settle relative to its largest move, at a stricter share while it lies nearer the content
-        than ``reach`` levels (:func:`~videostyle.style.optimize.optimize`)."""
+        than ``reach`` levels; ``gain``: a warm frame's stop once a window gains little
+        (:func:`~videostyle.style.optimize.optimize`)."""
         cfg = self.config
         dev, dt = self.device, self.dtype
         regional = None
@@ -383,9 +397,19 @@ class Stylizer:
             focus=None if focus is None else torch.from_numpy(np.ascontiguousarray(focus)).to(dev),
             focus_only=focus_only, focus_settle=focus_settle,
             reach=None if reach is None else (to_tensor(cview, dev, dt), reach),
+            gain=gain, gain_window=self.tuning.gain_window,
             free=None if free is None else torch.from_numpy(np.ascontiguousarray(free, dtype=np.float32)).to(dev, dt),
             tuning=self.tuning,
         )
+
+
+def _frame_stop(phases: Sequence[dict[str, Any]]) -> str:
+    """Why a frame stopped: the reason of its last part (its new content's crops, or the whole frame), a crop that
+    ran out of budget first, then one the loss test stopped."""
+    if not phases:
+        return "budget"
+    last = [p["stopped_by"] for p in phases if p["part"] == phases[-1]["part"]]
+    return next((r for r in ("budget", "tolerance") if r in last), "settled")
 
 
 def _regional_loss(regional: RegionalStyle, layer_weights: dict[str, float], feats: Any, _zero: torch.Tensor
