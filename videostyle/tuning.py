@@ -46,16 +46,23 @@ class EngineTuning:
     #: frames at 96 px, 0.90× the per-frame run's stylisation without it, 0.91× with it
     short_settle: float = 0.7
     #: a warm frame has settled once ``gain_window`` iterations lower its loss by less than this share of what it
-    #: has fallen since the start (the carried pixels' phase, and the new content's once it has reached the
-    #: painting's distance from the photo; until then the new content is not done by this test). Measured at 256 px
-    #: (benchmarks/warm.md): TODO
+    #: has fallen since the start (its whole-frame phase; 0 with ``--change-tolerance 0``). Traced at 256 px: after
+    #: 10 iterations the second window gained 0.30-0.31 of the fall and the carried pixels lay within 0.4-0.5
+    #: levels of where 15-20 took them, so the phase now stops at 10-15 (it ran 20 under the pixel test alone)
     warm_gain: float = 0.35
-    #: see ``warm_gain``; the new content past its reach settles under this share
+    #: the new content, painted on its own, settles under this share once it has reached ``reach_share`` of the
+    #: carried painting's distance from the photo (before that the gain test does not stop it). Traced, it reached
+    #: that in 15-20 iterations and then crept 2-5 levels a window for 30-40 more, each window gaining 0.1-0.2 of the
+    #: fall so far (the issue's user saw the frames of 30 and 100 budgets alike). On the 256 px tuning clip (benchmarks/warm.md) warm frames ran 30-70 iterations (mean 44, 0.21× the
+    #: first frame's 210; before, 60-90 of a 100 budget), new content 1.05× the per-frame run's stylisation
     reached_gain: float = 0.25
-    #: iterations between two checks of ``warm_gain`` (from the second on)
+    #: ... and before it has reached it, under this share (0: the gain test does not stop it then)
+    short_gain: float = 0.0
+    #: iterations between two checks of ``warm_gain`` / ``reached_gain`` (from the second on)
     gain_window: int = 5
-    #: the new content has reached the painting once it lies this share of the carried pixels' mean distance from
-    #: the photo from its own photo (before: it settles only at ``short_settle``, and not by ``warm_gain``)
+    #: the share of the carried pixels' mean distance from the photo that the new content must lie from its own
+    #: photo to count as reached (also where ``short_settle`` stops applying): at 1.0 the traced frames reached it
+    #: 5-10 iterations later
     reach_share: float = 0.9
     #: Adam's learning rate for images in [0, 1] when the configured one is left at L-BFGS's 1.0
     adam_lr: float = 0.02

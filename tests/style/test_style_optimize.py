@@ -3,6 +3,8 @@ rule and its reach, and optimising only the ``free`` pixels."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from videostyle.style.focus import feathered
@@ -183,17 +185,21 @@ def test_the_gain_rule_stops_a_warm_frame_once_it_stops_gaining_and_says_why():
     assert tolerance.stopped_by == "tolerance" and tolerance.stopped_early
 
 
-def test_new_content_short_of_its_reach_is_not_stopped_by_the_gain_rule():
+def test_new_content_short_of_its_reach_settles_only_under_a_stricter_gain():
     """With ``reach`` = (reference, level): while the focus lies nearer the reference than ``reach_share`` of
-    ``level`` the gain rule does not stop it (a slow subject keeps being painted), and once it lies that far it stops
-    under ``EngineTuning.reached_gain``."""
+    ``level`` the gain rule stops it only under ``short_gain`` (with 0, not at all: a slow subject keeps being
+    painted), and once it lies that far it stops under ``reached_gain``."""
     start = torch.zeros(1, 3, 20, 20)
     focus = torch.ones(20, 20)
     loss_fn = _pulled(200.0)
     common = dict(iterations=400, optimizer="adam", lr=0.01, focus=focus, gain=0.15)
-    free = optimize(start, loss_fn, **common)
-    short = optimize(start, loss_fn, reach=(start, 150.0), **common)
+    never = dataclasses.replace(TUNING, short_gain=0.0)
+    free = optimize(start, loss_fn, **common, tuning=never)
+    short = optimize(start, loss_fn, reach=(start, 150.0), **common, tuning=never)
     assert free.stopped_by == short.stopped_by == "settled"
     reached = TUNING.reach_share * 150.0
     assert float(free.image.mean()) * 255.0 < reached <= float(short.image.mean()) * 255.0
     assert short.iterations > free.iterations
+    stricter = optimize(start, loss_fn, reach=(start, 255.0), **common, tuning=dataclasses.replace(
+        TUNING, short_gain=0.05))  # never reached: it stops once a window gains under 5 % of the fall so far
+    assert stricter.stopped_by == "settled" and free.iterations < stricter.iterations < 400

@@ -252,7 +252,7 @@ def optimize(
             if reach is not None and focus is not None:  # short of its reach: not done; past it: done sooner
                 distance = image_change(seen(), reach[0], focus)[1]
                 short = distance is not None and distance < tuning.reach_share * reach[1]
-                share = 0.0 if short else tuning.reached_gain
+                share = tuning.short_gain if short else tuning.reached_gain
             if gained_little(history, share, gain_window):
                 stopped_by = "settled"
                 break
