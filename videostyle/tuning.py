@@ -53,10 +53,13 @@ class EngineTuning:
     #: the new content, painted on its own, settles under this share once it has reached ``reach_share`` of the
     #: carried painting's distance from the photo (before that the gain test does not stop it). Traced, it reached
     #: that in 15-20 iterations and then crept 2-5 levels a window for 30-40 more, each window gaining 0.1-0.2 of the
-    #: fall so far (the issue's user saw the frames of 30 and 100 budgets alike). On the 256 px tuning clip (benchmarks/warm.md) warm frames ran 30-70 iterations (mean 44, 0.21× the
-    #: first frame's 210; before, 60-90 of a 100 budget), new content 1.05× the per-frame run's stylisation
+    #: fall so far (the issue's user saw the frames of 30 and 100 budgets alike). On the 256 px tuning clip
+    #: (benchmarks/warm.md) warm frames ran 30-70 iterations (mean 44, 0.21× the first frame's 210; the old rule
+    #: 70-80 on its first frames) and painted the moving content 1.05× as much as the per-frame run; on the held-out
+    #: clip 25-50 (0.12×) but only 0.86× (0.9 was asked; 0.15 with ``short_gain`` 0.1: 0.87×)
     reached_gain: float = 0.25
-    #: ... and before it has reached it, under this share (0: the gain test does not stop it then)
+    #: ... and before it has reached it, under this share (0: the gain test does not stop it then; an entering
+    #: subject is painted until it is as painted as the rest, or by the ``focus_settle`` test)
     short_gain: float = 0.0
     #: iterations between two checks of ``warm_gain`` / ``reached_gain`` (from the second on)
     gain_window: int = 5
