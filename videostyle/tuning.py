@@ -49,7 +49,7 @@ class EngineTuning:
     #: has fallen since the start (its whole-frame phase; 0 with ``--change-tolerance 0``). Traced at 256 px: after
     #: 10 iterations the second window gained 0.30-0.31 of the fall and the carried pixels lay within 0.4-0.5
     #: levels of where 15-20 took them, so the phase now stops at 10-15 (it ran 20 under the pixel test alone)
-    warm_gain: float = 0.35
+    warm_gain: float = 0.25
     #: the new content, painted on its own, settles under this share once it has reached ``reach_share`` of the
     #: carried painting's distance from the photo (before that the gain test does not stop it). Traced, it reached
     #: that in 15-20 iterations and then crept 2-5 levels a window for 30-40 more, each window gaining 0.1-0.2 of the
@@ -57,7 +57,7 @@ class EngineTuning:
     #: (benchmarks/warm.md) warm frames ran 30-70 iterations (mean 44, 0.21× the first frame's 210; the old rule
     #: 70-80 on its first frames) and painted the moving content 1.05× as much as the per-frame run; on the held-out
     #: clip 25-50 (0.12×) but only 0.86× (0.9 was asked; 0.15 with ``short_gain`` 0.1: 0.87×)
-    reached_gain: float = 0.25
+    reached_gain: float = 0.15
     #: ... and before it has reached it, under this share (0: the gain test does not stop it then; an entering
     #: subject is painted until it is as painted as the rest, or by the ``focus_settle`` test)
     short_gain: float = 0.0
@@ -66,7 +66,7 @@ class EngineTuning:
     #: the share of the carried pixels' mean distance from the photo that the new content must lie from its own
     #: photo to count as reached (also where ``short_settle`` stops applying): at 1.0 the traced frames reached it
     #: 5-10 iterations later
-    reach_share: float = 0.9
+    reach_share: float = 1.0
     #: Adam's learning rate for images in [0, 1] when the configured one is left at L-BFGS's 1.0
     adam_lr: float = 0.02
     #: positions a region must cover at a layer for its guided Gram there to count (a strip a few pixels wide cannot

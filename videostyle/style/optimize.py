@@ -276,6 +276,17 @@ def optimize(
                               stopped_by != "budget", history, stopped_by)
 
 
+def last_stop(phases: list[dict[str, object]]) -> str:
+    """Why a frame stopped, from its optimisations (``{"part", "iterations", "stopped_by"}`` in order): the reason of
+    its last part (a warm frame's new content on crops, or the whole frame's last level), "budget" first if a crop
+    ran out of it, then "tolerance"."""
+    if not phases:
+        return "budget"
+    last = [p["stopped_by"] for p in phases if p["part"] == "new content"] if phases[-1]["part"] != "frame" else [
+        phases[-1]["stopped_by"]]  # the crops of the new content, or the whole frame's last level
+    return next((r for r in ("budget", "tolerance") if r in last), "settled")
+
+
 def _floats(total: torch.Tensor, terms: dict[str, torch.Tensor]) -> dict[str, float]:
     out = {k: float(v.detach()) for k, v in terms.items()}
     out["total"] = float(total.detach())

@@ -32,7 +32,7 @@ from . import memory
 from .devices import fast_bf16, resolve_device, resolve_precision
 from .focus import check_map, paint_focus
 from .images import check_image, resize01, to_numpy01, to_tensor, to_uint8
-from .optimize import image_change, optimize
+from .optimize import image_change, last_stop, optimize
 from .regions import RegionalStyle, RegionSpec, check_regions
 from .targets import Targets, style_working_size  # noqa: F401  (style_working_size: its name before issue 21)
 from .terms import ContentLoss, Objective, StyleLoss, TemporalLoss
@@ -90,11 +90,9 @@ class StyleResult:
     history: list[float] = field(default_factory=list, repr=False)
     #: full-frame-equivalent loss evaluations: ``iterations`` with those spent on crops counted by their area
     effort: float = 0.0
-    #: why the frame stopped: "budget", "tolerance" or "settled" (:attr:`OptimizationResult.stopped_by
-    #: <videostyle.style.optimize.OptimizationResult.stopped_by>` of the optimisation that ended it)
+    #: why it stopped ("budget", "tolerance", "settled": :func:`~videostyle.style.optimize.last_stop`) and each
+    #: optimisation run, ``{"part": "frame" | "new content", "iterations", "stopped_by"}``
     stopped_by: str = "budget"
-    #: each optimisation run, in order: ``{"part": "frame" | "new content", "iterations", "stopped_by"}`` (a warm
-    #: frame: the whole frame, then each crop of its new content)
     phases: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -248,7 +246,7 @@ class Stylizer:
 
         sizes = self._level_sizes(h, w)
         x01: np.ndarray | None = None
-        total_iters, stopped, history, phases = 0, False, [], []
+        total_iters, history, phases = 0, [], []
         result = None
         for li, (lh, lw) in enumerate(sizes):
             c_l = resize01(content01, (lw, lh))
@@ -272,7 +270,6 @@ class Stylizer:
             phases.append({"part": "frame", "iterations": result.iterations, "stopped_by": result.stopped_by})
             x01 = to_numpy01(result.image)
             total_iters += result.iterations
-            stopped = result.stopped_early
             history += result.history
         assert result is not None and x01 is not None
         effort = float(total_iters)
@@ -289,21 +286,13 @@ class Stylizer:
                 total_iters += crop_iters
                 effort += effort_more
                 phases += [{"part": "new content", **c} for c in crops]
-                stopped = _frame_stop(phases) != "budget"
         out01 = x01
         if cfg.color == "luminance":
             out01 = colour.combine_luminance(colour.luminance(out01), content01)
-        return StyleResult(
-            image=to_uint8(out01),
-            iterations=total_iters,
-            loss=loss,
-            stopped_early=stopped,
-            seconds=time.perf_counter() - t0,
-            history=history,
-            effort=effort,
-            stopped_by=_frame_stop(phases),
-            phases=phases,
-        )
+        stopped_by = last_stop(phases)
+        return StyleResult(image=to_uint8(out01), iterations=total_iters, loss=loss,
+                           stopped_early=stopped_by != "budget", seconds=time.perf_counter() - t0, history=history,
+                           effort=effort, stopped_by=stopped_by, phases=phases)
 
     def _painted_level(self, x01: np.ndarray, content01: np.ndarray, weights: np.ndarray) -> float:
         """How far ``x01`` lies from the photo where ``weights`` are (mean |x − content| in 8-bit levels, in the
@@ -363,8 +352,7 @@ class Stylizer:
         ``[(mask, targets), ...]`` whose guided Grams replace the whole frame's style term
         (:class:`~videostyle.style.regions.RegionalStyle`); ``free``/``focus_settle``: optimise only those pixels,
         and let the focus settle relative to its largest move, at a stricter share while it lies nearer the content
-        than ``reach`` levels; ``gain``: a warm frame's stop once a window gains little
-        (:func:`~videostyle.style.optimize.optimize`)."""
+        than ``reach`` levels; ``gain``: stop once a window gains little (:func:`~.optimize.optimize`)."""
         cfg = self.config
         dev, dt = self.device, self.dtype
         regional = None
@@ -401,15 +389,6 @@ class Stylizer:
             free=None if free is None else torch.from_numpy(np.ascontiguousarray(free, dtype=np.float32)).to(dev, dt),
             tuning=self.tuning,
         )
-
-
-def _frame_stop(phases: Sequence[dict[str, Any]]) -> str:
-    """Why a frame stopped: the reason of its last part (its new content's crops, or the whole frame), a crop that
-    ran out of budget first, then one the loss test stopped."""
-    if not phases:
-        return "budget"
-    last = [p["stopped_by"] for p in phases if p["part"] == phases[-1]["part"]]
-    return next((r for r in ("budget", "tolerance") if r in last), "settled")
 
 
 def _regional_loss(regional: RegionalStyle, layer_weights: dict[str, float], feats: Any, _zero: torch.Tensor
