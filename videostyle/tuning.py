@@ -47,8 +47,9 @@ class EngineTuning:
     short_settle: float = 0.7
     #: a warm frame has settled once ``gain_window`` iterations lower its loss by less than this share of what it
     #: has fallen since the start (its whole-frame phase; 0 with ``--change-tolerance 0``). Traced at 256 px: after
-    #: 10 iterations the second window gained 0.30-0.31 of the fall and the carried pixels lay within 0.4-0.5
-    #: levels of where 15-20 took them, so the phase now stops at 10-15 (it ran 20 under the pixel test alone)
+    #: 10 iterations the second window gained 0.30-0.31 of the fall, the third 0.06-0.08, and the carried pixels
+    #: lay within 0.4-0.5 levels of where 15-20 took them: the phase now stops at 15 (20 under the pixel test
+    #: alone). At 0.35 it stopped at 10, and with a 16-iteration budget a growing matte's new band got only 6 more
     warm_gain: float = 0.25
     #: the new content, painted on its own, settles under this share once it has reached ``reach_share`` of the
     #: carried painting's distance from the photo (before that the gain test does not stop it). Traced, it reached
@@ -60,13 +61,13 @@ class EngineTuning:
     reached_gain: float = 0.15
     #: ... and before it has reached it, under this share (0: the gain test does not stop it then; an entering
     #: subject is painted until it is as painted as the rest, or by the ``focus_settle`` test)
-    short_gain: float = 0.0
+    short_gain: float = 0.1
     #: iterations between two checks of ``warm_gain`` / ``reached_gain`` (from the second on)
     gain_window: int = 5
     #: the share of the carried pixels' mean distance from the photo that the new content must lie from its own
     #: photo to count as reached (also where ``short_settle`` stops applying): at 1.0 the traced frames reached it
     #: 5-10 iterations later
-    reach_share: float = 1.0
+    reach_share: float = 0.9
     #: Adam's learning rate for images in [0, 1] when the configured one is left at L-BFGS's 1.0
     adam_lr: float = 0.02
     #: positions a region must cover at a layer for its guided Gram there to count (a strip a few pixels wide cannot
