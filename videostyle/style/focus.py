@@ -110,8 +110,9 @@ def paint_focus(run_level: Callable[..., Any], content01: np.ndarray, x01: np.nd
     (``free``: the rest of the box is context, held still), with the whole frame's style ``targets`` (so strokes
     keep their scale), its own content crop and the cropped temporal terms, until the focus settles
     (``tuning.focus_settle``, stricter while it lies nearer the photo than ``tuning.reach_share`` of ``level``, the
-    carried pixels' mean distance from it), stops gaining once it lies that far (``tuning.reached_gain``) or
-    ``budget`` runs out. When the boxes would cover most of the frame, the whole frame is optimised instead. ``run_level(content, start, terms, iterations, **options)`` is the Stylizer's one
+    carried pixels' mean distance from it), stops gaining (``tuning.reached_gain``, short of that
+    ``tuning.short_gain``) or ``budget`` runs out. When the boxes would cover most of the frame, the whole frame is
+    optimised instead. ``run_level(content, start, terms, iterations, **options)`` is the Stylizer's one
     optimisation; ``style_targets`` / ``regions``: this frame's style keywords. Returns (image, loss evaluations,
     full-frame-equivalent effort, loss terms of the final image, ``{"iterations", "stopped_by"}`` per crop) or None
     when there is no focus.

@@ -34,11 +34,11 @@ Stopping: at the budget, or as soon as either test says the image has converged:
 ``gain`` (a warm frame's rule, issue 22) stops once the picture has stopped gaining: every ``gain_window``
 iterations (from the second window on), the best loss's fall over the last window is compared with its fall since
 the start; under ``gain`` of it the image has settled. A warm frame starts near its optimum, and at 256 px its
-carried pixels gain most of what they will in 10 iterations; its new content, painted on its own, reaches the
+carried pixels gain most of what they will in 10-15 iterations; its new content, painted on its own, reaches the
 carried painting's distance from the photo in 15-20 and then keeps moving by 2-5 levels a window for as long again,
-a creep the loss hardly follows (benchmarks/warm.md). With ``reach`` = (reference, level) the focus is not done by
-this test while it lies nearer ``reference`` than ``tuning.reach_share`` of ``level`` (new content still short of
-the painting around it), and past it settles under ``tuning.reached_gain``.
+a creep the loss hardly follows (benchmarks/warm.md). With ``reach`` = (reference, level) the focus settles under
+``tuning.short_gain`` instead while it lies nearer ``reference`` than ``tuning.reach_share`` of ``level`` (new
+content still short of the painting around it), and under ``tuning.reached_gain`` past it.
 
 Each result says why it stopped (``stopped_by``): ``"budget"`` (every iteration ran), ``"tolerance"`` (the loss
 test) or ``"settled"`` (the pixel-change or gain tests: the picture stopped changing or gaining).
@@ -180,10 +180,10 @@ def optimize(
     while it lies closer to ``reference`` than ``level`` 8-bit levels on average. ``free`` (weights over the pixels,
     N×1×H×W or H×W): optimise only there (by that share of a step), the rest stays as in ``init`` (see the module
     doc). ``gain``/``gain_window``: stop once a window gains less than that share of the loss's fall so far (with
-    ``reach``: not while the focus is short of it, under ``tuning.reached_gain`` past it). ``view``: the
-    image the pixel-change tests look at, from the variable (default the variable itself).
-    ``tuning``: ``short_settle`` (the stricter share short of the reach), ``reach_share``, ``reached_gain`` and
-    ``adam_lr``.
+    ``reach``: under ``tuning.short_gain`` while the focus is short of it, ``tuning.reached_gain`` past it).
+    ``view``: the image the pixel-change tests look at, from the variable (default the variable itself).
+    ``tuning``: ``short_settle`` (the stricter share short of the reach), ``reach_share``, ``reached_gain``,
+    ``short_gain`` and ``adam_lr``.
     """
     if iterations < 0:
         raise StyleError(f"invalid iterations {iterations!r}: must be >= 0")
