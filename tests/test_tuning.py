@@ -15,7 +15,9 @@ from videostyle.tuning import TUNING, EngineTuning
 
 FIELDS = [
     "focus_threshold", "min_focus_pixels", "max_crop_share", "crop_margin", "min_level_side", "feather_grow",
-    "feather_sigma", "focus_settle", "short_settle", "adam_lr", "min_guided_positions",
+    "feather_sigma", "focus_settle", "short_settle", "warm_gain", "reached_gain", "short_gain", "gain_window",
+    "reach_share",
+    "adam_lr", "min_guided_positions",
     "min_matched", "inpaint_radius", "pass_blend",
     "min_flow_side", "occlusion_rel", "occlusion_abs", "boundary_rel", "boundary_abs",
     "min_shot_frames",

@@ -45,6 +45,27 @@ class EngineTuning:
     #: share of ``focus_settle`` (0.5 × 0.7 = the 0.35 docs/guide.md quotes): the sample's moving content over 24
     #: frames at 96 px, 0.90× the per-frame run's stylisation without it, 0.91× with it
     short_settle: float = 0.7
+    #: a warm frame has settled once ``gain_window`` iterations lower its loss by less than this share of what it
+    #: has fallen since the start (its whole-frame phase; 0 with ``--change-tolerance 0``). Traced at 256 px: after
+    #: 10 iterations the second window gained 0.30-0.31 of the fall, the third 0.06-0.08, and the carried pixels
+    #: lay within 0.4-0.5 levels of where 15-20 took them: the phase now stops at 15 (20 under the pixel test
+    #: alone). At 0.35 it stopped at 10, and with a 16-iteration budget a growing matte's new band got only 6 more
+    warm_gain: float = 0.25
+    #: the new content, painted on its own, settles under this share once it has reached ``reach_share`` of the
+    #: carried painting's distance from the photo. Traced, it reached that in 15-20 iterations and then crept 2-5
+    #: levels a window for 30-40 more, each window gaining 0.1-0.2 of the fall so far (the issue's user saw the
+    #: frames of 30 and 100 budgets alike). 0.25 painted the 96 px entering subject less than the whole-frame rule
+    #: does (test_video_quality: 1.08 against 1.13); 0.15 more. Measured at 256 px: benchmarks/warm.md
+    reached_gain: float = 0.15
+    #: ... and before it has reached it, under this share: with 0 (reach_share 1.0) warm frames at 256 px ran 50-95
+    #: iterations, 0.27-0.35× the first frame's, their new content creeping towards a reach it seldom met
+    short_gain: float = 0.1
+    #: iterations between two checks of ``warm_gain`` / ``reached_gain`` / ``short_gain`` (from the second on)
+    gain_window: int = 5
+    #: the share of the carried pixels' mean distance from the photo that the new content must lie from its own
+    #: photo to count as reached (also where ``short_settle`` stops applying): at 1.0 the traced frames reached it
+    #: 5-10 iterations later
+    reach_share: float = 0.9
     #: Adam's learning rate for images in [0, 1] when the configured one is left at L-BFGS's 1.0
     adam_lr: float = 0.02
     #: positions a region must cover at a layer for its guided Gram there to count (a strip a few pixels wide cannot

@@ -3,10 +3,13 @@ rule and its reach, and optimising only the ``free`` pixels."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from videostyle.style.focus import feathered
-from videostyle.style.optimize import image_settled, optimize
+from videostyle.style.optimize import gained_little, image_settled, optimize
+from videostyle.tuning import TUNING
 
 
 def test_a_still_changing_region_keeps_the_frame_going():
@@ -140,3 +143,63 @@ def test_fractional_free_weights_scale_the_steps_and_the_change_test_sees_them()
     moved = float(res.image[..., 4:].mean()) * 255.0
     assert 0.2 < moved < 1.0  # a fiftieth of the variable's ~25 levels
 
+
+
+def test_a_window_that_gains_little_of_the_fall_so_far_has_settled():
+    """``gained_little``: the best loss fell 10 since the start and 0.5 over the last window (5 %): under a gain of
+    0.15 it has settled, under 0.04 not; 18 % is not settled; a loss that has not fallen at all has settled; before
+    two windows nothing has."""
+    history = [20.0, 12.0, 10.5, 10.2, 10.0]
+    assert not gained_little(history[:4], 0.15, 2)  # the last window: 12 -> 10.2, 1.8 of 9.8 (18 %)
+    assert gained_little(history + [10.1], 0.15, 3)  # over 3: 10.5 -> 10.0, 0.5 of 10 (5 %)
+    assert not gained_little(history + [10.1], 0.04, 3)
+    assert gained_little([5.0, 5.0, 5.2, 5.1], 0.15, 2)  # nothing gained
+    assert not gained_little([20.0, 10.0, 9.0], 0.15, 2)  # before two windows
+
+
+def _pulled(target_levels: float, size: int = 20):
+    target = torch.full((1, 3, size, size), target_levels / 255.0)
+
+    def loss_fn(x):
+        loss = ((x - target) ** 2).sum()
+        return loss, {"pixels": loss}
+
+    return loss_fn
+
+
+def test_the_gain_rule_stops_a_warm_frame_once_it_stops_gaining_and_says_why():
+    """Adam pulled towards a far target: its loss falls fast, then little a window while the pixels still move
+    by levels. The gain rule (``gain`` 0.15 over windows of 5) stops it long before a 1-level pixel-change test,
+    close to where the latter ends; each result says why it stopped."""
+    start = torch.zeros(1, 3, 20, 20)
+    loss_fn = _pulled(200.0)
+    common = dict(iterations=400, optimizer="adam", lr=0.05, change_tolerance=1.0)
+    plain = optimize(start, loss_fn, **common)
+    gained = optimize(start, loss_fn, gain=0.15, **common)
+    assert plain.stopped_by == "settled" and gained.stopped_by == "settled" and gained.stopped_early
+    assert gained.iterations % 5 == 0 and gained.iterations < plain.iterations
+    assert abs(float(gained.image.mean()) - float(plain.image.mean())) * 255.0 < 20.0
+    budget = optimize(start, loss_fn, iterations=7, gain=0.15)
+    assert budget.stopped_by == "budget" and not budget.stopped_early and budget.iterations == 7
+    tolerance = optimize(start, loss_fn, iterations=400, optimizer="adam", lr=0.05, tolerance=0.5, window=5)
+    assert tolerance.stopped_by == "tolerance" and tolerance.stopped_early
+
+
+def test_new_content_short_of_its_reach_settles_only_under_a_stricter_gain():
+    """With ``reach`` = (reference, level): while the focus lies nearer the reference than ``reach_share`` of
+    ``level`` the gain rule stops it only under ``short_gain`` (with 0, not at all: a slow subject keeps being
+    painted), and once it lies that far it stops under ``reached_gain``."""
+    start = torch.zeros(1, 3, 20, 20)
+    focus = torch.ones(20, 20)
+    loss_fn = _pulled(200.0)
+    common = dict(iterations=400, optimizer="adam", lr=0.01, focus=focus, gain=0.15)
+    never = dataclasses.replace(TUNING, short_gain=0.0)
+    free = optimize(start, loss_fn, **common, tuning=never)
+    short = optimize(start, loss_fn, reach=(start, 150.0), **common, tuning=never)
+    assert free.stopped_by == short.stopped_by == "settled"
+    reached = TUNING.reach_share * 150.0
+    assert float(free.image.mean()) * 255.0 < reached <= float(short.image.mean()) * 255.0
+    assert short.iterations > free.iterations
+    stricter = optimize(start, loss_fn, reach=(start, 255.0), **common, tuning=dataclasses.replace(
+        TUNING, short_gain=0.05))  # never reached: it stops once a window gains under 5 % of the fall so far
+    assert stricter.stopped_by == "settled" and free.iterations < stricter.iterations < 400

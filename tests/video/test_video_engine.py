@@ -6,6 +6,7 @@ with the offline VGG16 backbone.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -104,6 +105,25 @@ def test_report_has_the_contract_fields(run):
     assert stages["total"] >= stages["setup"] + stages["optimise"] + stages["store"] + stages["encode"]
     assert report["model"] == "tiny" and report["device"] == "cpu"
     assert len(report["iterations"]) == FRAMES
+
+
+def test_the_report_says_why_each_frame_stopped(clip, style_png, run, tmp_path):
+    """Each frame record says why it stopped (budget, tolerance or settled) and what each of its optimisations ran;
+    the summary counts them. With budgets of 8 and 4 every frame runs out of budget; with room to spare warm
+    frames settle (issue 22's gain rule: a window that gains little of the loss's fall so far)."""
+    _made, report = run
+    frames = report["per_frame"]
+    assert all(f["stopped_by"] == "budget" and f["iterations"] == f["budget"] for f in frames)
+    assert report["iterations_summary"]["stopped_by"] == {"settled": 0, "budget": FRAMES, "tolerance": 0}
+    config = _config(clip, style_png, tmp_path / "room.mp4", iterations=60, first_iterations=30)
+    config = dataclasses.replace(config, range=RangeConfig(max_frames=4))
+    roomy = stylize(config, backbone=tiny_backbone(0))
+    warm = [f for f in roomy["per_frame"] if f["warm"]]
+    assert len(warm) == 3 and all(f["stopped_by"] == "settled" and f["iterations"] < f["budget"] for f in warm)
+    for f in roomy["per_frame"]:
+        assert f["phases"][0]["part"] == "frame" and sum(p["iterations"] for p in f["phases"]) == f["iterations"]
+        assert {p["stopped_by"] for p in f["phases"]} <= {"settled", "budget", "tolerance"}
+    assert sum(roomy["iterations_summary"]["stopped_by"].values()) == 4
 
 
 def test_temporal_weight_zero_is_independent_per_frame(clip, style_png, tmp_path):

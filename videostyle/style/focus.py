@@ -102,18 +102,20 @@ def paint_focus(run_level: Callable[..., Any], content01: np.ndarray, x01: np.nd
                 targets: Mapping[str, torch.Tensor], level: float, tuning: EngineTuning = TUNING,
                 style_targets: Mapping[str, torch.Tensor] | None = None,
                 regions: Sequence[tuple[np.ndarray, Any]] | None = None
-                ) -> tuple[np.ndarray, int, float, dict[str, float]] | None:
+                ) -> tuple[np.ndarray, int, float, dict[str, float], list[dict[str, Any]]] | None:
     """Keep optimising only where ``focus01`` is, once the whole image has settled (a warm frame's second phase).
 
     The focus is split into boxes (:func:`focus_boxes`: its connected parts grown by a context margin for the
     backbone's receptive field, overlapping ones merged). In each box only the focus (feathered) is optimised
     (``free``: the rest of the box is context, held still), with the whole frame's style ``targets`` (so strokes
     keep their scale), its own content crop and the cropped temporal terms, until the focus settles
-    (``tuning.focus_settle``, stricter while it lies nearer the photo than ``level``, the carried pixels' mean
-    distance from it) or ``budget`` runs out. When the boxes would cover most of the frame, the whole frame is
+    (``tuning.focus_settle``, stricter while it lies nearer the photo than ``tuning.reach_share`` of ``level``, the
+    carried pixels' mean distance from it), stops gaining (``tuning.reached_gain``, short of that
+    ``tuning.short_gain``) or ``budget`` runs out. When the boxes would cover most of the frame, the whole frame is
     optimised instead. ``run_level(content, start, terms, iterations, **options)`` is the Stylizer's one
     optimisation; ``style_targets`` / ``regions``: this frame's style keywords. Returns (image, loss evaluations,
-    full-frame-equivalent effort, loss terms of the final image) or None when there is no focus.
+    full-frame-equivalent effort, loss terms of the final image, ``{"iterations", "stopped_by"}`` per crop) or None
+    when there is no focus.
     """
     from .regions import crop_regions
 
@@ -123,17 +125,18 @@ def paint_focus(run_level: Callable[..., Any], content01: np.ndarray, x01: np.nd
     if not boxes:
         return None
     out = x01.copy()
-    iters, effort = 0, 0.0
+    iters, effort, crops = 0, 0.0, []
     paste = feathered(focus01, tuning=tuning)
     for x0, y0, x1, y1 in boxes:
         crop = (slice(y0, y1), slice(x0, x1))
         t_c = [(t[crop], m[crop], wt) for t, m, wt in terms]
         res = run_level(content01[crop], out[crop], t_c, budget, focus=focus01[crop],
                         style_targets=targets, regions=crop_regions(regions, crop), free=paste[crop],
-                        focus_settle=tuning.focus_settle, reach=level)
+                        focus_settle=tuning.focus_settle, reach=level, gain=tuning.warm_gain)
         out[crop] = to_numpy01(res.image)  # already the crop blended with its painted focus by ``free``
         iters += res.iterations
+        crops.append({"iterations": res.iterations, "stopped_by": res.stopped_by})
         effort += res.iterations * (x1 - x0) * (y1 - y0) / float(h * w)
     final = run_level(content01, out, terms, 0, style_targets=style_targets,
                       regions=regions)  # the loss terms of the image returned
-    return out, iters, effort, final.loss
+    return out, iters, effort, final.loss, crops

@@ -26,9 +26,22 @@ Stopping: at the budget, or as soon as either test says the image has converged:
   subject, benchmarks/temporal.md); the creep changes little that can be seen.
 
   ``reach`` = (reference, level) makes the relative test stricter while the focus lies nearer ``reference`` (the
-  content) than ``level`` 8-bit levels on average: it then settles only below ``tuning.short_settle`` of that share. A warm
+  content) than ``tuning.reach_share`` of ``level`` 8-bit levels on average: it then settles only below
+  ``tuning.short_settle`` of that share. A warm
   frame paints its new content towards the distance from the photo of the carried painting around it; the relative
   rule alone left the sample's new content short of it (benchmarks/temporal.md).
+
+``gain`` (a warm frame's rule, issue 22) stops once the picture has stopped gaining: every ``gain_window``
+iterations (from the second window on), the best loss's fall over the last window is compared with its fall since
+the start; under ``gain`` of it the image has settled. A warm frame starts near its optimum, and at 256 px its
+carried pixels gain most of what they will in 10-15 iterations; its new content, painted on its own, reaches the
+carried painting's distance from the photo in 15-20 and then keeps moving by 2-5 levels a window for as long again,
+a creep the loss hardly follows (benchmarks/warm.md). With ``reach`` = (reference, level) the focus settles under
+``tuning.short_gain`` instead while it lies nearer ``reference`` than ``tuning.reach_share`` of ``level`` (new
+content still short of the painting around it), and under ``tuning.reached_gain`` past it.
+
+Each result says why it stopped (``stopped_by``): ``"budget"`` (every iteration ran), ``"tolerance"`` (the loss
+test) or ``"settled"`` (the pixel-change or gain tests: the picture stopped changing or gaining).
 
 With ``free`` (pixel weights in [0, 1]) the image evaluated is the start blended with the variable by ``free``
 (``start + free · (v − start)``): pixels at 0 are held still, pixels in between (a feathered edge) move by that
@@ -62,6 +75,8 @@ class OptimizationResult:
     iterations: int
     stopped_early: bool
     history: list[float] = field(default_factory=list)
+    #: why it stopped: "budget", "tolerance" (the relative loss test) or "settled" (the pixel-change or gain tests)
+    stopped_by: str = "budget"
 
 
 def make_optimizer(name: str, params: list[torch.Tensor], lr: float, *, history: int = 20,
@@ -85,6 +100,17 @@ def converged(history: list[float], tolerance: float, window: int) -> bool:
     before = min(history[:-window])
     now = min(history)
     return (before - now) <= tolerance * max(abs(before), 1e-12)
+
+
+def gained_little(history: list[float], gain: float, window: int) -> bool:
+    """True when the best loss fell over the last ``window`` iterations by less than ``gain`` of what it fell since
+    the first evaluation (also when it has not fallen at all); False before two windows."""
+    if gain <= 0 or len(history) < 2 * window:
+        return False
+    before = min(history[:-window])
+    now = min(before, min(history[-window:]))
+    total = history[0] - now
+    return total <= 0 or (before - now) < gain * total
 
 
 def image_change(now: torch.Tensor, before: torch.Tensor, focus: torch.Tensor | None = None
@@ -138,6 +164,8 @@ def optimize(
     focus_only: bool = False,
     focus_settle: float = 0.0,
     reach: tuple[torch.Tensor, float] | None = None,
+    gain: float = 0.0,
+    gain_window: int = 5,
     free: torch.Tensor | None = None,
     callback: Callable[[int, float], None] | None = None,
     view: Callable[[torch.Tensor], torch.Tensor] | None = None,
@@ -151,8 +179,11 @@ def optimize(
     settle relative to the most it moved in a window, and ``reach`` = (reference, level) makes that test stricter
     while it lies closer to ``reference`` than ``level`` 8-bit levels on average. ``free`` (weights over the pixels,
     N×1×H×W or H×W): optimise only there (by that share of a step), the rest stays as in ``init`` (see the module
-    doc). ``view``: the image the pixel-change tests look at, from the variable (default the variable itself).
-    ``tuning``: ``short_settle`` (the stricter share short of the reach) and ``adam_lr``.
+    doc). ``gain``/``gain_window``: stop once a window gains less than that share of the loss's fall so far (with
+    ``reach``: under ``tuning.short_gain`` while the focus is short of it, ``tuning.reached_gain`` past it).
+    ``view``: the image the pixel-change tests look at, from the variable (default the variable itself).
+    ``tuning``: ``short_settle`` (the stricter share short of the reach), ``reach_share``, ``reached_gain``,
+    ``short_gain`` and ``adam_lr``.
     """
     if iterations < 0:
         raise StyleError(f"invalid iterations {iterations!r}: must be >= 0")
@@ -170,14 +201,15 @@ def optimize(
         result = optimize(init, loss_fn, iterations=iterations, optimizer=optimizer, lr=lr, tolerance=tolerance,
                           window=window, history=history, change_tolerance=change_tolerance,
                           change_window=change_window, focus=focus, focus_only=focus_only,
-                          focus_settle=focus_settle, reach=reach, callback=callback, view=blended, tuning=tuning)
+                          focus_settle=focus_settle, reach=reach, gain=gain, gain_window=gain_window,
+                          callback=callback, view=blended, tuning=tuning)
         result.image = blended(result.image).detach()
         return result
     x = init.detach().clone().requires_grad_(True)
     if iterations == 0:
         with torch.no_grad():
             total, terms = loss_fn(x)
-        return OptimizationResult(x.detach(), _floats(total, terms), 0, False, [float(total)])
+        return OptimizationResult(x.detach(), _floats(total, terms), 0, False, [float(total)], "budget")
 
     opt = make_optimizer(optimizer, [x], lr, history=history, tuning=tuning)
     history: list[float] = []
@@ -195,7 +227,7 @@ def optimize(
             best["terms"] = _floats(total, terms)
         return total
 
-    stopped_early = False
+    stopped_by = "budget"
 
     def seen() -> torch.Tensor:  # the image the pixel-change tests look at
         with torch.no_grad():
@@ -213,14 +245,23 @@ def optimize(
         if not math.isfinite(history[-1]):
             raise StyleError("the loss became non-finite; lower the learning rate or the weights")
         if len(history) < iterations and converged(history, tolerance, window):
-            stopped_early = True
+            stopped_by = "tolerance"
             break
+        if gain > 0 and len(history) % gain_window == 0 and len(history) < iterations:
+            share = gain
+            if reach is not None and focus is not None:  # short of its reach: not done; past it: done sooner
+                distance = image_change(seen(), reach[0], focus)[1]
+                short = distance is not None and distance < tuning.reach_share * reach[1]
+                share = tuning.short_gain if short else tuning.reached_gain
+            if gained_little(history, share, gain_window):
+                stopped_by = "settled"
+                break
         if checkpoint is not None and len(history) % change_window == 0 and len(history) < iterations:
             now = seen()
             share = focus_settle
             if reach is not None and focus is not None:  # short of its reach: a stricter relative test
                 distance = image_change(now, reach[0], focus)[1]
-                if distance is not None and distance < reach[1]:
+                if distance is not None and distance < tuning.reach_share * reach[1]:
                     share *= tuning.short_settle
             whole, moved = image_change(now, checkpoint, focus)  # once per window, for both tests
             focus_tolerance = None
@@ -228,10 +269,22 @@ def optimize(
                 peak = max(peak, moved or 0.0)
                 focus_tolerance = max(change_tolerance, share * peak)
             if _settled(whole, moved, change_tolerance, focus_only, focus_tolerance):
-                stopped_early = True
+                stopped_by = "settled"
                 break
             checkpoint = now
-    return OptimizationResult(best["image"], best["terms"], len(history), stopped_early, history)  # type: ignore[arg-type]
+    return OptimizationResult(best["image"], best["terms"], len(history),  # type: ignore[arg-type]
+                              stopped_by != "budget", history, stopped_by)
+
+
+def last_stop(phases: list[dict[str, object]]) -> str:
+    """Why a frame stopped, from its optimisations (``{"part", "iterations", "stopped_by"}`` in order): the reason of
+    its last part (a warm frame's new content on crops, or the whole frame's last level), "budget" first if a crop
+    ran out of it, then "tolerance"."""
+    if not phases:
+        return "budget"
+    last = [p["stopped_by"] for p in phases if p["part"] == "new content"] if phases[-1]["part"] != "frame" else [
+        phases[-1]["stopped_by"]]  # the crops of the new content, or the whole frame's last level
+    return next((r for r in ("budget", "tolerance") if r in last), "settled")
 
 
 def _floats(total: torch.Tensor, terms: dict[str, torch.Tensor]) -> dict[str, float]:

@@ -32,7 +32,7 @@ from . import memory
 from .devices import fast_bf16, resolve_device, resolve_precision
 from .focus import check_map, paint_focus
 from .images import check_image, resize01, to_numpy01, to_tensor, to_uint8
-from .optimize import image_change, optimize
+from .optimize import image_change, last_stop, optimize
 from .regions import RegionalStyle, RegionSpec, check_regions
 from .targets import Targets, style_working_size  # noqa: F401  (style_working_size: its name before issue 21)
 from .terms import ContentLoss, Objective, StyleLoss, TemporalLoss
@@ -90,6 +90,10 @@ class StyleResult:
     history: list[float] = field(default_factory=list, repr=False)
     #: full-frame-equivalent loss evaluations: ``iterations`` with those spent on crops counted by their area
     effort: float = 0.0
+    #: why it stopped ("budget", "tolerance", "settled": :func:`~videostyle.style.optimize.last_stop`) and each
+    #: optimisation run, ``{"part": "frame" | "new content", "iterations", "stopped_by"}``
+    stopped_by: str = "budget"
+    phases: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Stylizer:
@@ -242,7 +246,7 @@ class Stylizer:
 
         sizes = self._level_sizes(h, w)
         x01: np.ndarray | None = None
-        total_iters, stopped, history = 0, False, []
+        total_iters, history, phases = 0, [], []
         result = None
         for li, (lh, lw) in enumerate(sizes):
             c_l = resize01(content01, (lw, lh))
@@ -260,10 +264,12 @@ class Stylizer:
             # settled; the focus is painted afterwards, on crops (focus.paint_focus)
             carried = None if focus01 is None else resize01(1.0 - focus01, (lw, lh))
             result = self._run_level(c_l, start, t_l, iterations, focus=carried, focus_only=carried is not None,
+                                     gain=self.tuning.warm_gain if carried is not None and cfg.change_tolerance > 0
+                                     else 0.0,  # a warm frame stops once it gains little (0: every iteration)
                                      **self._style_terms(c_l, blend_weights, region_specs))
+            phases.append({"part": "frame", "iterations": result.iterations, "stopped_by": result.stopped_by})
             x01 = to_numpy01(result.image)
             total_iters += result.iterations
-            stopped = result.stopped_early
             history += result.history
         assert result is not None and x01 is not None
         effort = float(total_iters)
@@ -276,21 +282,17 @@ class Stylizer:
                                   targets=style.get("style_targets", whole), tuning=self.tuning,
                                   level=self._painted_level(x01, content01, 1.0 - focus01), **style)
             if painted is not None:
-                x01, crop_iters, effort_more, loss = painted
+                x01, crop_iters, effort_more, loss, crops = painted
                 total_iters += crop_iters
                 effort += effort_more
+                phases += [{"part": "new content", **c} for c in crops]
         out01 = x01
         if cfg.color == "luminance":
             out01 = colour.combine_luminance(colour.luminance(out01), content01)
-        return StyleResult(
-            image=to_uint8(out01),
-            iterations=total_iters,
-            loss=loss,
-            stopped_early=stopped,
-            seconds=time.perf_counter() - t0,
-            history=history,
-            effort=effort,
-        )
+        stopped_by = last_stop(phases)
+        return StyleResult(image=to_uint8(out01), iterations=total_iters, loss=loss,
+                           stopped_early=stopped_by != "budget", seconds=time.perf_counter() - t0, history=history,
+                           effort=effort, stopped_by=stopped_by, phases=phases)
 
     def _painted_level(self, x01: np.ndarray, content01: np.ndarray, weights: np.ndarray) -> float:
         """How far ``x01`` lies from the photo where ``weights`` are (mean |x − content| in 8-bit levels, in the
@@ -344,13 +346,13 @@ class Stylizer:
                    iterations: int, *, focus: np.ndarray | None = None, focus_only: bool = False,
                    style_targets: dict[str, torch.Tensor] | None = None,
                    regions: Sequence[tuple[np.ndarray, Any]] | None = None, free: np.ndarray | None = None,
-                   focus_settle: float = 0.0, reach: float | None = None):
+                   focus_settle: float = 0.0, reach: float | None = None, gain: float = 0.0):
         """One optimisation at this size. ``focus``/``focus_only``: the weights of the pixel-change test (see
         :func:`~videostyle.style.optimize.image_settled`); ``regions``:
         ``[(mask, targets), ...]`` whose guided Grams replace the whole frame's style term
         (:class:`~videostyle.style.regions.RegionalStyle`); ``free``/``focus_settle``: optimise only those pixels,
         and let the focus settle relative to its largest move, at a stricter share while it lies nearer the content
-        than ``reach`` levels (:func:`~videostyle.style.optimize.optimize`)."""
+        than ``reach`` levels; ``gain``: stop once a window gains little (:func:`~.optimize.optimize`)."""
         cfg = self.config
         dev, dt = self.device, self.dtype
         regional = None
@@ -383,6 +385,7 @@ class Stylizer:
             focus=None if focus is None else torch.from_numpy(np.ascontiguousarray(focus)).to(dev),
             focus_only=focus_only, focus_settle=focus_settle,
             reach=None if reach is None else (to_tensor(cview, dev, dt), reach),
+            gain=gain, gain_window=self.tuning.gain_window,
             free=None if free is None else torch.from_numpy(np.ascontiguousarray(free, dtype=np.float32)).to(dev, dt),
             tuning=self.tuning,
         )

@@ -285,6 +285,7 @@ def _stylize_frame(stylizer: Any, item: WorkItem, previous: collections.deque[np
         "pts": item.frame.pts, "pts_ticks": item.frame.pts_ticks, "number": item.frame.number,
         "shot_start": item.shot_start,
         "warm": not cold, "iterations": int(result.iterations), "stopped_early": bool(result.stopped_early),
+        "stopped_by": getattr(result, "stopped_by", "budget"), "phases": list(getattr(result, "phases", [])),
         "effort": round(float(result.effort), 2), "budget": budget,
         "new_share": None if focus is None else round(float((focus > tuning.focus_threshold).mean()), 4),
         "loss": {k: float(v) for k, v in result.loss.items()}, "seconds": float(result.seconds),

@@ -171,7 +171,8 @@ def _refine_frame(stylizer: Any, store: FrameStore, step: _Step, pass_no: int, n
     times.optimise += time.perf_counter() - t0
     record = {
         "index": step.index, "pass_no": pass_no, "warm": bool(temporal), "iterations": int(result.iterations),
-        "stopped_early": bool(result.stopped_early), "loss": {k: float(v) for k, v in result.loss.items()},
+        "stopped_early": bool(result.stopped_early), "stopped_by": getattr(result, "stopped_by", "budget"),
+        "loss": {k: float(v) for k, v in result.loss.items()},
         "seconds": float(result.seconds),
     }
     t0 = time.perf_counter()

@@ -27,7 +27,8 @@ def pass_summary(state: RunState) -> list[dict[str, Any]]:
 
 
 def report(config: StylizeConfig, state: RunState, controls: Controls) -> dict[str, Any]:
-    """The report: frames, shots, backbone, device, sizes, iterations, losses, stage times and the config."""
+    """The report: frames, shots, backbone, device, sizes, iterations (and why each frame stopped), losses, stage
+    times and the config."""
     frames = state.frames
     computed = [f for f in frames if not f.get("resumed")]
     first = [f["iterations"] for f in frames if not f.get("warm")]
@@ -51,6 +52,10 @@ def report(config: StylizeConfig, state: RunState, controls: Controls) -> dict[s
         "iterations_summary": {
             "first_frames_median": float(np.median(first)) if first else None,
             "warm_frames_median": float(np.median(warm)) if warm else None,
+            "warm_frames_mean": float(np.mean(warm)) if warm else None,
+            # why the frames stopped (each per_frame record says it, and each of its phases)
+            "stopped_by": {r: sum(1 for f in frames if f.get("stopped_by") == r)
+                           for r in ("settled", "budget", "tolerance")},
         },
         "passes": pass_summary(state),
         "loss": (state.refined[-1] if state.refined else frames[-1]).get("loss", {}),
