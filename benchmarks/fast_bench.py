@@ -102,9 +102,9 @@ def rerender(ns: argparse.Namespace) -> dict:
     for old in store.root.glob("frames/p1/*"):
         old.unlink()
     times, extra = StageTimes(), {}
-    render_clip(config, _size(work / "fast.mkv"), store, net, torch.device("cpu"), "fp32", times, extra, TUNING,
+    render_clip(config, video_size(work / "fast.mkv"), store, net, torch.device("cpu"), "fp32", times, extra, TUNING,
                 paintings)
-    with media.open_writer(work / "fast.mkv", size=_size(work / "fast.mkv"), codec="ffv1", fps=24) as writer:
+    with media.open_writer(work / "fast.mkv", size=video_size(work / "fast.mkv"), codec="ffv1", fps=24) as writer:
         for i in range(ns.frames):
             writer.write(store.get(i))
     entry["seconds"] += times.render - entry["stages"]["render"]
@@ -197,7 +197,7 @@ def sheet(work: Path, clip: Path, steps: list[str], ns: argparse.Namespace) -> N
     rows = []
     for name, path in [("source", clip)] + [(s, work / f"{s}.mkv") for s in steps]:
         with media.open_reader(path, max_frames=ns.compare_frames,
-                               size=None if name != "source" else _size(work / f"{steps[0]}.mkv")) as reader:
+                               size=None if name != "source" else video_size(work / f"{steps[0]}.mkv")) as reader:
             frames = {f.index: f.image for f in reader if f.index in picks}
         blank = np.full_like(next(iter(frames.values())), 128)  # a frame the run did not make (the baseline's)
         row = np.concatenate([frames.get(i, blank) for i in picks], axis=1)
@@ -209,7 +209,8 @@ def sheet(work: Path, clip: Path, steps: list[str], ns: argparse.Namespace) -> N
     cv2.imwrite(ns.sheet, cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
 
 
-def _size(path: Path) -> tuple[int, int]:
+def video_size(path: Path) -> tuple[int, int]:
+    """A video's display size (width, height)."""
     info = media.probe(str(path))
     assert info.video is not None
     return info.video.display_width, info.video.display_height

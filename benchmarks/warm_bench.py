@@ -1,7 +1,7 @@
 """Warm frames against the per-frame baseline at 256 px, on two generated clips (issue 22).
 
 Both clips are a camera moving over a photo while a textured subject enters and crosses the frame (made with
-:func:`videostyle.media.synthetic.moving_scene` at 1.5× the working size, lossless FFV1):
+:func:`synthetic.moving_scene` at 1.5× the working size, lossless FFV1):
 
 * ``tuning`` — the clip the warm-frame stop rule was tuned on: ``astronaut`` panned to the right, the centre of
   ``chelsea`` entering from the left;
@@ -32,12 +32,15 @@ import numpy as np
 
 from videostyle import media
 from videostyle.config import RangeConfig, StyleConfig, StylizeConfig, VideoConfig
-from videostyle.media import synthetic
 from videostyle.metrics import measure_clips
 from videostyle.tuning import TUNING, EngineTuning
 from videostyle.video import stylize
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the generated test media (synthetic/ at the root; not installed with the package)
+import synthetic  # noqa: E402
+from fast_bench import video_size  # noqa: E402
+
 CLIPS = ("tuning", "heldout")
 
 
@@ -197,7 +200,7 @@ def sheet(work: Path, name: str, clip: Path, common: int, frames: int, ns: argpa
     rows = []
     for label, path in (("source", clip), ("per-frame", work / f"{name}_baseline.mkv"),
                         ("temporal", work / f"{name}_temporal.mkv")):
-        with media.open_reader(path, max_frames=frames, size=None if label != "source" else _size(
+        with media.open_reader(path, max_frames=frames, size=None if label != "source" else video_size(
                 work / f"{name}_temporal.mkv")) as reader:
             got = {f.index: f.image for f in reader if f.index in picks}
         blank = np.full_like(next(iter(got.values())), 128)  # a frame the run did not make (the baseline's)
@@ -214,12 +217,6 @@ def sheet(work: Path, name: str, clip: Path, common: int, frames: int, ns: argpa
     path = path.with_name(f"{path.stem}_{name}{path.suffix}")
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
-
-
-def _size(path: Path) -> tuple[int, int]:
-    info = media.probe(str(path))
-    assert info.video is not None
-    return info.video.display_width, info.video.display_height
 
 
 def parser() -> argparse.ArgumentParser:

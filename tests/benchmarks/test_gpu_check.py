@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -82,39 +83,35 @@ def test_gpu_check_in_memory_stages_make_the_engines_frames(tmp_path: Path) -> N
         np.testing.assert_array_equal(image, store.get(i))
 
 
-def test_gpu_check_engine_runs_without_pyav(tmp_path: Path) -> None:
-    """On a machine without PyAV the engine check falls back to the in-memory stages (videostyle.video.warm and
-    what it imports need no PyAV)."""
+def _without_pyav(tmp_path: Path, args: str, call: str) -> Any:
+    """What gpu_check's ``call`` (an expression of ``g``, its globals, and ``args``) returns, run in a fresh
+    interpreter where ``import av`` fails, as on a machine without PyAV."""
     code = (
         "import sys, argparse, json, runpy, torch\n"
         "sys.modules['av'] = None\n"
         f"g = runpy.run_path({str(SCRIPT)!r}, run_name='gpu_check')\n"
-        "args = argparse.Namespace(model='vgg16', first_iterations=2, clip_iterations=2, clip_size=48, clip_frames=3)\n"
-        "print(json.dumps(g['engine_run'](args, torch.device('cpu'), None)))\n"
+        f"args = argparse.Namespace({args})\n"
+        f"print(json.dumps({call}))\n"
     )
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env,
                           cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_gpu_check_engine_runs_without_pyav(tmp_path: Path) -> None:
+    """On a machine without PyAV the engine check falls back to the in-memory stages (videostyle.video.warm and
+    what it imports need no PyAV)."""
+    out = _without_pyav(tmp_path, "model='vgg16', first_iterations=2, clip_iterations=2, clip_size=48, clip_frames=3",
+                        "g['engine_run'](args, torch.device('cpu'), None)")
     assert out["mode"] == "in memory (no PyAV)" and out["frames"] == 3 and out["iterations"][0] == 2
 
 
 def test_gpu_check_fast_mode_runs_without_pyav(tmp_path: Path) -> None:
     """The GPU machine may lack PyAV: fast mode's network, training and stroke carrying need none of it."""
-    code = (
-        "import sys, argparse, json, runpy, torch\n"
-        "sys.modules['av'] = None\n"
-        f"g = runpy.run_path({str(SCRIPT)!r}, run_name='gpu_check')\n"
-        "args = argparse.Namespace(model='vgg16', sizes={'smoke': 48}, fast_sizes=['smoke'], fast_steps=1,\n"
-        "                          fast_batches=1)\n"
-        "print(json.dumps(g['fast_mode'](args, torch.device('cpu'))))\n"
-    )
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env,
-                          cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    (row,) = json.loads(proc.stdout.strip().splitlines()[-1])
+    (row,) = _without_pyav(tmp_path, "model='vgg16', sizes={'smoke': 48}, fast_sizes=['smoke'], fast_steps=1, "
+                                     "fast_batches=1", "g['fast_mode'](args, torch.device('cpu'))")
     assert "error" not in row
     for key in ("train_steps_per_s", "render_fps_fp32", "render_fps_bf16+channels_last", "carry_fps"):
         assert row[key] > 0, key
