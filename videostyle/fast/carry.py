@@ -115,9 +115,10 @@ def carry_segment(students: Sequence[np.ndarray], flows: Sequence[tuple[np.ndarr
             total = np.maximum(wf + wb, 1e-6)[..., None]
             detail = (wf[..., None] * detail_f + wb[..., None] * detail_b) / total
             strength = np.maximum(f.mask, b.mask)
-        if sigma > 0 and 0 < t < n:
+        inner = t > 0 and (t < n or last is None)  # the keyframes at the ends come out exactly as painted
+        if sigma > 0 and inner:
             strength = np.minimum(strength, cv2.GaussianBlur(strength, (0, 0), sigma))
-        if tuning.student_carry_fill > 0 and 0 < t < n:
+        if tuning.student_carry_fill > 0 and inner:
             detail = _filled(detail, strength, tuning.student_carry_fill)
         else:
             detail = strength[..., None] * detail
