@@ -49,6 +49,7 @@ from .plan import ClipPlan, Keyframe, scan
 from .render import frame_total, render_clip
 from .train import KeyframeData, Trainer, describe
 
+
 def _pairs_for(size: tuple[int, int], tuning: EngineTuning) -> int:
     w, h = size
     per_pair = w * h * (3 + 3 + 8 + 2)  # two frames, the flow, the mask (float16)
