@@ -161,6 +161,7 @@ def measure(ns: argparse.Namespace) -> dict:
             runs[step]["warping_error_baseline_frames"] = b["warping_error"]["1"]["mean"]
         runs[step]["measures"] = {
             "warping_error": m["warping_error"]["1"]["mean"], "style_distance": m["style_distance"]["mean"],
+            "style_distance_grid_free": m["style_distance_grid_free"]["mean"],
             "content_distance": m["content_distance"]["mean"], "moving_stylization": m["moving_stylization"]["ratio"]}
         print(step, runs[step]["measures"], flush=True)
     ratios: dict[str, float] = {}

@@ -148,6 +148,7 @@ def _measures(clip: Path, out: Path, ns: argparse.Namespace, frames: int) -> dic
     m = measure_clips(str(clip), str(out), offsets=(1,), style=ns.style, model="vgg16-hed", detect_cuts=False,
                       max_frames=frames)
     return {"warping_error": m["warping_error"]["1"]["mean"], "style_distance": m["style_distance"]["mean"],
+            "style_distance_grid_free": m["style_distance_grid_free"]["mean"],
             "content_distance": m["content_distance"]["mean"], "moving_stylization": m["moving_stylization"]["ratio"]}
 
 

@@ -252,7 +252,10 @@ def _cmd_metrics(ns: argparse.Namespace) -> int:
         lines.append(f"moving-content stylisation: {moving['ratio']:.3f}   (moving/new pixels against static ones, "
                      f"{100 * moving['moving_share']:.0f} % of the pixels; ~1 = painted alike)")
     if "style_distance" in report:
-        lines.append(f"style distance ({report['model']}): {report['style_distance']['mean']:.4f}")
+        grid_free = report["style_distance_grid_free"]["mean"]
+        lines.append(f"style distance ({report['model']}): {report['style_distance']['mean']:.4f}" + (
+            f"   ({grid_free:.4f} grid-free: at pixel alignments no frame was optimised at)"
+            if grid_free is not None else ""))
         lines.append(f"content distance ({report['model']}): {report['content_distance']['mean']:.4f}")
     sys.stdout.write("\n".join(lines) + "\n")
     return 0

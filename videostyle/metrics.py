@@ -310,18 +310,23 @@ def _feature_distances(pairs: Iterable[tuple[Any, Any]], style: str, model: str 
                        every: int) -> dict[str, Any]:
     from .config import StyleConfig
     from .style import Stylizer, content_distance, load_style_image, style_distance
+    from .style.measures import GRID
 
     style_image = load_style_image(style)
     stylizer = Stylizer([style_image], StyleConfig(model=model))
-    styles, contents = [], []
+    styles, grid_free, contents = [], [], []
     for t, (a, b) in enumerate(pairs):
         if t % max(1, every):
             continue
         styles.append(style_distance(b.image, style_image, stylizer.backbone))
+        if min(b.image.shape[:2]) >= 3 * GRID:  # too small a picture has no room to move its grid
+            grid_free.append(style_distance(b.image, style_image, stylizer.backbone, grid_free=True))
         contents.append(content_distance(b.image, a.image, stylizer.backbone))
     return {
         "model": stylizer.backbone_name,
         "style_distance": {"mean": float(np.mean(styles)), "per_frame": styles},
+        "style_distance_grid_free": {"mean": float(np.mean(grid_free)) if grid_free else None,
+                                     "per_frame": grid_free},
         "content_distance": {"mean": float(np.mean(contents)), "per_frame": contents},
     }
 
