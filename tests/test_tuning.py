@@ -24,7 +24,8 @@ FIELDS = [
     "student_key_patches", "student_key_patch", "student_perceptual_layers", "student_l1_weight",
     "student_style_share", "student_crop", "student_learning_rate", "student_ema", "student_window",
     "student_converged", "student_pairs", "student_pair_bytes", "student_blocks",
-    "student_carry_feather", "student_carry_fill", "student_carry_nearness",
+    "student_carry_feather", "student_carry_fill", "student_carry_nearness", "student_carry_split",
+    "student_carry_correlation",
 ]
 
 #: numeric module constants that are facts, not tuning: limits on inputs, formats, timeouts, the memory model,
@@ -45,6 +46,7 @@ NOT_TUNING = {
     "media/writer/video.py": {"AUDIO_LOOKAHEAD"},
     "media/_damage.py": {"_MKV_SEGMENT"},
     "style/images.py": {"MAX_STYLE_SIDE", "MAX_STYLE_PIXELS"},
+    "style/measures.py": {"GRID"},  # the backbone's pooling stride, a fact of the network
     "style/losses.py": {"_EPS"},
     "style/memory.py": {"MB", "MARGIN", "FIXED_BYTES", "STYLE_BYTES_PER_PIXEL", "DECODE_BYTES_PER_PIXEL"},
     "style/targets.py": {"_STYLE_CACHE_SIZE", "_CONTENT_CACHE_SIZE"},

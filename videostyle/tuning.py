@@ -132,8 +132,14 @@ class EngineTuning:
     student_carry_fill: float = 3.0
     #: weight of each end's strokes in a segment: nearness (1 − distance share) to this power. Mixing two ends
     #: fades the strokes; 4 keeps them stronger towards mid-segment than 2 for 5 % more warping error there
-    #: (benchmarks/fast.md). A contrast-keeping blend (Heitz & Neyret 2018) over-sharpened correlated strokes
+    #: (benchmarks/fast.md)
     student_carry_nearness: float = 4.0
+    #: the two ends' strokes are what lies above a blur of this many px; below it (colour) they mix as they are,
+    #: above it the mix keeps its contrast (fast/carry.py ``_blend``). 2 and 3 measured alike; 2 a little better
+    student_carry_split: float = 2.0
+    #: window (px) of the two ends' strokes' local correlation, which tells the blend how much mixing fades them:
+    #: the same strokes at both ends do not fade, independent ones do. 8 and 16 measured alike
+    student_carry_correlation: float = 8.0
 
     def changed(self) -> dict[str, float | int]:
         """The fields that differ from the defaults (what enters the frame-store hash)."""

@@ -52,6 +52,30 @@ def test_strokes_move_with_the_scene_and_the_ends_are_the_keyframes(world):
         err = np.abs(carried - attached)[inner].mean()
         assert err < 0.25 * np.abs(attached[inner]).mean(), (t, err)
         assert err < 0.35 * np.abs(carried - stuck)[inner].mean(), (t, err)
+    # the same strokes at both ends: mixing them midway neither fades nor sharpens them
+    mid = (out[N // 2].astype(np.float32) - frames[N // 2])[inner]
+    ratio = _strokes(mid) / _strokes(_view(strokes, N // 2)[inner])
+    assert 0.85 < ratio < 1.1, ratio
+
+
+def _strokes(detail: np.ndarray) -> float:
+    """The strokes' contrast: the standard deviation above a 2 px blur."""
+    detail = np.ascontiguousarray(detail, np.float32)
+    return float((detail - cv2.GaussianBlur(detail, (0, 0), 2.0)).std())
+
+
+def test_independent_strokes_at_the_two_ends_keep_their_contrast_midway(world):
+    photo, strokes = world
+    other = np.ascontiguousarray(strokes[::-1, ::-1])  # a second painting's strokes, unrelated to the first's
+    frames = [_view(photo, t) for t in range(N + 1)]
+    first = _painted(photo, strokes, 0)
+    last = np.clip(_view(photo, N).astype(np.float32) + _view(other, N), 0, 255).astype(np.uint8)
+    out = carry_segment(frames, _flows(frames), detail_of(first, frames[0]), detail_of(last, frames[N]))
+    inner = (slice(6, H - 6), slice(6, W - 6))
+    alone = _strokes((first.astype(np.float32) - frames[0])[inner])
+    for t in (N // 2 - 1, N // 2, N // 2 + 1):  # a plain mean would fade them to about 0.7 midway
+        ratio = _strokes((out[t].astype(np.float32) - frames[t])[inner]) / alone
+        assert 0.85 < ratio < 1.15, (t, ratio)
 
 
 def test_new_content_gets_the_students_picture_not_strokes(world):

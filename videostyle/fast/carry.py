@@ -72,6 +72,31 @@ def _chains(flows: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], backward
     return chains[::-1] if backward else chains
 
 
+def _blend(detail_f: np.ndarray, detail_b: np.ndarray, wf: np.ndarray, wb: np.ndarray,
+           tuning: EngineTuning) -> np.ndarray:
+    """The two ends' details mixed with weights ``wf``/``wb`` (H×W), keeping the strokes' contrast.
+
+    A plain weighted mean of two independent stroke patterns has less contrast than either (down to 1/√2 midway):
+    the strokes fade mid-segment. Chained keyframes often carry the *same* strokes, though, and those a mean keeps
+    intact. So the strokes (the detail above a blur of ``student_carry_split`` px) are divided by the mean's own
+    contrast loss, ``√(a² + b² + 2abρ)``, with ρ their local correlation (over ``student_carry_correlation`` px,
+    clipped to [0, 1]); the colour below the split is mixed as it is (Heitz & Neyret 2018's variance-preserving
+    blend, made aware of correlated inputs).
+    """
+    total = np.maximum(wf + wb, 1e-6)
+    a, b = (wf / total)[..., None], (wb / total)[..., None]
+    split = tuning.student_carry_split
+    low_f, low_b = cv2.GaussianBlur(detail_f, (0, 0), split), cv2.GaussianBlur(detail_b, (0, 0), split)
+    high_f, high_b = detail_f - low_f, detail_b - low_b
+
+    def local(x: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(x.sum(-1), (0, 0), tuning.student_carry_correlation)
+
+    rho = local(high_f * high_b) / np.sqrt(np.maximum(local(high_f ** 2) * local(high_b ** 2), 1e-6))
+    contrast = np.sqrt(np.maximum(a ** 2 + b ** 2 + 2 * a * b * np.clip(rho, 0.0, 1.0)[..., None], 1e-6))
+    return a * low_f + b * low_b + (a * high_f + b * high_b) / contrast
+
+
 def _filled(detail: np.ndarray, strength: np.ndarray, sigma: float) -> np.ndarray:
     """``strength × detail``, and where the strength is low but reliable detail lies within about ``sigma`` px, the
     detail's local average there (normalised convolution): thin unreliable bands (motion boundaries, the edge of a
@@ -110,10 +135,8 @@ def carry_segment(students: Sequence[np.ndarray], flows: Sequence[tuple[np.ndarr
             b = backward[t]
             a = t / n
             p = tuning.student_carry_nearness
-            wf, wb = f.mask * (1.0 - a) ** p, b.mask * a ** p
             detail_b = flowlib.warp(last, b.flow, interpolation="cubic")
-            total = np.maximum(wf + wb, 1e-6)[..., None]
-            detail = (wf[..., None] * detail_f + wb[..., None] * detail_b) / total
+            detail = _blend(detail_f, detail_b, f.mask * (1.0 - a) ** p, b.mask * a ** p, tuning)
             strength = np.maximum(f.mask, b.mask)
         inner = t > 0 and (t < n or last is None)  # the keyframes at the ends come out exactly as painted
         if sigma > 0 and inner:
