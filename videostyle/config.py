@@ -263,8 +263,9 @@ class FastConfig:
     keyframe_change: float = field(default=0.5, metadata=opt(
         "fast mode: also a keyframe where this share of the frame cannot be carried from the last keyframe by the "
         "flow (0.5: half of it is new; 1: never)", above=0, maximum=1, metavar="SHARE", example=0.3))
-    train_steps: int = field(default=800, metadata=opt("fast mode: most training steps of the network",
-                                                       minimum=0))
+    train_steps: int = field(default=200, metadata=opt(
+        "fast mode: most training steps of the network (with the strokes carried, more barely change the frames; a "
+        "network that paints alone, --no-carry or for --net, gains from 800)", minimum=0))
     train_seconds: float | None = field(default=None, metadata=opt(
         "fast mode: stop training after this many seconds (the result then depends on the machine's speed)",
         above=0, metavar="SEC"))
