@@ -1,17 +1,19 @@
-"""Warm frames against the per-frame baseline at 256 px, on two generated clips (issue 22).
+"""Warm frames against the per-frame baseline at 256 px, on three generated clips (issue 22).
 
-Both clips are a camera moving over a photo while a textured subject enters and crosses the frame (made with
+All three are a camera moving over a photo while a textured subject enters and crosses the frame (made with
 :func:`synthetic.moving_scene` at 1.5× the working size, lossless FFV1):
 
 * ``tuning`` — the clip the warm-frame stop rule was tuned on: ``astronaut`` panned to the right, the centre of
   ``chelsea`` entering from the left;
 * ``heldout`` — a clip not used for tuning: ``coffee`` panned up and to the left, the centre of ``astronaut``
-  entering from the right and drifting down.
+  entering from the right and drifting down;
+* ``third`` — made after the defaults were final, and run once, as a clean held-out check: ``rocket`` panned down
+  and to the right, the centre of ``coffee`` (a cup) entering from the top and drifting right.
 
 Each clip is stylised twice with the offline VGG16-HED backbone: the per-frame baseline (``--temporal-weight 0``)
 on the first ``--baseline-frames`` frames, and the optimisation mode at its defaults on ``--frames`` frames, with
-the same budgets. Each is measured on its own frames (warping error, style and content distance, moving-content
-stylisation: :func:`videostyle.metrics.measure_clips`); time per frame is the run's wall time without set-up over
+the same budgets. Each is measured on its own frames (warping error, style distance plain and grid-free, content
+distance, moving-content stylisation: :func:`videostyle.metrics.measure_clips`); time per frame is the run's wall time without set-up over
 its frames. Writes a JSON of the numbers and a JPEG sheet (source, baseline, temporal) at frames where things move.
 
     python benchmarks/warm_bench.py --work WORK --style ../shared/media/starry_night.jpg --threads 1 \\
@@ -41,7 +43,7 @@ sys.path.insert(0, str(ROOT))  # the generated test media (synthetic/ at the roo
 import synthetic  # noqa: E402
 from fast_bench import video_size  # noqa: E402
 
-CLIPS = ("tuning", "heldout")
+CLIPS = ("tuning", "heldout", "third")
 
 
 def scene(name: str, frames: int, size: tuple[int, int]) -> synthetic.Scene:
@@ -56,6 +58,10 @@ def scene(name: str, frames: int, size: tuple[int, int]) -> synthetic.Scene:
         return synthetic.moving_scene(frames=frames, size=size, photo_name="coffee", velocity=(-0.9, -0.7),
                                       wobble=1.5, occluder_size=(sw, sh), occluder_velocity=(-w / 40.0, 0.8),
                                       occluder_start=(1.0 - sw / w * 0.2, 0.15), subject="astronaut")
+    if name == "third":
+        return synthetic.moving_scene(frames=frames, size=size, photo_name="rocket", velocity=(0.7, 0.9),
+                                      wobble=1.2, occluder_size=(sw, sh), occluder_velocity=(0.6, h / 26.0),
+                                      occluder_start=(0.35, -0.5), subject="coffee")
     raise ValueError(f"unknown clip {name!r}")
 
 
