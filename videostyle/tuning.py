@@ -134,8 +134,9 @@ class EngineTuning:
     #: fades the strokes; 4 keeps them stronger towards mid-segment than 2 for 5 % more warping error there
     #: (benchmarks/fast.md)
     student_carry_nearness: float = 4.0
-    #: the two ends' strokes are what lies above a blur of this many px; below it (colour) they mix as they are,
-    #: above it the mix keeps its contrast (fast/carry.py ``_blend``). 2 and 3 measured alike; 2 a little better
+    #: strokes are what lies above a blur of this many px, colour what lies below (fast/carry.py). Where strokes are
+    #: carried, the student's own texture is taken from the keyframes too (this frame's shimmers: 1.4x the warping
+    #: error), and the two ends' strokes mix keeping their contrast, their colours as they are. 2 and 4 px alike
     student_carry_split: float = 2.0
     #: window (px) of the two ends' strokes' local correlation, which tells the blend how much mixing fades them:
     #: the same strokes at both ends do not fade, independent ones do. 8 and 16 measured alike

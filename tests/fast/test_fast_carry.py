@@ -78,6 +78,20 @@ def test_independent_strokes_at_the_two_ends_keep_their_contrast_midway(world):
         assert 0.85 < ratio < 1.15, (t, ratio)
 
 
+def test_where_strokes_are_carried_the_students_own_shimmer_does_not_show(world):
+    photo, strokes = world
+    frames = [_view(photo, t) for t in range(N + 1)]
+    rng = np.random.default_rng(1)  # the student: the photo with fine texture of its own that changes every frame
+    students = [np.clip(f + rng.normal(0, 6, f.shape), 0, 255).astype(np.uint8) for f in frames]
+    first, last = _painted(photo, strokes, 0), _painted(photo, strokes, N)
+    out = carry_segment(students, _flows(frames), detail_of(first, students[0]), detail_of(last, students[N]))
+    inner = (slice(6, H - 6), slice(6, W - 6))
+    for t in (N // 2, N // 2 + 1):
+        shimmer = np.abs(students[t].astype(float) - frames[t])[inner].mean()
+        left = np.abs(out[t].astype(float) - _painted(photo, strokes, t))[inner].mean()
+        assert left < 0.4 * shimmer, (t, left, shimmer)
+
+
 def test_new_content_gets_the_students_picture_not_strokes(world):
     photo, strokes = world
     background = _view(photo, 0)
