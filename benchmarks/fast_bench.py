@@ -17,8 +17,8 @@ each writes ``WORK/<run>.json`` (wall time, stages, report) and ``WORK/<run>.mkv
   ``WORK/fast.mkv`` are replaced, and the checkpoint's step is recorded.
 
 ``--measure`` then measures every output on the first ``--compare-frames`` frames (warping error, style and content
-distance, moving-content stylisation: :func:`videostyle.metrics.measure_clips`), prints the ratios the issue asks
-for, and writes the JSON and a sheet of the three modes at frames where things move.
+distance as the picture lies and grid-free, moving-content stylisation: :func:`videostyle.metrics.measure_clips`),
+prints the ratios the issue asks for, and writes the JSON and a sheet of the three modes at frames where things move.
 
     python benchmarks/fast_bench.py --work "$WORK" --steps optimize          # long: run it apart
     python benchmarks/fast_bench.py --work "$WORK" --steps baseline,fast,fast2x
@@ -224,7 +224,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--measure", action="store_true", help="measure the outputs there and print the ratios")
     ap.add_argument("--style", default=str(ROOT / "sample_media" / "style.png"))
     ap.add_argument("--frames", type=int, default=240)
-    ap.add_argument("--compare-frames", type=int, default=24,
+    ap.add_argument("--compare-frames", type=int, default=48,
                     help="frames of the optimisation run, and of the comparisons")
     ap.add_argument("--baseline-frames", type=int, default=6, help="frames of the per-frame baseline run")
     ap.add_argument("--size", type=int, default=256)
