@@ -23,7 +23,7 @@ FIELDS = [
     "min_shot_frames",
     "student_key_patches", "student_key_patch", "student_perceptual_layers", "student_l1_weight",
     "student_style_share", "student_crop", "student_learning_rate", "student_ema", "student_window",
-    "student_converged", "student_pairs", "student_pair_bytes", "student_blocks",
+    "student_converged", "student_pairs", "student_pair_bytes", "student_blocks", "student_close_share",
     "student_carry_feather", "student_carry_fill", "student_carry_nearness", "student_carry_split",
     "student_carry_correlation",
 ]

@@ -126,6 +126,11 @@ class EngineTuning:
     student_pair_bytes: int = 512 << 20
     #: residual blocks of the student (its width is --net-width): 3 renders 39 fps at 256×144 on 2 CPU threads
     student_blocks: int = 3
+    #: a shot's last frame is a keyframe too when more than this share of it cannot be carried from the shot's
+    #: last keyframe (fast/plan.py): on the sample clip a cat that enters in the first shot's last stretch (0.33 of
+    #: the frame) stayed the network's near-photo picture without it. Slow stretches measured 0.04-0.09 (motion
+    #: boundaries, edges), the benchmark clip's last 0.15
+    student_close_share: float = 0.1
     #: keyframe strokes carried along the flow (fast/carry.py): the reliable region's edge fades over this many px
     student_carry_feather: float = 2.0
     #: unreliable pixels within about this many px of carried detail take its local average (0: the network's)

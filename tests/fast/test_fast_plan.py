@@ -56,7 +56,9 @@ def test_cuts_start_shots_and_keyframes():
     scene = synthetic.moving_scene(frames=12, size=(96, 64), cut_at=7)
     plan, _ = _scan(scene.frames, cut_detector="content")
     assert plan.shots == [0, 7]
-    assert [(k.index, k.since) for k in plan.keyframes] == [(0, None), (7, None)]
+    # each shot's camera moved far enough for new content at its end: the last frame closes it (see below)
+    assert [(k.index, k.since, k.reason) for k in plan.keyframes] == [
+        (0, None, "shot"), (6, 0, "close"), (7, None, "shot"), (11, 7, "close")]
     assert all(p.index != 7 for p in plan.pairs)  # no pair across the cut
 
 
@@ -79,3 +81,21 @@ def test_unknown_length_samples_a_seeded_reservoir():
     assert len(a.pairs) == 3
     assert [p.index for p in a.pairs] == [p.index for p in b.pairs]
     assert [p.index for p in a.pairs] == sorted(p.index for p in a.pairs)
+
+
+def test_a_subject_entering_in_a_shots_last_stretch_closes_it_with_a_keyframe():
+    """The render carries strokes from both ends of a stretch; a subject that enters after a shot's last keyframe
+    would otherwise get the network's own picture. The shot's last frame becomes a keyframe where more than
+    ``student_close_share`` of it is new since that keyframe; a still shot's does not."""
+    still = np.repeat(synthetic.moving_scene(frames=1, size=(96, 64), occluder=False).frames, 8, axis=0)
+    plan, _ = _scan(still)
+    assert [(k.index, k.reason) for k in plan.keyframes] == [(0, "shot")]
+    entering = still.copy()
+    subject = synthetic.moving_scene(frames=1, size=(96, 64), photo_name="chelsea", occluder=False).frames[0]
+    for t in range(3, 8):  # slides in from the right, 6 px a frame: a third of the frame by the end
+        entering[t, 20:50, 96 - 6 * (t - 2):] = subject[20:50, :6 * (t - 2)]
+    plan, stored = _scan(entering)
+    assert [(k.index, k.since, k.reason) for k in plan.keyframes] == [(0, None, "shot"), (7, 0, "close")]
+    np.testing.assert_array_equal(stored[1][1], entering[7])
+    plan, _ = _scan(entering, keyframe_change=1.0)  # the content rules off
+    assert [k.index for k in plan.keyframes] == [0]

@@ -87,9 +87,11 @@ def test_video_keeps_frames_timing_and_audio(clip, run):
 def test_report_says_what_fast_mode_did(run):
     config, report = run
     assert report["mode"] == "fast" and report["shots"] == [0, CUT]
-    # keyframes: each shot's first frame, then every 5 frames, each chained to the one before in its shot
+    # keyframes: each shot's first frame, then every 5 frames, and its last frame (the camera brought new content
+    # since its last keyframe), each chained to the one before in its shot
     assert [(k["index"], k["reason"], k["since"]) for k in report["keyframes"]] == [
-        (0, "shot", None), (5, "every", 0), (CUT, "shot", None), (14, "every", CUT)]
+        (0, "shot", None), (5, "every", 0), (CUT - 1, "close", 5), (CUT, "shot", None), (14, "every", CUT),
+        (FRAMES - 1, "close", 14)]
     training = report["training"]
     assert training["steps"] == 6 and training["stopped"] == "steps" and training["pairs"] > 0
     assert {"keyframe_l1", "keyframe_perceptual", "style", "content", "temporal"} <= set(training["loss"])

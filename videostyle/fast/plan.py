@@ -3,7 +3,10 @@
 Keyframes are each shot's first frame, then the first frame that lies ``keyframe_every`` frames after the last
 keyframe or that the flow cannot carry from the last keyframe for more than ``keyframe_change`` of its pixels (the
 forward-backward check of the pipeline's own flow, :meth:`~videostyle.flow.FlowEstimator.pair`): a camera that
-turns to new ground or a subject that enters brings a keyframe early, a still shot needs few.
+turns to new ground or a subject that enters brings a keyframe early, a still shot needs few. A shot's last frame
+is a keyframe too ("close") when more than ``student_close_share`` of it cannot be carried from the shot's last
+keyframe: the render carries strokes from both ends of a stretch, and without a keyframe after it, content that
+entered in a shot's last stretch would get the network's own picture, without strokes.
 
 The network trains on frames sampled across the whole clip, in consecutive pairs (t−1, t) with the backward flow
 t→t−1 and its reliability mask for the temporal loss. Only ``pairs`` of them are kept, spread evenly over the clip
@@ -34,7 +37,7 @@ class Keyframe:
     frame: media.Frame  # its image is dropped once stored
     shot_start: bool
     since: int | None
-    reason: str  # "shot" | "every" | "change"
+    reason: str  # "shot" | "every" | "change" | "close"
 
 
 @dataclass
@@ -67,7 +70,27 @@ def scan(frames: Iterable[media.Frame], *, total: int | None, flow: str, cut_det
     rng = np.random.default_rng(seed)
     seen_pairs = 0
     previous: np.ndarray | None = None
+    last_frame: media.Frame | None = None
     key_index, key_image = -1, None
+
+    def keep(frame: media.Frame, shot_start: bool, reason: str) -> None:
+        nonlocal key_index, key_image
+        key = Keyframe(frame.index, frame, shot_start, None if shot_start else key_index, reason)
+        on_keyframe(key)
+        key.frame = media.Frame(index=frame.index, pts=frame.pts, image=np.empty((0, 0, 3), np.uint8),
+                                pts_ticks=frame.pts_ticks, time_base=frame.time_base, number=frame.number)
+        plan.keyframes.append(key)
+        key_index, key_image = frame.index, frame.image
+
+    def close_shot() -> None:
+        """The shot's last frame (``last_frame``) as a keyframe, where new content entered since its last one."""
+        if last_frame is None or key_image is None or last_frame.index == key_index or keyframe_change >= 1.0:
+            return
+        t0 = time.perf_counter()
+        _bwd, _fwd, mask = estimator.pair(last_frame.image, key_image)
+        plan.seconds_flow += time.perf_counter() - t0
+        if 1.0 - float(mask.mean()) > tuning.student_close_share:
+            keep(last_frame, False, "close")
     t_decode = time.perf_counter()
     for annotated in annotate_shots(frames, lambda f: f.image, detector):
         frame, idx = annotated.item, annotated.index
@@ -75,6 +98,7 @@ def scan(frames: Iterable[media.Frame], *, total: int | None, flow: str, cut_det
         plan.frames = idx + 1
         reason = None
         if annotated.shot_start:
+            close_shot()
             plan.shots.append(idx)
             previous, reason = None, "shot"
         elif idx - key_index >= keyframe_every:
@@ -86,12 +110,7 @@ def scan(frames: Iterable[media.Frame], *, total: int | None, flow: str, cut_det
             if 1.0 - float(mask.mean()) > keyframe_change:
                 reason = "change"
         if reason is not None:
-            key = Keyframe(idx, frame, annotated.shot_start, None if annotated.shot_start else key_index, reason)
-            on_keyframe(key)
-            key.frame = media.Frame(index=frame.index, pts=frame.pts, image=np.empty((0, 0, 3), np.uint8),
-                                    pts_ticks=frame.pts_ticks, time_base=frame.time_base, number=frame.number)
-            plan.keyframes.append(key)
-            key_index, key_image = idx, frame.image
+            keep(frame, annotated.shot_start, reason)
         if previous is not None:
             if chosen is not None:
                 slot = len(plan.pairs) if idx in chosen else None
@@ -108,9 +127,10 @@ def scan(frames: Iterable[media.Frame], *, total: int | None, flow: str, cut_det
                     plan.pairs.append(pair)
                 else:
                     plan.pairs[slot] = pair
-        previous = frame.image
+        previous, last_frame = frame.image, frame
         if on_frame is not None:
             on_frame()
         t_decode = time.perf_counter()
+    close_shot()
     plan.pairs.sort(key=lambda p: p.index)
     return plan
