@@ -262,7 +262,8 @@ class FastConfig:
         "fast mode: at most this many frames between keyframes (each shot's first frame is one)", minimum=1))
     keyframe_change: float = field(default=0.5, metadata=opt(
         "fast mode: also a keyframe where this share of the frame cannot be carried from the last keyframe by the "
-        "flow (0.5: half of it is new; 1: never)", above=0, maximum=1, metavar="SHARE", example=0.3))
+        "flow (0.5: half of it is new; 1: never, and no shot closes with a keyframe either)", above=0, maximum=1,
+        metavar="SHARE", example=0.3))
     train_steps: int = field(default=200, metadata=opt(
         "fast mode: most training steps of the network (with the strokes carried, more barely change the frames; a "
         "network that paints alone, --no-carry or for --net, gains from 800)", minimum=0))
