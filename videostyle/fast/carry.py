@@ -9,15 +9,15 @@ rendered as
 
 where a keyframe's *detail* is what the student misses there (``painting − student(source)``) and *texture* the
 student's own fine texture there (its picture less a blur of ``student_carry_split`` px), both sampled once at the
-keyframe position of every pixel. Where strokes are carried, the student's fine texture is the keyframes' too:
-this frame's own shimmers from frame to frame. The keyframe position comes from composing the frame-to-frame
-flows along the chain (``F_t = f_t + warp(F_{t−1}, f_t)``): the detail is resampled once however long the chain,
-so the strokes stay sharp, and they move with what they paint, so they do not flicker. Each segment between two keyframes of a shot
-takes detail from both ends (forward from the one before, backward from the one after), weighted by nearness; the
-accumulated forward-backward reliability decides where detail may be carried, and ``s`` (the more reliable chain,
-feathered) fades to the student's own picture where neither keyframe saw the content — new content is never
-painted with another thing's strokes. The segment's frames are held in memory: at most ``--keyframe-every`` of
-them at the working size.
+keyframe position of every pixel. Where strokes are carried, the student's fine texture is the keyframes' too: this
+frame's own shimmers from frame to frame. The keyframe position comes from composing the frame-to-frame flows along
+the chain (``F_t = f_t + warp(F_{t−1}, f_t)``): the detail is resampled once however long the chain, so the strokes
+stay sharp, and they move with what they paint, so they do not flicker. Each segment between two keyframes of a shot
+takes detail from both ends (forward from the one before, backward from the one after), weighted by nearness and
+mixed keeping the strokes' contrast (:func:`_blend`); the accumulated forward-backward reliability decides where detail may be carried, and ``s`` (the more reliable chain,
+feathered) fades to the student's own picture where neither keyframe saw the content — new content is never painted
+with another thing's strokes. The segment's frames are held in memory: at most ``--keyframe-every`` of them at the
+working size.
 """
 
 from __future__ import annotations
