@@ -14,10 +14,10 @@ frame's own shimmers from frame to frame. The keyframe position comes from compo
 the chain (``F_t = f_t + warp(F_{t−1}, f_t)``): the detail is resampled once however long the chain, so the strokes
 stay sharp, and they move with what they paint, so they do not flicker. Each segment between two keyframes of a shot
 takes detail from both ends (forward from the one before, backward from the one after), weighted by nearness and
-mixed keeping the strokes' contrast (:func:`_blend`); the accumulated forward-backward reliability decides where detail may be carried, and ``s`` (the more reliable chain,
-feathered) fades to the student's own picture where neither keyframe saw the content — new content is never painted
-with another thing's strokes. The segment's frames are held in memory: at most ``--keyframe-every`` of them at the
-working size.
+mixed keeping the strokes' contrast (:func:`_blend`); the accumulated forward-backward reliability decides where
+detail may be carried, and ``s`` (the more reliable chain, feathered) fades to the student's own picture where
+neither keyframe saw the content — new content is never painted with another thing's strokes. The segment's frames
+are held in memory: at most ``--keyframe-every`` of them at the working size.
 """
 
 from __future__ import annotations
