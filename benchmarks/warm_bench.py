@@ -13,8 +13,9 @@ All three are a camera moving over a photo while a textured subject enters and c
 Each clip is stylised twice with the offline VGG16-HED backbone: the per-frame baseline (``--temporal-weight 0``)
 on the first ``--baseline-frames`` frames, and the optimisation mode at its defaults on ``--frames`` frames, with
 the same budgets. Each is measured on its own frames (warping error, style distance plain and grid-free, content
-distance, moving-content stylisation: :func:`videostyle.metrics.measure_clips`); time per frame is the run's wall time without set-up over
-its frames. Writes a JSON of the numbers and a JPEG sheet (source, baseline, temporal) at frames where things move.
+distance, moving-content stylisation: :func:`videostyle.metrics.measure_clips`); time per frame is the run's wall
+time without set-up over its frames. Writes a JSON of the numbers and a JPEG sheet (source, baseline, temporal) at
+frames where things move.
 
     python benchmarks/warm_bench.py --work WORK --style ../shared/media/starry_night.jpg --threads 1 \\
         --out benchmarks/results/warm.json --sheet docs/benchmarks/warm_sheet.jpg

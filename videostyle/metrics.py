@@ -310,7 +310,7 @@ def _feature_distances(pairs: Iterable[tuple[Any, Any]], style: str, model: str 
                        every: int) -> dict[str, Any]:
     from .config import StyleConfig
     from .style import Stylizer, content_distance, load_style_image, style_distance
-    from .style.measures import GRID
+    from .style.measures import grid_free_fits
 
     style_image = load_style_image(style)
     stylizer = Stylizer([style_image], StyleConfig(model=model))
@@ -319,7 +319,7 @@ def _feature_distances(pairs: Iterable[tuple[Any, Any]], style: str, model: str 
         if t % max(1, every):
             continue
         styles.append(style_distance(b.image, style_image, stylizer.backbone))
-        if min(b.image.shape[:2]) >= 3 * GRID:  # too small a picture has no room to move its grid
+        if grid_free_fits(b.image):  # too small a picture has no room to move its grid
             grid_free.append(style_distance(b.image, style_image, stylizer.backbone, grid_free=True))
         contents.append(content_distance(b.image, a.image, stylizer.backbone))
     return {

@@ -41,6 +41,11 @@ GRID = 16
 GRID_OFFSETS = ((1, 3), (2, 6), (3, 9), (4, 1), (7, 12), (10, 5), (13, 14), (15, 11))
 
 
+def grid_free_fits(image: np.ndarray) -> bool:
+    """Whether ``image`` is large enough (3 × :data:`GRID` px a side) for the grid-free style distance's crops."""
+    return min(image.shape[:2]) >= 3 * GRID
+
+
 def _gram_distances(image01: np.ndarray, targets: dict[str, torch.Tensor], backbone: torch.nn.Module,
                     layers: Sequence[str]) -> float:
     f = backbone(to_tensor(image01, _device_of(backbone), _dtype_of(backbone)), layers)
@@ -74,7 +79,7 @@ def style_distance(
     if not grid_free:
         return _gram_distances(a, targets, backbone, layers)
     h, w = a.shape[:2]
-    if min(h, w) < 3 * GRID:
+    if not grid_free_fits(a):
         raise ValueError(f"a grid-free style distance needs an image of at least {3 * GRID} px a side, got {w}x{h}")
     return float(np.mean([_gram_distances(np.ascontiguousarray(a[y:y + h - GRID, x:x + w - GRID]), targets,
                                           backbone, layers) for y, x in GRID_OFFSETS]))
