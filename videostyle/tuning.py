@@ -72,7 +72,15 @@ class EngineTuning:
     #: hold a deep layer's structures: forcing them over-paints it)
     min_guided_positions: float = 64.0
 
-    # --- a warm frame's start (video/engine.py, video/passes.py) ---------------------------------------------------
+    # --- a warm frame's start (video/engine.py, video/warm.py, video/passes.py) -------------------------------------
+    #: ``--fill cold``: a warm frame with new content starts it from a cold painting of the whole frame at this
+    #: share of its side (a quarter of the cost per iteration). Painted from its photo, the third warm-bench clip's
+    #: entering cup crept for 130-170 iterations before it was painted like the rest (moving-content stylisation
+    #: 0.73 of the per-frame run's at the stop rule's 25-35, 0.92 run to convergence); from a half-size cold
+    #: painting it measured 1.03 at 30-40 (benchmarks/warm.md)
+    cold_scale: float = 0.5
+    #: ... for at most this many iterations (its whole-frame change test may stop it sooner)
+    cold_iterations: int = 100
     #: fewest carried pixels whose colours ``--fill match`` maps from (fewer: the frame itself)
     min_matched: int = 64
     #: radius (px) of OpenCV's inpainting for ``--fill inpaint`` and ``--fill paint``

@@ -286,8 +286,65 @@ def test_warm_budget_follows_the_new_content(style_png, tmp_path):
     for f in warm:
         assert 0.0 < f["new_share"] < 0.8
         assert f["budget"] == 10 + round(f["new_share"] * 100)
-        assert f["iterations"] <= f["budget"] and 0 < f["effort"] <= f["iterations"]
+        cold = sum(p["iterations"] for p in f["phases"] if p["part"] == "cold start")  # --fill cold's, smaller
+        assert f["iterations"] <= f["budget"] and 0 < f["effort"] <= f["iterations"] + cold
     assert max(f["budget"] for f in warm) > 20  # the subject brings new content: budgets well above 10
+
+
+def test_cold_fill_starts_new_content_from_a_cold_painting(style_png, tmp_path, monkeypatch):
+    """``--fill cold`` (the default): a warm frame with new content first paints the whole frame cold at half its
+    size, reported as its first phase and counted in its effort and time, and the new content starts from that
+    painting; a warm frame with nothing new, and ``--fill match``, paint none."""
+    scene = synthetic.moving_scene(frames=4, size=(96, 64), photo_name="coffee", velocity=(0.0, 0.0), wobble=0.0,
+                                   occluder_size=(32, 40), occluder_velocity=(8.0, 0.0), occluder_start=(-0.3, 0.2),
+                                   subject="chelsea")
+    entering = synthetic.write_clip(tmp_path / "enter.mkv", scene.frames, fps=24, audio=False, codec="ffv1")
+    still = synthetic.write_clip(tmp_path / "still.mkv", [scene.frames[0]] * 3, fps=24, audio=False, codec="ffv1")
+    from videostyle.video import engine
+
+    def magenta(*args, **kwargs):  # the cold painting, made magenta: where the new content starts shows
+        painted, result = cold_painting(*args, **kwargs)
+        return np.broadcast_to(np.array([1.0, 0.0, 1.0], np.float32), painted.shape).copy(), result
+
+    cold_painting = engine._cold_painting
+    monkeypatch.setattr(engine, "_cold_painting", magenta)
+    runs = {}
+    for name, clip, fill in (("cold", entering, "cold"), ("match", entering, "match"), ("still", still, "cold")):
+        config = _config(clip, style_png, tmp_path / f"{name}_out.mkv", iterations=6, first_iterations=12, size=96,
+                         fill=fill)
+        runs[name] = [f for f in stylize(config, backbone=tiny_backbone(0))["per_frame"] if f["warm"]]
+    for f in runs["cold"]:
+        first = f["phases"][0]
+        assert first["part"] == "cold start" and 0 < first["iterations"] <= 100
+        assert f["effort"] >= first["iterations"] / 4 * 0.99  # at least its quarter-size evaluations
+    assert not any(p["part"] == "cold start" for f in runs["match"] + runs["still"] for p in f["phases"])
+    x0, y0, x1, y1 = (max(0, int(v)) for v in scene.occluder_boxes[1])  # the subject, all new in frame 1
+    to_magenta = {name: np.abs(_frames(tmp_path / f"{name}_out.mkv")[1].image[y0:y1, x0:x1] / 255.0
+                               - [1.0, 0.0, 1.0]).mean() for name in ("cold", "match")}
+    assert to_magenta["cold"] < 0.6 * to_magenta["match"], to_magenta
+
+
+def test_cold_painting_is_the_frame_painted_at_half_size():
+    """The cold start: the frame stylised from its photo at half its size (no smaller than a pyramid level's
+    smallest side), resized back; ``fill("cold")`` uses it where given and falls back to ``match``."""
+    from videostyle.config import StyleConfig
+    from videostyle.style import Stylizer
+    from videostyle.video.warm import cold_painting, fill
+
+    frame = cv2.resize(synthetic.photo("astronaut"), (96, 64), interpolation=cv2.INTER_AREA)
+    style = cv2.resize(synthetic.photo("coffee"), (64, 64), interpolation=cv2.INTER_AREA)
+    stylizer = Stylizer([style], StyleConfig(), backbone=tiny_backbone(0))
+    painted, result = cold_painting(stylizer, frame, seed=1, options={})
+    assert result.image.shape == (32, 48, 3) and 0 < result.iterations <= 100
+    assert painted.shape == (64, 96, 3) and painted.dtype == np.float32
+    assert np.abs(painted - frame / 255.0).mean() > 0.02  # painted, not the photo
+    tiny, small = cold_painting(stylizer, frame[:20, :30], seed=1, options={})
+    assert tiny.shape == (20, 30, 3) and min(small.image.shape[:2]) >= 16
+    source, warped = frame / 255.0, np.zeros((64, 96, 3), np.float32)
+    reliable = np.ones((64, 96), np.float32)
+    reliable[:, :20] = 0.0
+    assert fill("cold", source, warped, reliable, painted=painted) is painted
+    np.testing.assert_array_equal(fill("cold", source, warped, reliable), fill("match", source, warped, reliable))
 
 
 def test_paint_fill_is_the_frame_under_its_neighbours_paint_layer():

@@ -48,8 +48,10 @@ from .report import pass_summary as _pass_summary  # noqa: F401
 from .report import report as build_report
 from .source import open_source, working_size
 from .store import FrameStore
+from .warm import cold_painting as _cold_painting
 from .warm import fill as _fill  # noqa: F401
 from .warm import initial_and_temporal as _initial_and_temporal
+from .warm import needs_painting as _needs_painting
 from .warm import warm_budget as _warm_budget
 from .prepare import StageTimes, WorkItem, prepare as _prepare, timed as _timed  # noqa: F401  (importable here)
 
@@ -266,29 +268,43 @@ def _stylize_frame(stylizer: Any, item: WorkItem, previous: collections.deque[np
     content = item.frame.image
     cold = item.shot_start or video.temporal_weight == 0 or not item.flows
     focus = None
+    options = {} if controls is None else controls.run_options(item.frame.pts, item.frame.number, matte)
+    t0 = time.perf_counter()
+    start = None  # --fill cold: the cold painting the new content starts from, and its result
     if cold:
         init, temporal, budget = None, [], video.first_iterations
     else:
         if controls is not None and earlier_mattes:  # entering the matte (or changing region): new content
             item = dataclasses.replace(item, flows=controls.new_content(item.flows, matte, earlier_mattes))
-        init, temporal = _initial_and_temporal(item, content, previous, config, tuning)
+        if video.fill == "cold" and _needs_painting(1.0 - item.flows[min(item.flows)][1], tuning):
+            start = _cold_painting(stylizer, content, seed=video.seed + item.frame.index, options=options,
+                                   tuning=tuning)
+        init, temporal = _initial_and_temporal(item, content, previous, config, tuning,
+                                               painted=None if start is None else start[0])
         focus = 1.0 - item.flows[min(item.flows)][1]
         if controls is not None:  # a composited matte: only what lies inside it is held and painted
             temporal, focus = controls.restrict(temporal, focus, matte)
         budget = _warm_budget(video, focus, tuning)
-    t0 = time.perf_counter()
-    options = {} if controls is None else controls.run_options(item.frame.pts, item.frame.number, matte)
     result = stylizer.run(content, init=init, iterations=budget, temporal=temporal,
                           seed=video.seed + item.frame.index, focus=focus, **options)
     times.optimise += time.perf_counter() - t0
+    phases = list(getattr(result, "phases", []))
+    effort = float(result.effort)
+    if start is not None:  # the cold start: a phase of its own, in the effort (full-size evaluations) and time
+        painted = start[1]
+        phases.insert(0, {"part": "cold start", "iterations": int(painted.iterations),
+                          "stopped_by": painted.stopped_by})
+        effort += float(painted.effort) * painted.image.shape[0] * painted.image.shape[1] / float(
+            content.shape[0] * content.shape[1])
     record = {
         "pts": item.frame.pts, "pts_ticks": item.frame.pts_ticks, "number": item.frame.number,
         "shot_start": item.shot_start,
         "warm": not cold, "iterations": int(result.iterations), "stopped_early": bool(result.stopped_early),
-        "stopped_by": getattr(result, "stopped_by", "budget"), "phases": list(getattr(result, "phases", [])),
-        "effort": round(float(result.effort), 2), "budget": budget,
+        "stopped_by": getattr(result, "stopped_by", "budget"), "phases": phases,
+        "effort": round(effort, 2), "budget": budget,
         "new_share": None if focus is None else round(float((focus > tuning.focus_threshold).mean()), 4),
-        "loss": {k: float(v) for k, v in result.loss.items()}, "seconds": float(result.seconds),
+        "loss": {k: float(v) for k, v in result.loss.items()},
+        "seconds": float(result.seconds) + (0.0 if start is None else float(start[1].seconds)),
     }
     if controls is not None and controls.schedule is not None:
         record["style_blend"] = [round(w, 4) for w in controls.weights_at(item.frame.pts, item.frame.number) or ()]

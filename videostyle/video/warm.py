@@ -4,7 +4,7 @@ temporal terms and its budget (Ruder et al.; the heuristics in :class:`~videosty
 from __future__ import annotations
 
 import collections
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,9 +17,11 @@ if TYPE_CHECKING:
 
 
 def initial_and_temporal(item: WorkItem, content: np.ndarray, previous: collections.deque[np.ndarray],
-                          config: StylizeConfig, tuning: EngineTuning = TUNING
+                          config: StylizeConfig, tuning: EngineTuning = TUNING, *,
+                          painted: np.ndarray | None = None
                           ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, float]]]:
-    """Warped initialisation and temporal targets for a warm frame (Ruder et al., closest-first long-term masks)."""
+    """Warped initialisation and temporal targets for a warm frame (Ruder et al., closest-first long-term masks).
+    ``painted``: the frame's cold painting (:func:`cold_painting`) for ``--fill cold``."""
     offsets = sorted(item.flows)
     warped = [flowlib.warp(previous[-k], item.flows[k][0], interpolation="cubic").astype(np.float32) / 255.0
               for k in offsets]
@@ -27,7 +29,7 @@ def initial_and_temporal(item: WorkItem, content: np.ndarray, previous: collecti
     held = flowlib.closest_first(masks) if len(masks) > 1 else masks
     reliable = masks[0][..., None]
     source = content.astype(np.float32) / 255.0
-    start = fill(config.video.fill, source, warped[0], masks[0], tuning)
+    start = fill(config.video.fill, source, warped[0], masks[0], tuning, painted=painted)
     init = reliable * warped[0] + (1.0 - reliable) * start
     weight = config.video.temporal_weight
     temporal = [(w, m, weight) for w, m in zip(warped, held)]
@@ -35,8 +37,13 @@ def initial_and_temporal(item: WorkItem, content: np.ndarray, previous: collecti
 
 
 def fill(mode: str, source: np.ndarray, warped: np.ndarray, reliable: np.ndarray,
-          tuning: EngineTuning = TUNING) -> np.ndarray:
-    """What the pixels the flow cannot carry start from (H×W×3 float32 in [0, 1])."""
+          tuning: EngineTuning = TUNING, *, painted: np.ndarray | None = None) -> np.ndarray:
+    """What the pixels the flow cannot carry start from (H×W×3 float32 in [0, 1]). ``cold``: ``painted`` (the
+    frame's cold painting), or ``match`` where there is none (too little new content to paint one for)."""
+    if mode == "cold":
+        if painted is not None:
+            return painted
+        mode = "match"
     if mode == "blend":
         return 0.5 * (source + warped)
     if mode == "warped":
@@ -60,3 +67,30 @@ def warm_budget(video: VideoConfig, focus: np.ndarray, tuning: EngineTuning = TU
     to ``first_iterations`` (2 % new: about ``iterations``; everything new: a first frame's budget)."""
     share = float((focus > tuning.focus_threshold).mean())
     return int(video.iterations + round(share * max(0, video.first_iterations - video.iterations)))
+
+
+def needs_painting(focus: np.ndarray, tuning: EngineTuning = TUNING) -> bool:
+    """Whether a warm frame has enough new content (``tuning.min_focus_pixels`` above ``tuning.focus_threshold``)
+    for ``--fill cold`` to paint it a cold start: the same test that gives it a new-content phase."""
+    return int((focus > tuning.focus_threshold).sum()) >= tuning.min_focus_pixels
+
+
+def cold_painting(stylizer: Any, content: np.ndarray, *, seed: int, options: dict[str, Any],
+                  tuning: EngineTuning = TUNING) -> tuple[np.ndarray, Any]:
+    """A quick cold painting of the frame ``content`` (uint8 H×W×3), what ``--fill cold`` starts its new content
+    from: the frame at ``tuning.cold_scale`` of its size (its short side at least ``tuning.min_level_side``),
+    stylised from its photo for at most ``tuning.cold_iterations`` iterations, and resized back. Returns it (float32
+    H×W×3 in [0, 1]) and the :class:`~videostyle.style.StyleResult`. ``options``: the frame's style keywords
+    (a blend, or regions whose masks are resized here)."""
+    from ..style.images import resize01
+
+    h, w = content.shape[:2]
+    scale = min(1.0, max(tuning.cold_scale, tuning.min_level_side / max(1, min(h, w))))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    small = np.clip(resize01(content.astype(np.float32) / 255.0, size), 0.0, 1.0)
+    if options.get("regions") is not None:
+        options = dict(options, regions=[(np.clip(resize01(m, size), 0.0, 1.0), weights)
+                                         for m, weights in options["regions"]])
+    result = stylizer.run(small, iterations=tuning.cold_iterations, seed=seed, **options)
+    painted = np.clip(resize01(result.image.astype(np.float32) / 255.0, (w, h)), 0.0, 1.0)
+    return painted, result
