@@ -293,8 +293,8 @@ def test_warm_budget_follows_the_new_content(style_png, tmp_path):
 
 def test_cold_fill_starts_new_content_from_a_cold_painting(style_png, tmp_path, monkeypatch):
     """``--fill cold`` (the default): a warm frame with new content first paints the whole frame cold at half its
-    size, reported as its first phase and counted in its effort and time, and the new content starts from that
-    painting; a warm frame with nothing new, and ``--fill match``, paint none."""
+    size, reported as its first phase and counted in its effort (the report's warm-frame mean too) and time, and the
+    new content starts from that painting; a warm frame with nothing new, and ``--fill match``, paint none."""
     scene = synthetic.moving_scene(frames=4, size=(96, 64), photo_name="coffee", velocity=(0.0, 0.0), wobble=0.0,
                                    occluder_size=(32, 40), occluder_velocity=(8.0, 0.0), occluder_start=(-0.3, 0.2),
                                    subject="chelsea")
@@ -312,7 +312,10 @@ def test_cold_fill_starts_new_content_from_a_cold_painting(style_png, tmp_path, 
     for name, clip, fill in (("cold", entering, "cold"), ("match", entering, "match"), ("still", still, "cold")):
         config = _config(clip, style_png, tmp_path / f"{name}_out.mkv", iterations=6, first_iterations=12, size=96,
                          fill=fill)
-        runs[name] = [f for f in stylize(config, backbone=tiny_backbone(0))["per_frame"] if f["warm"]]
+        report = stylize(config, backbone=tiny_backbone(0))
+        runs[name] = [f for f in report["per_frame"] if f["warm"]]
+        assert report["iterations_summary"]["warm_frames_effort_mean"] == pytest.approx(
+            np.mean([f["effort"] for f in runs[name]]))
     for f in runs["cold"]:
         first = f["phases"][0]
         assert first["part"] == "cold start" and 0 < first["iterations"] <= 100

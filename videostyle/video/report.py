@@ -53,6 +53,9 @@ def report(config: StylizeConfig, state: RunState, controls: Controls) -> dict[s
             "first_frames_median": float(np.median(first)) if first else None,
             "warm_frames_median": float(np.median(warm)) if warm else None,
             "warm_frames_mean": float(np.mean(warm)) if warm else None,
+            # full-size evaluations: a crop by its area, a cold start (--fill cold) by its size; not in "iterations"
+            "warm_frames_effort_mean": float(np.mean([f.get("effort", f["iterations"]) for f in frames
+                                                      if f.get("warm")])) if warm else None,
             # why the frames stopped (each per_frame record says it, and each of its phases)
             "stopped_by": {r: sum(1 for f in frames if f.get("stopped_by") == r)
                            for r in ("settled", "budget", "tolerance")},
