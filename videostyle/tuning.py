@@ -79,8 +79,9 @@ class EngineTuning:
     #: 0.73 of the per-frame run's at the stop rule's 25-35, 0.92 run to convergence); from a half-size cold
     #: painting it measured 1.03 at 30-40 (benchmarks/warm.md)
     cold_scale: float = 0.5
-    #: ... for at most this many iterations (its whole-frame change test may stop it sooner)
-    cold_iterations: int = 100
+    #: ... for at most this share of the first-frame budget (``--first-iterations``: 500 gives 100; its whole-frame
+    #: change test may stop it sooner, and a budget of 0 paints no cold start)
+    cold_share: float = 0.2
     #: fewest carried pixels whose colours ``--fill match`` maps from (fewer: the frame itself)
     min_matched: int = 64
     #: radius (px) of OpenCV's inpainting for ``--fill inpaint`` and ``--fill paint``

@@ -48,6 +48,7 @@ from .report import pass_summary as _pass_summary  # noqa: F401
 from .report import report as build_report
 from .source import open_source, working_size
 from .store import FrameStore
+from .warm import cold_iterations as _cold_iterations
 from .warm import cold_painting as _cold_painting
 from .warm import fill as _fill  # noqa: F401
 from .warm import initial_and_temporal as _initial_and_temporal
@@ -276,9 +277,10 @@ def _stylize_frame(stylizer: Any, item: WorkItem, previous: collections.deque[np
     else:
         if controls is not None and earlier_mattes:  # entering the matte (or changing region): new content
             item = dataclasses.replace(item, flows=controls.new_content(item.flows, matte, earlier_mattes))
-        if video.fill == "cold" and _needs_painting(1.0 - item.flows[min(item.flows)][1], tuning):
-            start = _cold_painting(stylizer, content, seed=video.seed + item.frame.index, options=options,
-                                   tuning=tuning)
+        if (video.fill == "cold" and _cold_iterations(video, tuning) > 0
+                and _needs_painting(1.0 - item.flows[min(item.flows)][1], tuning)):
+            start = _cold_painting(stylizer, content, iterations=_cold_iterations(video, tuning),
+                                   seed=video.seed + item.frame.index, options=options, tuning=tuning)
         init, temporal = _initial_and_temporal(item, content, previous, config, tuning,
                                                painted=None if start is None else start[0])
         focus = 1.0 - item.flows[min(item.flows)][1]

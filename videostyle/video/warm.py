@@ -75,13 +75,18 @@ def needs_painting(focus: np.ndarray, tuning: EngineTuning = TUNING) -> bool:
     return int((focus > tuning.focus_threshold).sum()) >= tuning.min_focus_pixels
 
 
-def cold_painting(stylizer: Any, content: np.ndarray, *, seed: int, options: dict[str, Any],
+def cold_iterations(video: VideoConfig, tuning: EngineTuning = TUNING) -> int:
+    """The cold start's budget (``--fill cold``): ``tuning.cold_share`` of the first-frame budget."""
+    return int(round(tuning.cold_share * video.first_iterations))
+
+
+def cold_painting(stylizer: Any, content: np.ndarray, *, iterations: int, seed: int, options: dict[str, Any],
                   tuning: EngineTuning = TUNING) -> tuple[np.ndarray, Any]:
     """A quick cold painting of the frame ``content`` (uint8 H×W×3), what ``--fill cold`` starts its new content
     from: the frame at ``tuning.cold_scale`` of its size (its short side at least ``tuning.min_level_side``),
-    stylised from its photo for at most ``tuning.cold_iterations`` iterations, and resized back. Returns it (float32
-    H×W×3 in [0, 1]) and the :class:`~videostyle.style.StyleResult`. ``options``: the frame's style keywords
-    (a blend, or regions whose masks are resized here)."""
+    stylised from its photo for at most ``iterations`` (:func:`cold_iterations`), and resized back. Returns it
+    (float32 H×W×3 in [0, 1]) and the :class:`~videostyle.style.StyleResult`. ``options``: the frame's style
+    keywords (a blend, or regions whose masks are resized here)."""
     from ..style.images import resize01
 
     h, w = content.shape[:2]
@@ -91,6 +96,6 @@ def cold_painting(stylizer: Any, content: np.ndarray, *, seed: int, options: dic
     if options.get("regions") is not None:
         options = dict(options, regions=[(np.clip(resize01(m, size), 0.0, 1.0), weights)
                                          for m, weights in options["regions"]])
-    result = stylizer.run(small, iterations=tuning.cold_iterations, seed=seed, **options)
+    result = stylizer.run(small, iterations=iterations, seed=seed, **options)
     painted = np.clip(resize01(result.image.astype(np.float32) / 255.0, (w, h)), 0.0, 1.0)
     return painted, result
