@@ -329,7 +329,8 @@ def test_cold_fill_starts_new_content_from_a_cold_painting(style_png, tmp_path, 
 
 def test_cold_painting_is_the_frame_painted_at_half_size():
     """The cold start: the frame stylised from its photo at half its size (no smaller than a pyramid level's
-    smallest side), resized back; ``fill("cold")`` uses it where given and falls back to ``match``."""
+    smallest side), resized back, plus the photo's detail that half size could not hold; ``fill("cold")`` uses it
+    where given and falls back to ``match``."""
     from videostyle.config import StyleConfig
     from videostyle.style import Stylizer
     from videostyle.video.warm import cold_painting, fill
@@ -341,6 +342,15 @@ def test_cold_painting_is_the_frame_painted_at_half_size():
     assert result.image.shape == (32, 48, 3) and 0 < result.iterations <= 20
     assert painted.shape == (64, 96, 3) and painted.dtype == np.float32
     assert np.abs(painted - frame / 255.0).mean() > 0.02  # painted, not the photo
+    from videostyle.style.images import resize01
+    from videostyle.tuning import EngineTuning
+
+    plain, _ = cold_painting(stylizer, frame, iterations=20, seed=1, options={}, tuning=EngineTuning(cold_detail=0.0))
+    photo = frame / np.float32(255.0)
+    detail = photo - resize01(np.clip(resize01(photo, (48, 32)), 0, 1), (96, 64))  # what half size cannot hold
+    inside = (painted > 0.02) & (painted < 0.98)
+    np.testing.assert_allclose((painted - plain)[inside], detail[inside], atol=0.02)
+    assert np.abs(detail).mean() > 0.01
     tiny, small = cold_painting(stylizer, frame[:20, :30], iterations=20, seed=1, options={})
     assert tiny.shape == (20, 30, 3) and min(small.image.shape[:2]) >= 16
     source, warped = frame / 255.0, np.zeros((64, 96, 3), np.float32)

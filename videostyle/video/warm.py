@@ -84,7 +84,9 @@ def cold_painting(stylizer: Any, content: np.ndarray, *, iterations: int, seed: 
                   tuning: EngineTuning = TUNING) -> tuple[np.ndarray, Any]:
     """A quick cold painting of the frame ``content`` (uint8 H×W×3), what ``--fill cold`` starts its new content
     from: the frame at ``tuning.cold_scale`` of its size (its short side at least ``tuning.min_level_side``),
-    stylised from its photo for at most ``iterations`` (:func:`cold_iterations`), and resized back. Returns it
+    stylised from its photo for at most ``iterations`` (:func:`cold_iterations`), resized back, with the photo's
+    detail that the smaller size could not hold added back (``tuning.cold_detail``: the photo less its smaller
+    version, resized back). Returns it
     (float32 H×W×3 in [0, 1]) and the :class:`~videostyle.style.StyleResult`. ``options``: the frame's style
     keywords (a blend, or regions whose masks are resized here)."""
     from ..style.images import resize01
@@ -97,5 +99,8 @@ def cold_painting(stylizer: Any, content: np.ndarray, *, iterations: int, seed: 
         options = dict(options, regions=[(np.clip(resize01(m, size), 0.0, 1.0), weights)
                                          for m, weights in options["regions"]])
     result = stylizer.run(small, iterations=iterations, seed=seed, **options)
-    painted = np.clip(resize01(result.image.astype(np.float32) / 255.0, (w, h)), 0.0, 1.0)
-    return painted, result
+    painted = resize01(result.image.astype(np.float32) / 255.0, (w, h))
+    if tuning.cold_detail > 0:  # the photo's detail that the smaller size could not hold
+        photo = content.astype(np.float32) / 255.0
+        painted = painted + tuning.cold_detail * (photo - resize01(small, (w, h)))
+    return np.clip(painted, 0.0, 1.0), result
