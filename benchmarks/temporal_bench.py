@@ -81,10 +81,11 @@ def make_scenes(folder: Path, frames: int, size: tuple[int, int],
 
 
 def subject_legibility(input_path: Path, output_path: Path, boxes: np.ndarray, source_size: tuple[int, int],
-                       sigma: float = 1.5) -> float:
+                       sigma: float = 1.5, max_frames: int | None = None) -> float:
     """Mean over frames of corr(blurred luma(output), blurred luma(input)) on the subject's pixels (``boxes``:
-    the subject's (x0, y0, x1, y1) per frame in a source of ``source_size`` = (w, h))."""
-    with media.open_reader(output_path) as out_reader:
+    the subject's (x0, y0, x1, y1) per frame in a source of ``source_size`` = (w, h)); over the first
+    ``max_frames`` of the output (None: all)."""
+    with media.open_reader(output_path, max_frames=max_frames) as out_reader:
         size = out_reader.size
         outs = [f.image for f in out_reader]
     with media.open_reader(input_path, size=size, max_frames=len(outs)) as in_reader:

@@ -16,7 +16,8 @@ All four are a camera moving over a photo while a textured subject enters and cr
 Each clip is stylised twice with the offline VGG16-HED backbone: the per-frame baseline (``--temporal-weight 0``)
 on the first ``--baseline-frames`` frames, and the optimisation mode at its defaults on ``--frames`` frames, with
 the same budgets. Each is measured on its own frames (warping error, style distance plain and grid-free, content
-distance, moving-content stylisation: :func:`videostyle.metrics.measure_clips`); time per frame is the run's wall
+distance, moving-content stylisation: :func:`videostyle.metrics.measure_clips`; the entering subject's legibility:
+``temporal_bench.subject_legibility``); time per frame is the run's wall
 time without set-up over its frames. Writes a JSON of the numbers and a JPEG sheet (source, baseline, temporal) at
 frames where things move.
 
@@ -46,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the generated test media (synthetic/ at the root; not installed with the package)
 import synthetic  # noqa: E402
 from fast_bench import video_size  # noqa: E402
+from temporal_bench import subject_legibility  # noqa: E402
 
 CLIPS = ("tuning", "heldout", "third", "fourth")
 
@@ -158,12 +160,17 @@ def from_store(name: str, run: str, ns: argparse.Namespace) -> dict:
     return entry
 
 
-def _measures(clip: Path, out: Path, ns: argparse.Namespace, frames: int) -> dict[str, float]:
+def _measures(clip: Path, out: Path, ns: argparse.Namespace, frames: int, boxes: np.ndarray) -> dict[str, float]:
+    """The measures of ``videostyle metrics`` over the first ``frames``, and the entering subject's legibility
+    (``temporal_bench.subject_legibility``: its blurred luma's correlation with the source's, in its box)."""
     m = measure_clips(str(clip), str(out), offsets=(1,), style=ns.style, model="vgg16-hed", detect_cuts=False,
                       max_frames=frames)
+    with media.open_reader(clip) as reader:
+        source_size = reader.size
     return {"warping_error": m["warping_error"]["1"]["mean"], "style_distance": m["style_distance"]["mean"],
             "style_distance_grid_free": m["style_distance_grid_free"]["mean"],
-            "content_distance": m["content_distance"]["mean"], "moving_stylization": m["moving_stylization"]["ratio"]}
+            "content_distance": m["content_distance"]["mean"], "moving_stylization": m["moving_stylization"]["ratio"],
+            "subject_legibility": subject_legibility(clip, out, boxes, source_size, max_frames=frames)}
 
 
 def measure(ns: argparse.Namespace) -> dict:
@@ -172,14 +179,14 @@ def measure(ns: argparse.Namespace) -> dict:
     work = Path(ns.work)
     out: dict[str, dict] = {}
     for name in ns.clips.split(","):
-        clip, _ = make_clip(work, name, ns.frames, ns.size)
+        clip, boxes = make_clip(work, name, ns.frames, ns.size)
         runs = {r: json.loads((work / f"{name}_{r}.json").read_text()) if (work / f"{name}_{r}.json").exists()
                 else from_store(name, r, ns) for r in ("baseline", "temporal")}
         base, temp = runs["baseline"], runs["temporal"]
         common = base["frames"]
-        b = _measures(clip, work / f"{name}_baseline.mkv", ns, common)
-        t = _measures(clip, work / f"{name}_temporal.mkv", ns, common)
-        t_all = _measures(clip, work / f"{name}_temporal.mkv", ns, temp["frames"])
+        b = _measures(clip, work / f"{name}_baseline.mkv", ns, common, boxes)
+        t = _measures(clip, work / f"{name}_temporal.mkv", ns, common, boxes)
+        t_all = _measures(clip, work / f"{name}_temporal.mkv", ns, temp["frames"], boxes)
         first = temp["per_frame"][:common]
         t_common = sum(f["seconds"] for f in first) / common  # the temporal run's optimisation time on those frames
         ratios = {k: t[k] / b[k] for k in b}
