@@ -38,7 +38,7 @@ import cv2
 import numpy as np
 
 from videostyle import media
-from videostyle.config import RangeConfig, StyleConfig, StylizeConfig, VideoConfig
+from videostyle.config import FILLS, RangeConfig, StyleConfig, StylizeConfig, VideoConfig
 from videostyle.metrics import measure_clips
 from videostyle.tuning import TUNING, EngineTuning
 from videostyle.video import stylize
@@ -88,7 +88,7 @@ def make_clip(work: Path, name: str, frames: int, size: int) -> tuple[Path, np.n
 def config_for(name: str, run: str, clip: Path, work: Path, ns: argparse.Namespace) -> StylizeConfig:
     baseline = run == "baseline"
     video = VideoConfig(size=ns.size, first_iterations=ns.first_iterations, iterations=ns.iterations,
-                        temporal_weight=0.0 if baseline else VideoConfig().temporal_weight)
+                        temporal_weight=0.0 if baseline else VideoConfig().temporal_weight, fill=ns.fill)
     return StylizeConfig(
         input=str(clip), output=str(work / f"{name}_{run}.mkv"), styles=(ns.style,),
         style=StyleConfig(model="vgg16-hed"), video=video,
@@ -260,6 +260,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--size", type=int, default=256, help="working size (long side)")
     ap.add_argument("--first-iterations", type=int, default=VideoConfig().first_iterations)
     ap.add_argument("--iterations", type=int, default=VideoConfig().iterations)
+    ap.add_argument("--fill", default=VideoConfig().fill, choices=FILLS,
+                    help="what the new content of the temporal run's warm frames starts from (--fill)")
     ap.add_argument("--set", default="", help="tuning changes for the temporal run, name=value,... (variants)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None, help="write the measured results as JSON")

@@ -40,7 +40,7 @@ PRECISIONS = ("fp32", "bf16", "auto")
 COLOR_MODES = ("none", "luminance", "histogram")
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise")
-FILLS = ("cold", "match", "content", "paint", "blend", "warped", "inpaint")
+FILLS = ("match", "cold", "content", "paint", "blend", "warped", "inpaint")
 CUT_DETECTORS = ("content", "adaptive", "none")
 CODECS = ("h264", "prores", "ffv1", "png", "png16")
 #: x264's preset names (x264_preset_names in x264.h)
@@ -166,7 +166,7 @@ class VideoConfig:
     long_term: tuple[int, ...] = field(default=(1,), metadata=opt(
         "frame offsets of temporal terms, e.g. 1,2,4", minimum=1, metavar="K[,K...]"))
     flow: str = field(default=DEFAULT_FLOW, metadata=opt("optical-flow backend", choices=FLOW_METHODS))
-    fill: str = field(default="cold", metadata=opt("what fills unreliable pixels of the init", choices=FILLS))
+    fill: str = field(default="match", metadata=opt("what fills unreliable pixels of the init", choices=FILLS))
     cut_detector: str = field(default="content", metadata=opt(choices=CUT_DETECTORS))
     cut_threshold: float | None = field(default=None, metadata=opt("cut detector threshold (default: the "
                                                                    "detector's)", minimum=0))

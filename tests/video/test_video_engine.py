@@ -292,7 +292,7 @@ def test_warm_budget_follows_the_new_content(style_png, tmp_path):
 
 
 def test_cold_fill_starts_new_content_from_a_cold_painting(style_png, tmp_path, monkeypatch):
-    """``--fill cold`` (the default): a warm frame with new content first paints the whole frame cold at half its
+    """``--fill cold``: a warm frame with new content first paints the whole frame cold at half its
     size (for a fifth of --first-iterations), reported as its first phase and counted in its effort (the report's warm-frame mean too) and time, and the
     new content starts from that painting; a warm frame with nothing new, and ``--fill match``, paint none."""
     scene = synthetic.moving_scene(frames=4, size=(96, 64), photo_name="coffee", velocity=(0.0, 0.0), wobble=0.0,
