@@ -31,6 +31,12 @@ def check_map(values: np.ndarray, name: str, shape: tuple[int, int]) -> np.ndarr
     return np.clip(m, 0.0, 1.0)
 
 
+def has_focus(focus: np.ndarray, *, tuning: EngineTuning = TUNING) -> bool:
+    """Whether ``focus`` holds enough new content to paint (``tuning.min_focus_pixels`` above
+    ``tuning.focus_threshold``): what gives a warm frame its new-content phase, and ``--fill cold`` its cold start."""
+    return int((focus > tuning.focus_threshold).sum()) >= tuning.min_focus_pixels
+
+
 def focus_boxes(focus: np.ndarray, *, margin: int, min_side: int, tuning: EngineTuning = TUNING
                 ) -> list[tuple[int, int, int, int]]:
     """Boxes ``(x0, y0, x1, y1)`` (exclusive ends) around the connected parts of ``focus > tuning.focus_threshold``.
@@ -41,9 +47,9 @@ def focus_boxes(focus: np.ndarray, *, margin: int, min_side: int, tuning: Engine
     ``tuning.max_crop_share`` of it.
     """
     h, w = focus.shape
-    region = (focus > tuning.focus_threshold).astype(np.uint8)
-    if int(region.sum()) < tuning.min_focus_pixels:
+    if not has_focus(focus, tuning=tuning):
         return []
+    region = (focus > tuning.focus_threshold).astype(np.uint8)
     count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(region, connectivity=8)
     boxes = [_grow(int(x), int(y), int(x + bw), int(y + bh), margin, min_side, w, h)
              for x, y, bw, bh, _area in stats[1:count]]

@@ -52,7 +52,6 @@ from .warm import cold_iterations as _cold_iterations
 from .warm import cold_painting as _cold_painting
 from .warm import fill as _fill  # noqa: F401
 from .warm import initial_and_temporal as _initial_and_temporal
-from .warm import needs_painting as _needs_painting
 from .warm import warm_budget as _warm_budget
 from .prepare import StageTimes, WorkItem, prepare as _prepare, timed as _timed  # noqa: F401  (importable here)
 
@@ -277,8 +276,10 @@ def _stylize_frame(stylizer: Any, item: WorkItem, previous: collections.deque[np
     else:
         if controls is not None and earlier_mattes:  # entering the matte (or changing region): new content
             item = dataclasses.replace(item, flows=controls.new_content(item.flows, matte, earlier_mattes))
+        from ..style.focus import has_focus  # the style package loads torch: imported where frames are painted
+
         if (video.fill == "cold" and _cold_iterations(video, tuning) > 0
-                and _needs_painting(1.0 - item.flows[min(item.flows)][1], tuning)):
+                and has_focus(1.0 - item.flows[min(item.flows)][1], tuning=tuning)):
             start = _cold_painting(stylizer, content, iterations=_cold_iterations(video, tuning),
                                    seed=video.seed + item.frame.index, options=options, tuning=tuning)
         init, temporal = _initial_and_temporal(item, content, previous, config, tuning,

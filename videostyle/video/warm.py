@@ -69,12 +69,6 @@ def warm_budget(video: VideoConfig, focus: np.ndarray, tuning: EngineTuning = TU
     return int(video.iterations + round(share * max(0, video.first_iterations - video.iterations)))
 
 
-def needs_painting(focus: np.ndarray, tuning: EngineTuning = TUNING) -> bool:
-    """Whether a warm frame has enough new content (``tuning.min_focus_pixels`` above ``tuning.focus_threshold``)
-    for ``--fill cold`` to paint it a cold start: the same test that gives it a new-content phase."""
-    return int((focus > tuning.focus_threshold).sum()) >= tuning.min_focus_pixels
-
-
 def cold_iterations(video: VideoConfig, tuning: EngineTuning = TUNING) -> int:
     """The cold start's budget (``--fill cold``): ``tuning.cold_share`` of the first-frame budget."""
     return int(round(tuning.cold_share * video.first_iterations))
@@ -86,9 +80,8 @@ def cold_painting(stylizer: Any, content: np.ndarray, *, iterations: int, seed: 
     from: the frame at ``tuning.cold_scale`` of its size (its short side at least ``tuning.min_level_side``),
     stylised from its photo for at most ``iterations`` (:func:`cold_iterations`), resized back, with the photo's
     detail that the smaller size could not hold added back (``tuning.cold_detail``: the photo less its smaller
-    version, resized back). Returns it
-    (float32 H×W×3 in [0, 1]) and the :class:`~videostyle.style.StyleResult`. ``options``: the frame's style
-    keywords (a blend, or regions whose masks are resized here)."""
+    version, resized back). Returns it (float32 H×W×3 in [0, 1]) and the :class:`~videostyle.style.StyleResult`.
+    ``options``: the frame's style keywords (a blend, or regions whose masks are resized here)."""
     from ..style.images import resize01
 
     h, w = content.shape[:2]
