@@ -105,6 +105,9 @@ class WorkDirLock:
             other, age = self._current()
             if age is None:  # released meanwhile
                 continue
+            if other is None and age < self.poll:  # its writer is still writing it: read it again, to name it
+                time.sleep(min(0.02, self.poll))
+                continue
             if not self._gone(other, age):
                 if not self.wait:
                     raise WorkDirLockedError(f"work directory is in use by another run ({_describe(other)}); rerun "
