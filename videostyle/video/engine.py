@@ -278,13 +278,13 @@ def _stylize_frame(stylizer: Any, item: WorkItem, previous: collections.deque[np
             item = dataclasses.replace(item, flows=controls.new_content(item.flows, matte, earlier_mattes))
         from ..style.focus import has_focus  # the style package loads torch: imported where frames are painted
 
-        if (video.fill == "cold" and _cold_iterations(video, tuning) > 0
-                and has_focus(1.0 - item.flows[min(item.flows)][1], tuning=tuning)):
-            start = _cold_painting(stylizer, content, iterations=_cold_iterations(video, tuning),
-                                   seed=video.seed + item.frame.index, options=options, tuning=tuning)
+        focus = 1.0 - item.flows[min(item.flows)][1]
+        cold_budget = _cold_iterations(video, tuning) if video.fill == "cold" else 0
+        if cold_budget > 0 and has_focus(focus, tuning=tuning):
+            start = _cold_painting(stylizer, content, iterations=cold_budget, seed=video.seed + item.frame.index,
+                                   options=options, tuning=tuning)
         init, temporal = _initial_and_temporal(item, content, previous, config, tuning,
                                                painted=None if start is None else start[0])
-        focus = 1.0 - item.flows[min(item.flows)][1]
         if controls is not None:  # a composited matte: only what lies inside it is held and painted
             temporal, focus = controls.restrict(temporal, focus, matte)
         budget = _warm_budget(video, focus, tuning)
