@@ -141,14 +141,15 @@ def run_step(name: str, run: str, ns: argparse.Namespace) -> dict:
 def from_store(name: str, run: str, ns: argparse.Namespace) -> dict:
     """A run that was stopped before it finished (the baseline, on a loaded machine): its entry from the frames its
     store holds (each record's optimisation seconds; no wall time), and those frames encoded losslessly as its
-    clip. Its time per frame is then the optimisation's alone, which leaves out decoding and encoding: it makes the
-    baseline faster, not slower."""
+    clip (RGB, as the engine writes ffv1: session 8 wrote them 4:2:0, whose blurred colour raised the baselines'
+    style distance by a quarter and flattered the temporal runs' ratio). Its time per frame is then the
+    optimisation's alone, which leaves out decoding and encoding: it makes the baseline faster, not slower."""
     work = Path(ns.work)
     [store] = [d for d in (work / f"{name}_{run}.work").iterdir() if (d / "p1").is_dir()]
     records = sorted((store / "p1").glob("*.json"))
     per = [json.loads(r.read_text()) for r in records]
     frames = np.stack([media.read_image(r.with_suffix(".png")) for r in records])
-    synthetic.write_clip(work / f"{name}_{run}.mkv", frames, fps=24, audio=False, codec="ffv1")
+    synthetic.write_clip(work / f"{name}_{run}.mkv", frames, fps=24, audio=False, codec="ffv1", pix_fmt="bgr0")
     seconds = float(sum(f["seconds"] for f in per))
     entry = {"clip": name, "run": run, "frames": len(per), "seconds": None, "from_store": True,
              "seconds_per_frame": seconds / len(per), "cpu_per_frame": None,

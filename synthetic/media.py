@@ -274,13 +274,15 @@ def write_clip(
     preset: str = "ultrafast",
     gop: int | None = None,
     audio_samples: np.ndarray | None = None,
+    pix_fmt: str | None = None,
 ) -> Path:
     """Encode RGB uint8 frames (all the same size, even sides for yuv420p codecs) to a video file.
 
     ``vfr_pts``: per-frame times in seconds (irregular timestamps); default ``i / fps``. ``rotation``: clockwise
     display rotation flag (0/90/180/270) written as display-matrix side data. ``audio``: a 440 Hz tone as long as
     the video (or ``audio_seconds``), AAC in mp4/mov and FLAC in mkv unless ``audio_codec`` says otherwise;
-    ``audio_samples`` (mono float32 in [-1, 1]) replaces the tone.
+    ``audio_samples`` (mono float32 in [-1, 1]) replaces the tone. ``pix_fmt``: the stream's pixel format (default:
+    the codec's in ``_PIX_FMT``, 4:2:0 for ffv1; ``bgr0`` keeps ffv1 lossless in RGB, as the engine writes it).
     ``time_base`` defaults to 1/(1000·fps) for mp4/mov (1/1000 is forced by Matroska). ``gop``: key frame interval
     (short intervals exercise real seeks when trimming).
     """
@@ -297,7 +299,7 @@ def write_clip(
     try:
         stream = cast(av.video.stream.VideoStream, container.add_stream(codec, rate=rate))
         stream.width, stream.height = first.shape[1], first.shape[0]
-        stream.pix_fmt = _PIX_FMT.get(codec, "yuv420p")
+        stream.pix_fmt = pix_fmt or _PIX_FMT.get(codec, "yuv420p")
         stream.time_base = tb
         stream.codec_context.time_base = tb
         if codec == "libx264":
