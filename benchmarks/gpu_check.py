@@ -200,8 +200,9 @@ def engine_in_memory(args: argparse.Namespace, device: torch.device, frames: lis
                      ) -> tuple[dict[str, Any], list[np.ndarray]]:
     """The engine's per-frame stages on frames held in memory, without decode, cuts or encode (no PyAV): the
     flow stage's pairs and masks (as ``video/prepare.py``), then each frame as ``video/engine._stylize_frame`` does
-    it: the first cold, every later one warm from :mod:`videostyle.video.warm` (the previous results warped, the
-    default fill, the temporal terms, the budget by new content) with the new content as the focus.
+    it: the first cold, every later one warm from :mod:`videostyle.video.warm` (``warm_start``: the previous
+    results warped, the default fill and its cold start, the temporal terms; the budget by new content) with the
+    new content as the focus.
 
     Returns (the summary, the stylised frames): on the same frames the engine stores the same frames (tested)."""
     from collections import deque
@@ -209,7 +210,7 @@ def engine_in_memory(args: argparse.Namespace, device: torch.device, frames: lis
 
     from videostyle.flow import FlowEstimator
     from videostyle.tuning import TUNING
-    from videostyle.video.warm import initial_and_temporal, warm_budget
+    from videostyle.video.warm import warm_budget, warm_start
 
     config = clip_config(args, device, "(frames in memory)", "(none)", "(in memory)")
     video = config.video
@@ -229,9 +230,9 @@ def engine_in_memory(args: argparse.Namespace, device: torch.device, frames: lis
                 flows[k] = (bwd, mask)
         times["flow"] += time.perf_counter() - t
         t = time.perf_counter()
-        if flows:  # a warm frame (the engine's WorkItem: only its flows are read)
-            init, temporal = initial_and_temporal(SimpleNamespace(flows=flows), frame, previous, config, TUNING)
-            focus = 1.0 - flows[min(flows)][1]
+        if flows:  # a warm frame (the engine's WorkItem: only its flows and frame index are read)
+            item = SimpleNamespace(flows=flows, frame=SimpleNamespace(index=i))
+            init, temporal, focus, _cold = warm_start(st, item, frame, previous, config, TUNING, options={})
             budget = warm_budget(video, focus, TUNING)
         else:
             init, temporal, focus, budget = None, [], None, video.first_iterations

@@ -18,7 +18,7 @@ FIELDS = [
     "feather_sigma", "focus_settle", "short_settle", "warm_gain", "reached_gain", "short_gain", "gain_window",
     "reach_share",
     "adam_lr", "min_guided_positions",
-    "cold_scale", "cold_share", "cold_detail", "min_matched", "inpaint_radius", "pass_blend",
+    "cold_scale", "cold_share", "min_cold_iterations", "cold_detail", "min_matched", "inpaint_radius", "pass_blend",
     "min_flow_side", "occlusion_rel", "occlusion_abs", "boundary_rel", "boundary_abs",
     "min_shot_frames",
     "student_key_patches", "student_key_patch", "student_perceptual_layers", "student_l1_weight",

@@ -166,7 +166,7 @@ class VideoConfig:
     long_term: tuple[int, ...] = field(default=(1,), metadata=opt(
         "frame offsets of temporal terms, e.g. 1,2,4", minimum=1, metavar="K[,K...]"))
     flow: str = field(default=DEFAULT_FLOW, metadata=opt("optical-flow backend", choices=FLOW_METHODS))
-    fill: str = field(default="match", metadata=opt("what fills unreliable pixels of the init", choices=FILLS))
+    fill: str = field(default="cold", metadata=opt("what fills unreliable pixels of the init", choices=FILLS))
     cut_detector: str = field(default="content", metadata=opt(choices=CUT_DETECTORS))
     cut_threshold: float | None = field(default=None, metadata=opt("cut detector threshold (default: the "
                                                                    "detector's)", minimum=0))

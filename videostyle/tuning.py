@@ -73,9 +73,9 @@ class EngineTuning:
     min_guided_positions: float = 64.0
 
     # --- a warm frame's start (video/engine.py, video/warm.py, video/passes.py) -------------------------------------
-    #: ``--fill cold`` (an option, not the default: about 1.6x the time on a moving camera): a warm frame with new
-    #: content starts it from a cold painting of the whole frame at this share of its side (a quarter of the cost
-    #: per iteration). Painted from its photo, the third warm-bench clip's entering cup crept for 130-170 iterations
+    #: ``--fill cold`` (the default since session 10; about 1.6x ``match``'s time on a moving camera): a warm frame
+    #: with new content starts it from a cold painting of the whole frame at this share of its side (a quarter of
+    #: the cost per iteration). Painted from its photo, the third warm-bench clip's entering cup crept for 130-170 iterations
     #: before it was painted like the rest (moving-content stylisation 0.73 of the per-frame run's at the stop
     #: rule's 25-35, 0.92 run to convergence); from a half-size cold painting it measured 0.98 at 30-45
     #: (benchmarks/warm.md)
@@ -83,6 +83,10 @@ class EngineTuning:
     #: ... for at most this share of the first-frame budget (``--first-iterations``: 500 gives 100; its whole-frame
     #: change test may stop it sooner, and a budget of 0 paints no cold start)
     cold_share: float = 0.2
+    #: ... and none when that is under this many iterations (the new content then starts as ``--fill match``'s):
+    #: a cold start of 3 (``--first-iterations 16``) left a growing matte's new band less painted than ``match``'s
+    #: recoloured photo (30.9 against 35.6, mean |out − photo|, tests/video/test_video_controls.py)
+    min_cold_iterations: int = 20
     #: ... and the photo's detail that the smaller size cannot hold (the photo less its half-size version) is added
     #: back at this weight: without it the 96 px sample's entering cat, painted from a 48-pixel-wide cold start, was
     #: 0.60 as legible as the per-frame run's (session 8's match fill: 1.50); with it 1.00, its moving content 0.95

@@ -292,35 +292,39 @@ def test_warm_budget_follows_the_new_content(style_png, tmp_path):
 
 
 def test_cold_fill_starts_new_content_from_a_cold_painting(style_png, tmp_path, monkeypatch):
-    """``--fill cold``: a warm frame with new content first paints the whole frame cold at half its
-    size (for a fifth of --first-iterations), reported as its first phase and counted in its effort (the report's warm-frame mean too) and time, and the
-    new content starts from that painting; a warm frame with nothing new, and ``--fill match``, paint none."""
+    """``--fill cold`` (the default): a warm frame with new content first paints the whole frame cold at half its
+    size (for a fifth of --first-iterations), reported as its first phase and counted in its effort (the report's
+    warm-frame mean too) and time, and the new content starts from that painting; a warm frame with nothing new,
+    ``--fill match``, and a cold start under ``min_cold_iterations`` (a fifth of 12) paint none."""
     scene = synthetic.moving_scene(frames=4, size=(96, 64), photo_name="coffee", velocity=(0.0, 0.0), wobble=0.0,
                                    occluder_size=(32, 40), occluder_velocity=(8.0, 0.0), occluder_start=(-0.3, 0.2),
                                    subject="chelsea")
     entering = synthetic.write_clip(tmp_path / "enter.mkv", scene.frames, fps=24, audio=False, codec="ffv1")
     still = synthetic.write_clip(tmp_path / "still.mkv", [scene.frames[0]] * 3, fps=24, audio=False, codec="ffv1")
-    from videostyle.video import engine
+    from videostyle.video import warm
 
     def magenta(*args, **kwargs):  # the cold painting, made magenta: where the new content starts shows
         painted, result = cold_painting(*args, **kwargs)
         return np.broadcast_to(np.array([1.0, 0.0, 1.0], np.float32), painted.shape).copy(), result
 
-    cold_painting = engine._cold_painting
-    monkeypatch.setattr(engine, "_cold_painting", magenta)
+    cold_painting = warm.cold_painting
+    monkeypatch.setattr(warm, "cold_painting", magenta)
+    assert VideoConfig().fill == "cold"
     runs = {}
-    for name, clip, fill in (("cold", entering, "cold"), ("match", entering, "match"), ("still", still, "cold")):
-        config = _config(clip, style_png, tmp_path / f"{name}_out.mkv", iterations=6, first_iterations=12, size=96,
-                         fill=fill)
+    for name, clip, fill, first in (("cold", entering, "cold", 100), ("match", entering, "match", 100),
+                                    ("still", still, "cold", 100), ("short", entering, "cold", 12)):
+        config = _config(clip, style_png, tmp_path / f"{name}_out.mkv", iterations=6, first_iterations=first,
+                         size=96, fill=fill)
         report = stylize(config, backbone=tiny_backbone(0))
         runs[name] = [f for f in report["per_frame"] if f["warm"]]
         assert report["iterations_summary"]["warm_frames_effort_mean"] == pytest.approx(
             np.mean([f["effort"] for f in runs[name]]))
     for f in runs["cold"]:
         first = f["phases"][0]
-        assert first["part"] == "cold start" and 0 < first["iterations"] <= round(0.2 * 12)  # of --first-iterations
+        assert first["part"] == "cold start" and 0 < first["iterations"] <= round(0.2 * 100)  # of --first-iterations
         assert f["effort"] >= first["iterations"] / 4 * 0.99  # at least its quarter-size evaluations
-    assert not any(p["part"] == "cold start" for f in runs["match"] + runs["still"] for p in f["phases"])
+    assert not any(p["part"] == "cold start" for f in runs["match"] + runs["still"] + runs["short"]
+                   for p in f["phases"])
     x0, y0, x1, y1 = (max(0, int(v)) for v in scene.occluder_boxes[1])  # the subject, all new in frame 1
     to_magenta = {name: np.abs(_frames(tmp_path / f"{name}_out.mkv")[1].image[y0:y1, x0:x1] / 255.0
                                - [1.0, 0.0, 1.0]).mean() for name in ("cold", "match")}

@@ -48,11 +48,9 @@ from .report import pass_summary as _pass_summary  # noqa: F401
 from .report import report as build_report
 from .source import open_source, working_size
 from .store import FrameStore
-from .warm import cold_iterations as _cold_iterations
-from .warm import cold_painting as _cold_painting
 from .warm import fill as _fill  # noqa: F401
-from .warm import initial_and_temporal as _initial_and_temporal
 from .warm import warm_budget as _warm_budget
+from .warm import warm_start as _warm_start
 from .prepare import StageTimes, WorkItem, prepare as _prepare, timed as _timed  # noqa: F401  (importable here)
 
 def _file_digest(path: str) -> str:
@@ -270,21 +268,14 @@ def _stylize_frame(stylizer: Any, item: WorkItem, previous: collections.deque[np
     focus = None
     options = {} if controls is None else controls.run_options(item.frame.pts, item.frame.number, matte)
     t0 = time.perf_counter()
-    start = None  # --fill cold: the cold painting the new content starts from, and its result
+    painted = None  # --fill cold: the cold start's result
     if cold:
         init, temporal, budget = None, [], video.first_iterations
     else:
         if controls is not None and earlier_mattes:  # entering the matte (or changing region): new content
             item = dataclasses.replace(item, flows=controls.new_content(item.flows, matte, earlier_mattes))
-        from ..style.focus import has_focus  # the style package loads torch: imported where frames are painted
-
-        focus = 1.0 - item.flows[min(item.flows)][1]
-        cold_budget = _cold_iterations(video, tuning) if video.fill == "cold" else 0
-        if cold_budget > 0 and has_focus(focus, tuning=tuning):
-            start = _cold_painting(stylizer, content, iterations=cold_budget, seed=video.seed + item.frame.index,
-                                   options=options, tuning=tuning)
-        init, temporal = _initial_and_temporal(item, content, previous, config, tuning,
-                                               painted=None if start is None else start[0])
+        init, temporal, focus, painted = _warm_start(stylizer, item, content, previous, config, tuning,
+                                                     options=options)
         if controls is not None:  # a composited matte: only what lies inside it is held and painted
             temporal, focus = controls.restrict(temporal, focus, matte)
         budget = _warm_budget(video, focus, tuning)
@@ -293,8 +284,7 @@ def _stylize_frame(stylizer: Any, item: WorkItem, previous: collections.deque[np
     times.optimise += time.perf_counter() - t0
     phases = list(getattr(result, "phases", []))
     effort = float(result.effort)
-    if start is not None:  # the cold start: a phase of its own, in the effort (full-size evaluations) and time
-        painted = start[1]
+    if painted is not None:  # the cold start: a phase of its own, in the effort (full-size evaluations) and time
         phases.insert(0, {"part": "cold start", "iterations": int(painted.iterations),
                           "stopped_by": painted.stopped_by})
         effort += float(painted.effort) * painted.image.shape[0] * painted.image.shape[1] / float(
@@ -307,7 +297,7 @@ def _stylize_frame(stylizer: Any, item: WorkItem, previous: collections.deque[np
         "effort": round(effort, 2), "budget": budget,
         "new_share": None if focus is None else round(float((focus > tuning.focus_threshold).mean()), 4),
         "loss": {k: float(v) for k, v in result.loss.items()},
-        "seconds": float(result.seconds) + (0.0 if start is None else float(start[1].seconds)),
+        "seconds": float(result.seconds) + (0.0 if painted is None else float(painted.seconds)),
     }
     if controls is not None and controls.schedule is not None:
         record["style_blend"] = [round(w, 4) for w in controls.weights_at(item.frame.pts, item.frame.number) or ()]

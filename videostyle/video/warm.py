@@ -70,8 +70,31 @@ def warm_budget(video: VideoConfig, focus: np.ndarray, tuning: EngineTuning = TU
 
 
 def cold_iterations(video: VideoConfig, tuning: EngineTuning = TUNING) -> int:
-    """The cold start's budget (``--fill cold``): ``tuning.cold_share`` of the first-frame budget."""
-    return int(round(tuning.cold_share * video.first_iterations))
+    """The cold start's budget (``--fill cold``): ``tuning.cold_share`` of the first-frame budget, or 0 (no cold
+    start) under ``tuning.min_cold_iterations`` or with another fill."""
+    budget = int(round(tuning.cold_share * video.first_iterations)) if video.fill == "cold" else 0
+    return budget if budget >= tuning.min_cold_iterations else 0
+
+
+def warm_start(stylizer: Any, item: WorkItem, content: np.ndarray, previous: collections.deque[np.ndarray],
+               config: StylizeConfig, tuning: EngineTuning = TUNING, *, options: dict[str, Any]
+               ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, float]], np.ndarray, Any]:
+    """Everything a warm frame starts from: (init, temporal terms, focus, cold start). The focus is the pixels the
+    flow to the nearest earlier frame could not carry (its new content). With ``--fill cold`` and enough new
+    content (:func:`~videostyle.style.focus.has_focus`) it first paints the frame cold (:func:`cold_painting`, its
+    :class:`~videostyle.style.StyleResult` is the fourth item; else None) and the new content starts from that.
+    ``options``: the frame's style keywords."""
+    from ..style.focus import has_focus  # the style package loads torch: imported where frames are painted
+
+    focus = 1.0 - item.flows[min(item.flows)][1]
+    budget = cold_iterations(config.video, tuning)
+    cold = None
+    if budget > 0 and has_focus(focus, tuning=tuning):
+        painted, cold = cold_painting(stylizer, content, iterations=budget, seed=config.video.seed + item.frame.index,
+                                      options=options, tuning=tuning)
+    init, temporal = initial_and_temporal(item, content, previous, config, tuning,
+                                          painted=None if cold is None else painted)
+    return init, temporal, focus, cold
 
 
 def cold_painting(stylizer: Any, content: np.ndarray, *, iterations: int, seed: int, options: dict[str, Any],
