@@ -163,7 +163,10 @@ def from_store(name: str, run: str, ns: argparse.Namespace) -> dict:
 
 def _measures(clip: Path, out: Path, ns: argparse.Namespace, frames: int, boxes: np.ndarray) -> dict[str, float]:
     """The measures of ``videostyle metrics`` over the first ``frames``, and the entering subject's legibility
-    (``temporal_bench.subject_legibility``: its blurred luma's correlation with the source's, in its box)."""
+    (``temporal_bench.subject_legibility``: its blurred luma's correlation with the source's, in its box).
+    ``moving_change`` / ``static_change``: the two halves of the moving-content stylisation (how far the moving and
+    the static pixels lie from their photo), so that a ratio that falls because the background is painted more is
+    told apart from a subject painted less."""
     m = measure_clips(str(clip), str(out), offsets=(1,), style=ns.style, model="vgg16-hed", detect_cuts=False,
                       max_frames=frames)
     with media.open_reader(clip) as reader:
@@ -171,6 +174,8 @@ def _measures(clip: Path, out: Path, ns: argparse.Namespace, frames: int, boxes:
     return {"warping_error": m["warping_error"]["1"]["mean"], "style_distance": m["style_distance"]["mean"],
             "style_distance_grid_free": m["style_distance_grid_free"]["mean"],
             "content_distance": m["content_distance"]["mean"], "moving_stylization": m["moving_stylization"]["ratio"],
+            "moving_change": m["moving_stylization"]["moving_mean"],
+            "static_change": m["moving_stylization"]["static_mean"],
             "subject_legibility": subject_legibility(clip, out, boxes, source_size, max_frames=frames)}
 
 
