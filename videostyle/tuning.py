@@ -75,9 +75,9 @@ class EngineTuning:
     # --- a warm frame's start (video/engine.py, video/warm.py, video/passes.py) -------------------------------------
     #: ``--fill cold`` (the default since session 10; about 1.6x ``match``'s time on a moving camera): a warm frame
     #: with new content starts it from a cold painting of the whole frame at this share of its side (a quarter of
-    #: the cost per iteration). Painted from its photo, the third warm-bench clip's entering cup crept for 130-170 iterations
-    #: before it was painted like the rest (moving-content stylisation 0.73 of the per-frame run's at the stop
-    #: rule's 25-35, 0.92 run to convergence); from a half-size cold painting it measured 0.98 at 30-45
+    #: the cost per iteration). Painted from its photo, the third warm-bench clip's entering cup crept for 130-170
+    #: iterations before it was painted like the rest (moving-content stylisation 0.73 of the per-frame run's at
+    #: the stop rule's 25-35, 0.92 run to convergence); from a half-size cold painting it measured 0.98 at 30-45
     #: (benchmarks/warm.md)
     cold_scale: float = 0.5
     #: ... for at most this share of the first-frame budget (``--first-iterations``: 500 gives 100; its whole-frame
