@@ -110,13 +110,13 @@ def cold_painting(stylizer: Any, content: np.ndarray, *, iterations: int, seed: 
     h, w = content.shape[:2]
     scale = min(1.0, max(tuning.cold_scale, tuning.min_level_side / max(1, min(h, w))))
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    small = np.clip(resize01(content.astype(np.float32) / 255.0, size), 0.0, 1.0)
+    photo = content.astype(np.float32) / 255.0
+    small = np.clip(resize01(photo, size), 0.0, 1.0)
     if options.get("regions") is not None:
         options = dict(options, regions=[(np.clip(resize01(m, size), 0.0, 1.0), weights)
                                          for m, weights in options["regions"]])
     result = stylizer.run(small, iterations=iterations, seed=seed, **options)
     painted = resize01(result.image.astype(np.float32) / 255.0, (w, h))
     if tuning.cold_detail > 0:  # the photo's detail that the smaller size could not hold
-        photo = content.astype(np.float32) / 255.0
         painted = painted + tuning.cold_detail * (photo - resize01(small, (w, h)))
     return np.clip(painted, 0.0, 1.0), result
